@@ -1,0 +1,169 @@
+"""Strict loading: YAML → pydantic model → cross-reference checks, one error type."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from toolkit.config.errors import ConfigError, Problem
+from toolkit.config.scenario import Scenario
+from toolkit.config.yaml_strict import read_yaml_mapping
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _key_path(loc: tuple, data: Any) -> str:
+    """Render a pydantic location against the input, so list indexes read ``[i]``.
+
+    Walking the input tells list indexes from integer mapping keys (priorities) and drops
+    the tags pydantic inserts for discriminated unions, which are not keys in the file.
+    """
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(node, list) and isinstance(item, int):
+            parts.append(f"[{item}]")
+            node = node[item] if item < len(node) else None
+            continue
+        if isinstance(node, dict) and item not in node and item in node.values():
+            continue  # the tag of a discriminated union, e.g. 'lognormal'
+        parts.append(f".{item}" if parts else str(item))
+        node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def _describe(error: dict) -> str:
+    kind = error["type"]
+    if kind == "unknown_key":
+        return error["msg"]
+    if kind == "missing":
+        return "required key is missing"
+    message = error["msg"]
+    if kind.startswith("value_error"):
+        message = message.removeprefix("Value error, ")
+    if not isinstance(error.get("input"), dict | list):
+        message += f" (got {error.get('input')!r})"
+    return message
+
+
+def problems_from_validation(error: ValidationError, data: Any) -> list[Problem]:
+    """Turn pydantic errors into problems with readable key paths."""
+    problems = []
+    for item in error.errors():
+        path = _key_path(item["loc"], data)
+        if item["type"] == "unknown_key":
+            key = item["ctx"]["key"]
+            path = f"{path}.{key}" if path else key
+        problems.append(Problem(path, _describe(item)))
+    return problems
+
+
+def _duplicates(items: list, where: str, what: str) -> list[Problem]:
+    counts = Counter(item.id for item in items)
+    return [
+        Problem(f"{where}[{i}].id", f"{what} id {item.id!r} is used more than once")
+        for i, item in enumerate(items)
+        if counts[item.id] > 1
+    ]
+
+
+def check_scenario_references(scenario: Scenario) -> list[Problem]:
+    """Find dangling references, duplicate ids and per-priority gaps in a valid scenario."""
+    org = scenario.organisation
+    problems: list[Problem] = []
+    problems += _duplicates(org.business_units, "organisation.business_units", "business unit")
+    problems += _duplicates(org.teams, "organisation.teams", "team")
+    problems += _duplicates(org.services, "organisation.services", "service")
+    problems += _duplicates(org.vendors, "organisation.vendors", "vendor")
+    people = [(t, i, p) for t, team in enumerate(org.teams) for i, p in enumerate(team.people)]
+    person_counts = Counter(p.id for _, _, p in people)
+    problems += [
+        Problem(f"organisation.teams[{t}].people[{i}].id", f"person id {p.id!r} is used twice")
+        for t, i, p in people
+        if person_counts[p.id] > 1
+    ]
+    teams = {t.id for t in org.teams}
+    units = {u.id for u in org.business_units}
+    vendors = {v.id for v in org.vendors}
+    for i, service in enumerate(org.services):
+        where = f"organisation.services[{i}]"
+        if service.owning_team not in teams:
+            problems.append(
+                Problem(f"{where}.owning_team", f"no team has id {service.owning_team!r}")
+            )
+        if service.business_unit not in units:
+            problems.append(
+                Problem(f"{where}.business_unit", f"no business unit has id {service.business_unit!r}")
+            )
+        for j, vendor in enumerate(service.vendor_dependencies):
+            if vendor not in vendors:
+                problems.append(
+                    Problem(f"{where}.vendor_dependencies[{j}]", f"no vendor has id {vendor!r}")
+                )
+    incidents = scenario.environment.incidents
+    for priority, share in sorted(incidents.priority_mix.items()):
+        if share <= 0:
+            continue
+        for field in ("work_time", "sla_target_hours"):
+            if priority not in getattr(incidents, field):
+                problems.append(
+                    Problem(
+                        f"environment.incidents.{field}",
+                        f"no entry for priority {priority}, which priority_mix gives a share of "
+                        f"{share:g}",
+                    )
+                )
+    attack_priority = scenario.environment.attacks.priority
+    if scenario.environment.attacks.rate_per_year > 0:
+        for field in ("work_time", "sla_target_hours"):
+            if attack_priority not in getattr(incidents, field):
+                problems.append(
+                    Problem(
+                        f"environment.incidents.{field}",
+                        f"no entry for priority {attack_priority}, which attacks use",
+                    )
+                )
+    return problems
+
+
+def validate_mapping(model: type[M], data: dict, source: str | Path) -> M:
+    """Validate parsed data against a model, raising :class:`ConfigError` on any problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, problems_from_validation(exc, data)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario YAML file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem, each naming the file, the key path and the reason.
+
+    Examples
+    --------
+    >>> scenario = load_scenario("scenarios/small.yaml")  # doctest: +SKIP
+    >>> scenario.horizon.period
+    'quarter'
+    """
+    data = read_yaml_mapping(path)
+    scenario = validate_mapping(Scenario, data, path)
+    problems = check_scenario_references(scenario)
+    if problems:
+        raise ConfigError(path, problems)
+    return scenario

@@ -1,0 +1,306 @@
+"""Scenario models: an IT organisation, its environment, the horizon and the seed.
+
+Every field carries a description with its unit; ``scenarios/README.md`` explains them by
+example. Cross-references (a service owned by a team that does not exist) are checked by
+:func:`toolkit.config.loading.check_scenario_references`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from toolkit.config.base import StrictModel
+
+Priority = Literal[1, 2, 3, 4]
+Tier = Literal[1, 2, 3, 4]
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Identifier: letters, digits, '_', '.', '-'.",
+    ),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _check_shares(shares: dict, what: str) -> dict:
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} shares must sum to 1 (they sum to {total:.4g})")
+    return shares
+
+
+class Horizon(StrictModel):
+    """When the simulated organisation starts, how long it runs and how time is cut."""
+
+    start: Annotated[dt.date, Field(strict=False)] = Field(
+        description="First day of the horizon (YYYY-MM-DD); all timestamps count from it."
+    )
+    years: int = Field(ge=1, le=30, description="Length of the horizon in years.")
+    period: Literal["month", "quarter", "year"] = Field(
+        description="Incentive and reporting period: month, quarter or year."
+    )
+
+
+class BusinessUnit(StrictModel):
+    """A business unit that consumes services and is charged for their incentives."""
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name.")
+
+
+class Person(StrictModel):
+    """A person in a team: who is paid, and who equal-pay and jurisdiction rules look at."""
+
+    id: Identifier
+    role: str = Field(min_length=1, description="Job role, e.g. engineer, team lead.")
+    grade: str = Field(min_length=1, description="Pay grade; target awards are set per grade.")
+    country: str = Field(
+        pattern=r"^[A-Z]{2}$", description="Country of employment, ISO 3166-1 alpha-2 (e.g. DE)."
+    )
+    gender: Literal["female", "male", "nonbinary", "undisclosed"] = Field(
+        description="Gender as recorded by HR, for equal-pay analysis."
+    )
+    base_salary: float = Field(gt=0, description="Annual base salary in the scenario currency.")
+
+
+class Team(StrictModel):
+    """A team that owns services, handles their incidents and makes their changes."""
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name.")
+    capacity: int = Field(
+        ge=1, le=1000, description="Incidents the team can work on at once (parallel handlers)."
+    )
+    people: list[Person] = Field(min_length=1, description="The team's members.")
+
+
+class Service(StrictModel):
+    """An IT service: where incidents happen and changes are made."""
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name.")
+    business_unit: Identifier = Field(description="Id of the business unit the service serves.")
+    owning_team: Identifier = Field(description="Id of the team that owns and supports it.")
+    criticality: Tier = Field(description="Criticality tier, 1 (most critical) to 4.")
+    complexity: float = Field(
+        gt=0, le=20, description="Relative complexity, 1 = typical; scales the incident rate."
+    )
+    platform_age_years: float = Field(
+        ge=0, le=60, description="Age of the platform in years at the start of the horizon."
+    )
+    annual_budget: float = Field(ge=0, description="Annual run budget in the scenario currency.")
+    vendor_dependencies: list[Identifier] = Field(
+        default_factory=list, description="Ids of vendors whose outages take this service down."
+    )
+
+
+class Subcontractor(StrictModel):
+    """A vendor's own supplier; its outages reach services through the vendor."""
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name.")
+    outage_rate_per_year: float = Field(ge=0, description="Outages per year (Poisson).")
+    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+
+
+class Vendor(StrictModel):
+    """An external supplier whose outages cause incidents on dependent services."""
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name.")
+    sla_availability_target: float = Field(
+        gt=0, le=1, description="Contracted availability as a fraction, e.g. 0.995."
+    )
+    outage_rate_per_year: float = Field(ge=0, description="Outages per year (Poisson).")
+    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+    subcontractors: list[Subcontractor] = Field(
+        default_factory=list, description="The vendor's suppliers."
+    )
+
+
+class Organisation(StrictModel):
+    """Who is there: business units, services, teams and vendors."""
+
+    business_units: list[BusinessUnit] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    teams: list[Team] = Field(min_length=1)
+    vendors: list[Vendor] = Field(default_factory=list)
+
+
+class Lognormal(StrictModel):
+    """Lognormal work time: the right-skewed shape real resolution times have."""
+
+    distribution: Literal["lognormal"]
+    median_hours: float = Field(gt=0, description="Median in hours.")
+    sigma: float = Field(gt=0, le=4, description="Standard deviation of the log (unitless).")
+
+    @property
+    def mean_hours(self) -> float:
+        """Mean in hours."""
+        return self.median_hours * math.exp(self.sigma**2 / 2)
+
+
+class Exponential(StrictModel):
+    """Exponential work time: memoryless, as in textbook M/M/c queues."""
+
+    distribution: Literal["exponential"]
+    mean_hours: float = Field(gt=0, description="Mean in hours.")
+
+
+WorkTime = Annotated[Lognormal | Exponential, Field(discriminator="distribution")]
+
+
+class IncidentDynamics(StrictModel):
+    """How often incidents arrive, how long they take and what happens after."""
+
+    base_rate_per_service_per_year: float = Field(
+        gt=0,
+        description="Incidents per service per year at complexity 1, age 0 and multiplier 1.",
+    )
+    complexity_exponent: float = Field(
+        default=1.0, ge=0, le=5, description="Rate scales as complexity ** exponent (unitless)."
+    )
+    age_effect_per_year: float = Field(
+        default=0.0,
+        ge=-1,
+        le=1,
+        description="Rate scales as exp(effect * platform age in years); per year of age.",
+    )
+    tier_multiplier: dict[Tier, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0},
+        description="Rate multiplier per criticality tier (unitless); missing tiers use 1.",
+    )
+    priority_mix: dict[Priority, Probability] = Field(
+        description="Share of incidents opened at each priority, 1 (highest) to 4; sums to 1."
+    )
+    work_time: dict[Priority, WorkTime] = Field(
+        description="Hands-on resolution time per priority, in hours, once a handler starts."
+    )
+    sla_target_hours: dict[Priority, Annotated[float, Field(gt=0)]] = Field(
+        description="Resolution SLA per priority in hours, from opening to resolution."
+    )
+    reopen_probability: Probability = Field(
+        description="Chance a resolved incident is reopened (per resolution)."
+    )
+    reopen_delay_hours: float = Field(
+        default=24.0, gt=0, description="Mean hours between resolution and reopening."
+    )
+    reopen_work_fraction: float = Field(
+        default=0.5, gt=0, le=1, description="Share of the original work time a reopen needs."
+    )
+    reassignment_probability: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Chance of each further reassignment before the owning team gets it.",
+    )
+    reassignment_delay_hours: float = Field(
+        default=2.0, ge=0, description="Mean hours lost per reassignment."
+    )
+    closure_delay_hours: float = Field(
+        default=72.0, ge=0, description="Hours from resolution to closure (confirmation window)."
+    )
+
+    @field_validator("priority_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, value: dict) -> dict:
+        return _check_shares(value, "priority_mix")
+
+
+class CsatModel(StrictModel):
+    """Customer satisfaction survey on resolution, scored 1 to 5."""
+
+    response_rate: Probability = Field(description="Share of resolved incidents with a survey.")
+    base_score: float = Field(ge=1, le=5, description="Mean score of an incident on time.")
+    breach_penalty: float = Field(default=1.0, ge=0, le=4, description="Points lost on SLA breach.")
+    reopen_penalty: float = Field(default=0.8, ge=0, le=4, description="Points lost per reopen.")
+    noise_sd: float = Field(default=0.8, ge=0, le=4, description="Standard deviation in points.")
+
+
+class ChangeMix(StrictModel):
+    """Share of changes by type; sums to 1."""
+
+    standard: Probability = Field(description="Pre-approved, low-risk changes.")
+    normal: Probability = Field(description="Changes that wait for the change advisory board.")
+    emergency: Probability = Field(description="Urgent changes that skip the CAB queue.")
+    unauthorized: Probability = Field(default=0.0, description="Changes made without a record.")
+
+
+class ChangeFailure(StrictModel):
+    """Probability that a change of each type fails in production."""
+
+    standard: Probability
+    normal: Probability
+    emergency: Probability
+    unauthorized: Probability = 0.3
+
+
+class ChangeDynamics(StrictModel):
+    """How teams change their services, and how changes fail."""
+
+    rate_per_service_per_year: float = Field(ge=0, description="Changes per service per year.")
+    mix: ChangeMix
+    cab_lead_time_days: float = Field(
+        gt=0, description="Mean days a normal change waits for CAB approval and its slot."
+    )
+    standard_lead_time_days: float = Field(
+        default=1.0, ge=0, description="Mean days from request to a standard change."
+    )
+    emergency_lead_time_hours: float = Field(
+        default=4.0, ge=0, description="Mean hours from request to an emergency change."
+    )
+    failure_probability: ChangeFailure
+    incidents_per_failed_change: float = Field(
+        ge=1, le=50, description="Mean incidents a failed change causes (at least one)."
+    )
+
+    @field_validator("mix")
+    @classmethod
+    def _mix_sums_to_one(cls, value: ChangeMix) -> ChangeMix:
+        _check_shares(value.model_dump(), "mix")
+        return value
+
+
+class ExternalAttacks(StrictModel):
+    """Attacks from outside (e.g. DDoS) that take a random service down."""
+
+    rate_per_year: float = Field(ge=0, description="Attacks per year across the organisation.")
+    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+    priority: Priority = Field(default=1, description="Priority of the incident an attack opens.")
+
+
+class Environment(StrictModel):
+    """The dynamics the organisation lives in."""
+
+    incidents: IncidentDynamics
+    csat: CsatModel
+    changes: ChangeDynamics
+    attacks: ExternalAttacks
+
+
+class Scenario(StrictModel):
+    """A whole scenario: organisation, environment, horizon and seed."""
+
+    name: str = Field(min_length=1, description="Short name.")
+    description: str = Field(min_length=1, description="What the scenario represents.")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    horizon: Horizon
+    seed: int = Field(ge=0, description="Default random seed; a run may override it.")
+    organisation: Organisation
+    environment: Environment
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the validated content: equal scenarios share it, whatever their layout."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def team(self, team_id: str) -> Team:
+        """Return the team with this id."""
+        return next(t for t in self.organisation.teams if t.id == team_id)
