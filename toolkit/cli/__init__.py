@@ -1,6 +1,5 @@
-"""The `lti` command line."""
+"""The ``lti`` command line."""
 
+from toolkit.cli.main import build_parser, main
 
-def main() -> int:
-    """Run the command line."""
-    return 0
+__all__ = ["build_parser", "main"]

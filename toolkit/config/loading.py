@@ -96,7 +96,9 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
             )
         if service.business_unit not in units:
             problems.append(
-                Problem(f"{where}.business_unit", f"no business unit has id {service.business_unit!r}")
+                Problem(
+                    f"{where}.business_unit", f"no business unit has id {service.business_unit!r}"
+                )
             )
         for j, vendor in enumerate(service.vendor_dependencies):
             if vendor not in vendors:
@@ -116,14 +118,22 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                         f"{share:g}",
                     )
                 )
-    attack_priority = scenario.environment.attacks.priority
+    used = {}  # priorities that outages open incidents at, and why
     if scenario.environment.attacks.rate_per_year > 0:
+        used.setdefault(scenario.environment.attacks.priority, "external attacks use it")
+    for i, service in enumerate(org.services):
+        if service.vendor_dependencies:
+            used.setdefault(
+                service.criticality,
+                f"vendor outages on organisation.services[{i}] ({service.id}, criticality "
+                f"{service.criticality}) open incidents at it",
+            )
+    for priority, why in sorted(used.items()):
         for field in ("work_time", "sla_target_hours"):
-            if attack_priority not in getattr(incidents, field):
+            if priority not in getattr(incidents, field):
                 problems.append(
                     Problem(
-                        f"environment.incidents.{field}",
-                        f"no entry for priority {attack_priority}, which attacks use",
+                        f"environment.incidents.{field}", f"no entry for priority {priority}; {why}"
                     )
                 )
     return problems

@@ -1,0 +1,464 @@
+"""The simulated IT organisation: services, teams, vendors and attackers in one SimPy run.
+
+Time runs in hours from the scenario's start date. Each source of work is a generator
+process with its own random stream (:mod:`toolkit.sim.streams`): incident arrivals per
+service, change requests per service, outages per vendor and subcontractor, and attacks.
+Incidents queue for the owning team's handlers by priority. The result is the *true*
+:class:`~toolkit.events.EventLog`: what really happened.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Generator
+from itertools import accumulate
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
+from toolkit.events import EventLog
+from toolkit.sim.streams import poisson, stream
+
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+SYMPTOM_DELAY_HOURS = 2.0  # mean time from a failed change to the incidents it causes
+EMERGENCY_JUSTIFICATION = "urgent: restore or protect service"
+
+
+class IncidentRecord:
+    """The state of one incident while the world runs."""
+
+    __slots__ = (
+        "incident_id",
+        "service_id",
+        "team_id",
+        "priority",
+        "root_cause",
+        "change_id",
+        "vendor_id",
+        "opened",
+        "responded",
+        "resolved",
+        "reopens",
+        "reassignments",
+    )
+
+    def __init__(self, incident_id, service, priority, root_cause, change_id, vendor_id, opened):
+        self.incident_id = incident_id
+        self.service_id = service.id
+        self.team_id = service.owning_team
+        self.priority = priority
+        self.root_cause = root_cause
+        self.change_id = change_id
+        self.vendor_id = vendor_id
+        self.opened = opened
+        self.responded = math.nan
+        self.resolved = math.nan
+        self.reopens = 0
+        self.reassignments = 0
+
+
+class ChangeRecord:
+    """The state of one change request while the world runs."""
+
+    __slots__ = ("change_id", "service", "type", "submitted", "implemented", "failed")
+
+    def __init__(self, change_id, service, change_type, submitted, failed):
+        self.change_id = change_id
+        self.service = service
+        self.type = change_type
+        self.submitted = submitted
+        self.implemented = math.nan
+        self.failed = failed
+
+
+def _work_sampler(spec) -> Callable[[random.Random], float]:
+    if isinstance(spec, Exponential):
+        rate = 1.0 / spec.mean_hours
+        return lambda rng: rng.expovariate(rate)
+    mu, sigma = math.log(spec.median_hours), spec.sigma
+    return lambda rng: rng.lognormvariate(mu, sigma)
+
+
+def _chooser(shares: dict) -> Callable[[random.Random], object]:
+    """Draw a key with probability proportional to its share, using one uniform draw."""
+    keys = [k for k, v in shares.items() if v > 0]
+    cumulative = list(accumulate(shares[k] for k in keys))
+    total = cumulative[-1]
+
+    def choose(rng: random.Random):
+        u = rng.random() * total
+        for key, edge in zip(keys, cumulative, strict=True):
+            if u < edge:
+                return key
+        return keys[-1]
+
+    return choose
+
+
+class World:
+    """One run of the organisation in its own SimPy Environment.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    seed : int, optional
+        Overrides the scenario's seed.
+
+    Examples
+    --------
+    >>> from toolkit.config import load_scenario
+    >>> log = World(load_scenario("scenarios/small.yaml"), seed=1).run()  # doctest: +SKIP
+    >>> log.incidents.root_cause.unique()  # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.start = pd.Timestamp(scenario.horizon.start)
+        self.end = self.start + pd.DateOffset(years=scenario.horizon.years)
+        self.horizon_hours = (self.end - self.start) / pd.Timedelta(hours=1)
+
+        env_cfg = scenario.environment
+        self.incident_cfg = env_cfg.incidents
+        self.change_cfg = env_cfg.changes
+        self.csat_cfg = env_cfg.csat
+        self.queues = {
+            team.id: simpy.PriorityResource(self.env, capacity=team.capacity)
+            for team in scenario.organisation.teams
+        }
+        self.work_time = {p: _work_sampler(s) for p, s in self.incident_cfg.work_time.items()}
+        self.draw_priority = _chooser(self.incident_cfg.priority_mix)
+        self.draw_change_type = _chooser(self.change_cfg.mix.model_dump())
+        self.incidents: list[IncidentRecord] = []
+        self.changes: list[ChangeRecord] = []
+        self.outages: list[tuple] = []
+        self._outage_count = 0
+
+        for service in scenario.organisation.services:
+            self.env.process(self._incident_arrivals(service))
+            if self.change_cfg.rate_per_service_per_year > 0:
+                self.env.process(self._change_requests(service))
+        for vendor in scenario.organisation.vendors:
+            self.env.process(self._supplier_outages(vendor, None))
+            for subcontractor in vendor.subcontractors:
+                self.env.process(self._supplier_outages(vendor, subcontractor))
+        if env_cfg.attacks.rate_per_year > 0:
+            self.env.process(self._attacks())
+
+    # -- incidents ---------------------------------------------------------------------
+
+    def incident_rate_per_hour(self, service: Service) -> float:
+        """Incident rate of a service at the start of the horizon (ageing raises it later)."""
+        cfg = self.incident_cfg
+        rate = (
+            cfg.base_rate_per_service_per_year
+            * service.complexity**cfg.complexity_exponent
+            * math.exp(cfg.age_effect_per_year * service.platform_age_years)
+            * cfg.tier_multiplier.get(service.criticality, 1.0)
+        )
+        return rate / HOURS_PER_YEAR
+
+    def _incident_arrivals(self, service: Service) -> Generator:
+        """Poisson arrivals whose rate grows with platform age: exp(effect × age)."""
+        clock = stream(self.seed, f"arrivals/{service.id}")
+        draws = stream(self.seed, f"incidents/{service.id}")
+        rate = self.incident_rate_per_hour(service)
+        growth = self.incident_cfg.age_effect_per_year / HOURS_PER_YEAR
+        t = 0.0
+        while True:
+            gap = clock.expovariate(1.0)
+            if growth == 0:
+                t += gap / rate
+            else:  # invert the integrated rate of a log-linear intensity
+                level = math.exp(growth * t) + gap * growth / rate
+                if level <= 0:
+                    return
+                t = math.log(level) / growth
+            if t >= self.horizon_hours:
+                return
+            yield self.env.timeout(t - self.env.now)
+            self.open_incident(service, draws)
+
+    def open_incident(
+        self,
+        service: Service,
+        rng: random.Random,
+        root_cause: str = "internal",
+        priority: int | None = None,
+        change_id: str | None = None,
+        vendor_id: str | None = None,
+        fixed_at: float = 0.0,
+    ) -> IncidentRecord:
+        """Open an incident now and start its handling; all its draws come from ``rng``.
+
+        ``fixed_at`` is the earliest time it can be resolved (the end of an outage).
+        """
+        cfg = self.incident_cfg
+        if priority is None:
+            priority = self.draw_priority(rng)
+        sample = self.work_time[priority]
+        work = sample(rng)
+        record = IncidentRecord(
+            f"INC{len(self.incidents) + 1:07d}",
+            service,
+            priority,
+            root_cause,
+            change_id,
+            vendor_id,
+            self.env.now,
+        )
+        delay = 0.0
+        while rng.random() < cfg.reassignment_probability:
+            record.reassignments += 1
+            if cfg.reassignment_delay_hours > 0:
+                delay += rng.expovariate(1.0 / cfg.reassignment_delay_hours)
+        rework = []
+        while rng.random() < cfg.reopen_probability:
+            gap = rng.expovariate(1.0 / cfg.reopen_delay_hours)
+            rework.append((gap, cfg.reopen_work_fraction * sample(rng)))
+        self.incidents.append(record)
+        handling = self._handle(record, work, rework, fixed_at)
+        if delay > 0:  # the owning team gets it only after the reassignments
+            self.env.timeout(delay).callbacks.append(lambda _: self.env.process(handling))
+        else:
+            self.env.process(handling)
+        return record
+
+    def _handle(self, record, work, rework, fixed_at) -> Generator:
+        env = self.env
+        queue = self.queues[record.team_id]
+        pending = iter(rework)
+        while True:
+            with queue.request(priority=record.priority) as turn:
+                yield turn
+                if record.reopens == 0:
+                    record.responded = env.now
+                yield env.timeout(work)
+            if fixed_at > env.now:
+                yield env.timeout(fixed_at - env.now)
+            record.resolved = env.now
+            step = next(pending, None)
+            if step is None:
+                return
+            gap, work = step
+            yield env.timeout(gap)
+            record.resolved = math.nan
+            record.reopens += 1
+
+    # -- changes -----------------------------------------------------------------------
+
+    def _change_requests(self, service: Service) -> Generator:
+        cfg = self.change_cfg
+        rng = stream(self.seed, f"changes/{service.id}")
+        symptoms = stream(self.seed, f"change-incidents/{service.id}")
+        rate = cfg.rate_per_service_per_year / HOURS_PER_YEAR
+        mean_lead = {
+            "standard": cfg.standard_lead_time_days * 24,
+            "normal": cfg.cab_lead_time_days * 24,
+            "emergency": cfg.emergency_lead_time_hours,
+            "unauthorized": 0.0,
+        }
+        fail = cfg.failure_probability.model_dump()
+        while True:
+            yield self.env.timeout(rng.expovariate(rate))
+            change_type = self.draw_change_type(rng)
+            lead = rng.expovariate(1.0 / mean_lead[change_type]) if mean_lead[change_type] else 0
+            failed = rng.random() < fail[change_type]
+            caused = 1 + poisson(rng, cfg.incidents_per_failed_change - 1) if failed else 0
+            onsets = sorted(rng.expovariate(1.0 / SYMPTOM_DELAY_HOURS) for _ in range(caused))
+            record = ChangeRecord(
+                f"CHG{len(self.changes) + 1:06d}", service, change_type, self.env.now, failed
+            )
+            self.changes.append(record)
+            self.env.process(self._implement(record, lead, onsets, symptoms))
+
+    def _implement(self, record, lead, onsets, rng) -> Generator:
+        yield self.env.timeout(lead)
+        record.implemented = self.env.now
+        for onset in onsets:
+            yield self.env.timeout(record.implemented + onset - self.env.now)
+            self.open_incident(record.service, rng, root_cause="change", change_id=record.change_id)
+
+    # -- outages -----------------------------------------------------------------------
+
+    def _record_outage(self, source, vendor_id, subcontractor_id, service, duration) -> None:
+        self.outages.append(
+            (
+                f"OUT{self._outage_count:06d}",
+                source,
+                vendor_id,
+                subcontractor_id,
+                service.id,
+                self.env.now,
+                self.env.now + duration,
+            )
+        )
+
+    def _supplier_outages(self, vendor: Vendor, subcontractor: Subcontractor | None) -> Generator:
+        supplier = subcontractor or vendor
+        if supplier.outage_rate_per_year == 0:
+            return
+        name = f"outages/{vendor.id}" + (f"/{subcontractor.id}" if subcontractor else "")
+        rng = stream(self.seed, name)
+        rate = supplier.outage_rate_per_year / HOURS_PER_YEAR
+        dependents = [
+            s for s in self.scenario.organisation.services if vendor.id in s.vendor_dependencies
+        ]
+        sub_id = subcontractor.id if subcontractor else None
+        while True:
+            yield self.env.timeout(rng.expovariate(rate))
+            duration = rng.expovariate(1.0 / supplier.mean_outage_hours)
+            self._outage_count += 1
+            for service in dependents:
+                self._record_outage("vendor", vendor.id, sub_id, service, duration)
+                self.open_incident(
+                    service,
+                    rng,
+                    root_cause="vendor",
+                    priority=service.criticality,
+                    vendor_id=vendor.id,
+                    fixed_at=self.env.now + duration,
+                )
+
+    def _attacks(self) -> Generator:
+        cfg = self.scenario.environment.attacks
+        rng = stream(self.seed, "attacks")
+        services = self.scenario.organisation.services
+        rate = cfg.rate_per_year / HOURS_PER_YEAR
+        while True:
+            yield self.env.timeout(rng.expovariate(rate))
+            service = services[rng.randrange(len(services))]
+            duration = rng.expovariate(1.0 / cfg.mean_outage_hours)
+            self._outage_count += 1
+            self._record_outage("external", None, None, service, duration)
+            self.open_incident(
+                service,
+                rng,
+                root_cause="external",
+                priority=cfg.priority,
+                fixed_at=self.env.now + duration,
+            )
+
+    # -- results -----------------------------------------------------------------------
+
+    def run(self) -> EventLog:
+        """Run to the end of the horizon and return the true event log."""
+        self.env.run(until=self.horizon_hours)
+        return self.event_log()
+
+    def _timestamps(self, hours: np.ndarray) -> pd.Series:
+        seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s")
+        return pd.Series(self.start + seconds)
+
+    def event_log(self) -> EventLog:
+        """Return the true event log as it stands at the current simulation time."""
+        now = self.env.now
+        recs = self.incidents
+        cfg, csat = self.incident_cfg, self.csat_cfg
+
+        def column(name, dtype=float):
+            return np.fromiter((getattr(r, name) for r in recs), dtype=dtype, count=len(recs))
+
+        opened, resolved = column("opened"), column("resolved")
+        priority, reopens = column("priority", np.int64), column("reopens", np.int64)
+        target = np.array([cfg.sla_target_hours[p] for p in priority], dtype=float)
+        elapsed = np.where(np.isnan(resolved), now - opened, resolved - opened)
+        breached = elapsed > target
+        closed = resolved + cfg.closure_delay_hours
+        closed[closed > now] = np.nan
+        survey = np.random.default_rng(stream(self.seed, "csat").getrandbits(64))
+        surveyed = ~np.isnan(resolved) & (survey.random(len(recs)) < csat.response_rate)
+        score = (
+            csat.base_score
+            - csat.breach_penalty * breached
+            - csat.reopen_penalty * reopens
+            + csat.noise_sd * survey.standard_normal(len(recs))
+        )
+        incidents = pd.DataFrame(
+            {
+                "incident_id": [r.incident_id for r in recs],
+                "service_id": [r.service_id for r in recs],
+                "team_id": [r.team_id for r in recs],
+                "opened_at": self._timestamps(opened),
+                "responded_at": self._timestamps(column("responded")),
+                "resolved_at": self._timestamps(resolved),
+                "closed_at": self._timestamps(closed),
+                "priority": priority,
+                "priority_initial": priority,
+                "root_cause": [r.root_cause for r in recs],
+                "change_id": [r.change_id for r in recs],
+                "vendor_id": [r.vendor_id for r in recs],
+                "reopen_count": reopens,
+                "reassignment_count": column("reassignments", np.int64),
+                "on_hold_hours": np.zeros(len(recs)),
+                "sla_target_hours": target,
+                "sla_breached": breached,
+                "csat": np.where(surveyed, np.clip(np.round(score), 1, 5), np.nan),
+            }
+        )
+        changes = pd.DataFrame(
+            {
+                "change_id": [c.change_id for c in self.changes],
+                "team_id": [c.service.owning_team for c in self.changes],
+                "service_id": [c.service.id for c in self.changes],
+                "type": [c.type for c in self.changes],
+                "submitted_at": self._timestamps(np.array([c.submitted for c in self.changes])),
+                "implemented_at": self._timestamps(
+                    np.array([c.implemented for c in self.changes], dtype=float)
+                ),
+                "cab_reviewed": [c.type == "normal" for c in self.changes],
+                "failed": [c.failed and not math.isnan(c.implemented) for c in self.changes],
+                "justification": [
+                    EMERGENCY_JUSTIFICATION if c.type == "emergency" else None for c in self.changes
+                ],
+            }
+        )
+        columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
+        outages = pd.DataFrame(self.outages, columns=[*columns, "start_h", "end_h"])
+        outages["start"] = self._timestamps(outages.pop("start_h").to_numpy(dtype=float))
+        outages["end"] = self._timestamps(outages.pop("end_h").to_numpy(dtype=float))
+        services = pd.DataFrame(
+            [
+                {
+                    "service_id": s.id,
+                    "team_id": s.owning_team,
+                    "business_unit": s.business_unit,
+                    "criticality": s.criticality,
+                    "complexity": s.complexity,
+                    "platform_age_years": s.platform_age_years,
+                }
+                for s in self.scenario.organisation.services
+            ]
+        )
+        return EventLog(
+            incidents=incidents,
+            changes=changes,
+            outages=outages,
+            services=services,
+            start=self.start,
+            end=min(self.end, self.start + pd.Timedelta(hours=now)),
+            meta={"scenario": self.scenario.name, "seed": self.seed, "view": "truth"},
+        )
+
+
+def simulate(scenario: Scenario, seed: int | None = None) -> EventLog:
+    """Simulate a scenario and return its true event log.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (see :func:`toolkit.config.load_scenario`).
+    seed : int, optional
+        Overrides ``scenario.seed``. Same scenario and seed give identical logs.
+
+    Returns
+    -------
+    EventLog
+        What really happened over the horizon.
+    """
+    return World(scenario, seed).run()
