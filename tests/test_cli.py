@@ -1,0 +1,108 @@
+"""The ``lti`` command: exit codes, messages without tracebacks, files written."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from toolkit.cli import main
+from toolkit.events import EventLog
+from toolkit.sim import simulate
+
+from .conftest import ROOT, SCENARIOS
+
+BAD = sorted((ROOT / "tests" / "data" / "bad_scenarios").glob("*.yaml"))
+
+
+def test_validate_accepts_the_shipped_scenarios(capsys):
+    files = [str(p) for p in sorted(SCENARIOS.glob("*.yaml"))]
+    assert main(["validate", *files]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": ok (scenario") == len(files)
+
+
+def test_bad_corpus_is_large_enough():
+    assert len(BAD) >= 15
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_validate_refuses_each_bad_file_with_one_line(path, capsys):
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"{path}: ")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_validate_reports_good_and_bad_files_together(capsys):
+    assert main(["validate", str(SCENARIOS / "small.yaml"), str(BAD[0])]) == 2
+    captured = capsys.readouterr()
+    assert "small.yaml: ok" in captured.out
+    assert str(BAD[0]) in captured.err
+
+
+def test_console_script_exits_2_without_traceback():
+    bad = BAD[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", "validate", str(bad), "/no/such/file.yaml"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "/no/such/file.yaml: file not found" in result.stderr
+
+
+def test_simulate_writes_logs_kpis_and_manifest(tmp_path, small_scenario, capsys):
+    out = tmp_path / "run"
+    assert main(["simulate", str(SCENARIOS / "small.yaml"), "--seed", "5", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mttr_mean_hours" in printed and "with seed 5" in printed
+    for name in ("incidents", "changes", "outages"):
+        assert (out / "truth" / f"{name}.parquet").is_file()
+    written = EventLog.read_parquet(out / "truth")
+    expected = simulate(small_scenario, seed=5)
+    pd.testing.assert_frame_equal(written.incidents, expected.incidents)
+    pd.testing.assert_frame_equal(written.changes, expected.changes)
+    kpis = pd.read_parquet(out / "kpis.parquet")
+    assert list(kpis.columns) == ["period", "team_id", "service_id", "kpi", "value"]
+    assert {"2025Q1", "2026Q4"} <= set(kpis["period"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 5
+    assert manifest["scenario"]["fingerprint"] == small_scenario.fingerprint()
+    assert manifest["wall_time_seconds"] > 0
+    assert manifest["toolkit_version"]
+    assert "truth/incidents.parquet" in manifest["outputs"]
+
+
+def test_simulate_refuses_a_bad_scenario(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["simulate", str(BAD[0]), "--out", str(out)]) == 2
+    assert str(BAD[0]) in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_kpis_list_prints_the_catalogue(capsys):
+    from toolkit.metrics import CATALOGUE
+
+    assert main(["kpis", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name, kpi in CATALOGUE.items():
+        assert name in out
+        assert kpi.direction in out
+
+
+def test_kpis_without_list_is_a_user_error(capsys):
+    assert main(["kpis"]) == 2
+    assert "--list" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
+
