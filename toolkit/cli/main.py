@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,9 +71,11 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
 
     if not args.list:
         raise UserError("nothing to do: give --list to print the KPI catalogue")
-    table = catalogue_table()
-    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        print(table.to_string(index=False))
+    for row in catalogue_table().itertuples(index=False):
+        print(f"{row.kpi}  [{row.unit}; {row.direction} is better; {row.indicator}]")
+        print(
+            textwrap.fill(row.definition, width=96, initial_indent="    ", subsequent_indent="    ")
+        )
     return 0
 
 

@@ -1,0 +1,106 @@
+"""Compute KPIs on any event log: simulated truth, a reported view or an ingested export."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+from toolkit.events import EventLog
+from toolkit.metrics.context import ALL, KPI_COLUMNS, MeasureContext
+from toolkit.metrics.periods import PERIODS
+from toolkit.metrics.registry import CATALOGUE, KPI, ordered_catalogue
+
+
+def _select(kpis: Iterable[str] | str | None) -> tuple[list[KPI], set[str] | None]:
+    """Resolve requested names to the KPIs that compute them; ``None`` keeps every row."""
+    if kpis is None:
+        return list(CATALOGUE.values()), None
+    wanted = {kpis} if isinstance(kpis, str) else set(kpis)
+    owner = {name: kpi for kpi in CATALOGUE.values() for name in (kpi.name, *kpi.variants)}
+    unknown = sorted(wanted - set(owner))
+    if unknown:
+        raise ValueError(f"unknown KPI name(s) {unknown}; known KPIs: {sorted(owner)}")
+    selected = {owner[name].name: owner[name] for name in wanted}
+    return list(selected.values()), wanted
+
+
+def compute_kpis(
+    log: EventLog,
+    period: str = "quarter",
+    sla_tolerance: float = 0.0,
+    kpis: Iterable[str] | str | None = None,
+) -> pd.DataFrame:
+    """Measure KPIs per period at pair, team and organisation level.
+
+    Parameters
+    ----------
+    log : EventLog
+        Any log in the canonical schema; periods are cut inside ``log.start`` .. ``log.end``.
+    period : str
+        ``"month"`` (labels like ``"2025-03"``), ``"quarter"`` (``"2025Q1"``), ``"year"``
+        (``"2025"``) or ``"all"`` (the whole window as one period labelled ``"all"``).
+    sla_tolerance : float
+        Grace on SLA targets as a fraction (0.1 = 10%); used by ``sla_attainment``.
+    kpis : iterable of str, optional
+        Restrict the output to these KPI names (catalogue names or per-priority variants such
+        as ``mttr_mean_hours_p1``); all KPIs by default.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period, team_id, service_id, kpi, value`` with rows per (team_id, service_id)
+        pair, per team (``service_id == "ALL"``) and organisation-wide (both ``"ALL"``), each
+        level computed from the raw rows. A rate with no rows to divide by gives no row. Sorted
+        by ``period, team_id, service_id, kpi``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown period or KPI name, or a negative or non-finite tolerance.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
+    if not math.isfinite(sla_tolerance) or sla_tolerance < 0:
+        raise ValueError(f"sla_tolerance must be a finite fraction >= 0, got {sla_tolerance!r}")
+    selected, wanted = _select(kpis)
+    ctx = MeasureContext(log, period, sla_tolerance)
+    parts = [kpi.compute(ctx) for kpi in selected]
+    out = pd.concat(
+        [pd.DataFrame({c: pd.Series(dtype="str") for c in KPI_COLUMNS[:-1]}), *parts],
+        ignore_index=True,
+    ).astype({"value": float})
+    if wanted is not None:
+        out = out.loc[out["kpi"].isin(wanted)]
+    return out.sort_values(KPI_COLUMNS[:-1], kind="stable", ignore_index=True)
+
+
+def summary(log: EventLog, sla_tolerance: float = 0.0) -> pd.DataFrame:
+    """Summarise the whole window organisation-wide, one row per catalogue KPI.
+
+    Parameters
+    ----------
+    log : EventLog
+        Any log in the canonical schema.
+    sla_tolerance : float
+        Grace on SLA targets as a fraction (0.1 = 10%).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``kpi, value, unit, direction`` in catalogue listing order; ``value`` is missing
+        where the log holds nothing to measure (say, no CSAT scores).
+    """
+    kpis = compute_kpis(log, period="all", sla_tolerance=sla_tolerance)
+    org = kpis.loc[(kpis["team_id"] == ALL) & (kpis["service_id"] == ALL)]
+    values = org.set_index("kpi")["value"]
+    catalogue = ordered_catalogue()
+    return pd.DataFrame(
+        {
+            "kpi": pd.Series([kpi.name for kpi in catalogue], dtype="str"),
+            "value": [values.get(kpi.name, float("nan")) for kpi in catalogue],
+            "unit": pd.Series([kpi.unit for kpi in catalogue], dtype="str"),
+            "direction": pd.Series([kpi.direction for kpi in catalogue], dtype="str"),
+        }
+    )
