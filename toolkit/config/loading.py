@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +23,8 @@ def _key_path(loc: tuple, data: Any) -> str:
     parts: list[str] = []
     node = data
     for item in loc:
+        if item == "[key]":  # pydantic's marker for a refused mapping key: the key ends the path
+            continue
         if isinstance(node, list) and isinstance(item, int):
             parts.append(f"[{item}]")
             node = node[item] if item < len(node) else None
@@ -61,30 +62,35 @@ def problems_from_validation(error: ValidationError, data: Any) -> list[Problem]
     return problems
 
 
-def _duplicates(items: list, where: str, what: str) -> list[Problem]:
-    counts = Counter(item.id for item in items)
-    return [
-        Problem(f"{where}[{i}].id", f"{what} id {item.id!r} is used more than once")
-        for i, item in enumerate(items)
-        if counts[item.id] > 1
-    ]
+def _repeats(entries: list[tuple[str, str]], what: str) -> list[Problem]:
+    """Report each (path, id) whose id was already used earlier in the list."""
+    seen: set[str] = set()
+    problems = []
+    for path, ident in entries:
+        if ident in seen:
+            problems.append(Problem(path, f"{what} id {ident!r} is used more than once"))
+        seen.add(ident)
+    return problems
+
+
+def _ids(items: list, where: str) -> list[tuple[str, str]]:
+    return [(f"{where}[{i}].id", item.id) for i, item in enumerate(items)]
 
 
 def check_scenario_references(scenario: Scenario) -> list[Problem]:
     """Find dangling references, duplicate ids and per-priority gaps in a valid scenario."""
     org = scenario.organisation
     problems: list[Problem] = []
-    problems += _duplicates(org.business_units, "organisation.business_units", "business unit")
-    problems += _duplicates(org.teams, "organisation.teams", "team")
-    problems += _duplicates(org.services, "organisation.services", "service")
-    problems += _duplicates(org.vendors, "organisation.vendors", "vendor")
-    people = [(t, i, p) for t, team in enumerate(org.teams) for i, p in enumerate(team.people)]
-    person_counts = Counter(p.id for _, _, p in people)
-    problems += [
-        Problem(f"organisation.teams[{t}].people[{i}].id", f"person id {p.id!r} is used twice")
-        for t, i, p in people
-        if person_counts[p.id] > 1
+    problems += _repeats(_ids(org.business_units, "organisation.business_units"), "business unit")
+    problems += _repeats(_ids(org.teams, "organisation.teams"), "team")
+    problems += _repeats(_ids(org.services, "organisation.services"), "service")
+    problems += _repeats(_ids(org.vendors, "organisation.vendors"), "vendor")
+    people = [
+        entry
+        for t, team in enumerate(org.teams)
+        for entry in _ids(team.people, f"organisation.teams[{t}].people")
     ]
+    problems += _repeats(people, "person")
     teams = {t.id for t in org.teams}
     units = {u.id for u in org.business_units}
     vendors = {v.id for v in org.vendors}

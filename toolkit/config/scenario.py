@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 from typing import Annotated, Literal
 
@@ -299,7 +300,9 @@ class Scenario(StrictModel):
 
     def fingerprint(self) -> str:
         """SHA-256 of the validated content: equal scenarios share it, whatever their layout."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
 
     def team(self, team_id: str) -> Team:
         """Return the team with this id."""

@@ -71,7 +71,7 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(path, [Problem("", f"not valid YAML: {where}{exc.problem}")]) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a date like 2025-02-30
         raise ConfigError(path, [Problem("", f"not valid YAML: {exc}")]) from None
     if data is None:
         raise ConfigError(path, [Problem("", "file is empty")])
