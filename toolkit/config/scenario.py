@@ -209,6 +209,10 @@ class IncidentDynamics(StrictModel):
     closure_delay_hours: float = Field(
         default=72.0, ge=0, description="Hours from resolution to closure (confirmation window)."
     )
+    swarm_priorities: list[Priority] = Field(
+        default_factory=lambda: [1],
+        description="Priorities worked at once without queueing (major-incident process).",
+    )
 
     @field_validator("priority_mix")
     @classmethod

@@ -233,12 +233,14 @@ class World:
         env = self.env
         queue = self.queues[record.team_id]
         pending = iter(rework)
+        swarmed = record.priority in self.incident_cfg.swarm_priorities
         while True:
-            with queue.request(priority=record.priority) as turn:
-                yield turn
-                if record.reopens == 0:
-                    record.responded = env.now
-                yield env.timeout(work)
+            if swarmed:  # a handler drops other work at once: no queue
+                yield from self._work(record, work)
+            else:
+                with queue.request(priority=record.priority) as turn:
+                    yield turn
+                    yield from self._work(record, work)
             if fixed_at > env.now:
                 yield env.timeout(fixed_at - env.now)
             record.resolved = env.now
@@ -249,6 +251,11 @@ class World:
             yield env.timeout(gap)
             record.resolved = math.nan
             record.reopens += 1
+
+    def _work(self, record, work) -> Generator:
+        if record.reopens == 0:
+            record.responded = self.env.now
+        yield self.env.timeout(work)
 
     # -- changes -----------------------------------------------------------------------
 
