@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from toolkit.events import EventLog
+from toolkit.events.periods import NS
 from toolkit.events.schema import PRIORITIES
 from toolkit.metrics.context import ALL, MeasureContext, tidy
-from toolkit.metrics.periods import NS
 from toolkit.metrics.registry import register
 
 HIGHEST_PRIORITY = min(PRIORITIES)
@@ -86,7 +86,7 @@ def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFram
     intervals : DataFrame
         From :func:`downtime_intervals`.
     bounds : DataFrame
-        From :func:`~toolkit.metrics.periods.period_bounds`.
+        From :func:`~toolkit.events.periods.period_bounds`.
 
     Returns
     -------

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 import pandas as pd
 
 from toolkit.events import EventLog
+from toolkit.events.periods import PERIODS
 from toolkit.metrics.context import ALL, KPI_COLUMNS, MeasureContext
-from toolkit.metrics.periods import PERIODS
 from toolkit.metrics.registry import CATALOGUE, KPI, ordered_catalogue
 
 

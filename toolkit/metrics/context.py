@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.events import EventLog
-from toolkit.metrics.periods import assign_periods, period_bounds
+from toolkit.events.periods import assign_periods, period_bounds
 
 ALL = "ALL"
 KEYS = ["period", "team_id", "service_id"]

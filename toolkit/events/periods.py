@@ -1,4 +1,4 @@
-"""Period labels and bounds inside a log's observation window.
+"""Period labels and bounds inside a window, shared by the world, the metrics and the plans.
 
 Every KPI cuts time the same way: half-open calendar periods ``[start, end)`` clipped to the
 window, so a partial first or last period counts only its hours inside the window and a row whose
