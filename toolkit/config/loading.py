@@ -106,6 +106,15 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                     f"{where}.business_unit", f"no business unit has id {service.business_unit!r}"
                 )
             )
+        for j, team in enumerate(service.supporting_teams):
+            if team not in teams:
+                problems.append(
+                    Problem(f"{where}.supporting_teams[{j}]", f"no team has id {team!r}")
+                )
+            elif team == service.owning_team:
+                problems.append(
+                    Problem(f"{where}.supporting_teams[{j}]", "the owning team cannot also support")
+                )
         for j, vendor in enumerate(service.vendor_dependencies):
             if vendor not in vendors:
                 problems.append(

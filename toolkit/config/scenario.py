@@ -81,6 +81,19 @@ class Team(StrictModel):
         ge=1, le=1000, description="Incidents the team can work on at once (parallel handlers)."
     )
     people: list[Person] = Field(min_length=1, description="The team's members.")
+    integrity: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="How much gaming costs the team in self-respect: 0 games whenever it pays, "
+        "1 only for large gains (scales the integrity cost of gaming).",
+    )
+    risk_aversion: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="Relative (CRRA) risk aversion over pay: 0 risk neutral, 1 log utility.",
+    )
 
 
 class Service(StrictModel):
@@ -100,6 +113,11 @@ class Service(StrictModel):
     annual_budget: float = Field(ge=0, description="Annual run budget in the scenario currency.")
     vendor_dependencies: list[Identifier] = Field(
         default_factory=list, description="Ids of vendors whose outages take this service down."
+    )
+    supporting_teams: list[Identifier] = Field(
+        default_factory=list,
+        description="Ids of further teams that handle this shared service's incidents "
+        "(each incident goes to the owner or a supporting team with equal chance).",
     )
 
 
@@ -282,6 +300,82 @@ class ExternalAttacks(StrictModel):
     priority: Priority = Field(default=1, description="Priority of the incident an attack opens.")
 
 
+class LeverEffects(StrictModel):
+    """How the teams' operational levers change what really happens."""
+
+    baseline_reliability_effort: float = Field(
+        default=0.2,
+        ge=0,
+        lt=1,
+        description="Share of capacity spent on reliability work (problem management, "
+        "hardening) before any plan; the rest goes to delivery.",
+    )
+    reliability_effect: float = Field(
+        default=1.5,
+        ge=0,
+        le=10,
+        description="Incident rates scale as exp(-effect x (effort - baseline effort)).",
+    )
+    reliability_lag_periods: float = Field(
+        default=2.0,
+        ge=0,
+        le=20,
+        description="Mean lag, in periods, before reliability work shows in incident rates.",
+    )
+    care_failure_reduction: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="Change failure probability scales as 1 - reduction x care.",
+    )
+    care_lead_time_increase: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="Change lead times scale as 1 + increase x care.",
+    )
+
+
+class Adaptation(StrictModel):
+    """How teams revise their levers between periods (bounded rationality)."""
+
+    step: float = Field(default=0.1, gt=0, le=0.5, description="Size of one lever move.")
+    candidates: int = Field(
+        default=8, ge=1, le=50, description="Candidate moves a team considers per period."
+    )
+    inertia: Probability = Field(
+        default=0.25, description="Chance a team does not revise its levers in a period."
+    )
+    logit_temperature: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description="Noise of the logit choice among improving moves, as a share of the "
+        "largest utility gain (small: nearly always the best move).",
+    )
+    effort_cost_pct: float = Field(
+        default=4.0,
+        ge=0,
+        le=100,
+        description="Yearly cost, as % of the team's base salaries, of moving an operational "
+        "lever by 1 from its natural level (quadratic in the move).",
+    )
+    integrity_cost_pct: float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="Yearly cost, as % of base salaries, of a gaming lever at full intensity "
+        "for a team of integrity 1 (scales with integrity).",
+    )
+
+
+class Behaviour(StrictModel):
+    """Lever effects and adaptation; defaults describe a typical organisation."""
+
+    levers: LeverEffects = Field(default_factory=LeverEffects)
+    adaptation: Adaptation = Field(default_factory=Adaptation)
+
+
 class Environment(StrictModel):
     """The dynamics the organisation lives in."""
 
@@ -289,6 +383,7 @@ class Environment(StrictModel):
     csat: CsatModel
     changes: ChangeDynamics
     attacks: ExternalAttacks
+    behaviour: Behaviour = Field(default_factory=Behaviour)
 
 
 class Scenario(StrictModel):

@@ -3,8 +3,13 @@
 Time runs in hours from the scenario's start date. Each source of work is a generator
 process with its own random stream (:mod:`toolkit.sim.streams`): incident arrivals per
 service, change requests per service, outages per vendor and subcontractor, and attacks.
-Incidents queue for the owning team's handlers by priority. The result is the *true*
+Incidents queue for the handling team by priority. The result is the *true*
 :class:`~toolkit.events.EventLog`: what really happened.
+
+Teams' levers (:class:`~toolkit.sim.levers.WorldLevers`) may change at period boundaries.
+Arrival processes are driven by a unit-rate Poisson stream mapped through the integrated
+intensity, so a lever that changes a rate moves arrivals in time but keeps their sequence:
+runs that differ only in levers share their random numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import pandas as pd
 import simpy
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
-from toolkit.events import EventLog
+from toolkit.events import EventLog, period_bounds
+from toolkit.sim.levers import WorldLevers
 from toolkit.sim.streams import poisson, stream
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
@@ -43,12 +49,15 @@ class IncidentRecord:
         "resolved",
         "reopens",
         "reassignments",
+        "queue_key",
     )
 
-    def __init__(self, incident_id, service, priority, root_cause, change_id, vendor_id, opened):
+    def __init__(
+        self, incident_id, service, team_id, priority, root_cause, change_id, vendor_id, opened
+    ):
         self.incident_id = incident_id
         self.service_id = service.id
-        self.team_id = service.owning_team
+        self.team_id = team_id
         self.priority = priority
         self.root_cause = root_cause
         self.change_id = change_id
@@ -63,15 +72,24 @@ class IncidentRecord:
 class ChangeRecord:
     """The state of one change request while the world runs."""
 
-    __slots__ = ("change_id", "service", "type", "submitted", "implemented", "failed")
+    __slots__ = (
+        "change_id",
+        "service",
+        "type",
+        "submitted",
+        "implemented",
+        "failed",
+        "justification",
+    )
 
-    def __init__(self, change_id, service, change_type, submitted, failed):
+    def __init__(self, change_id, service, change_type, submitted, failed, justification):
         self.change_id = change_id
         self.service = service
         self.type = change_type
         self.submitted = submitted
         self.implemented = math.nan
         self.failed = failed
+        self.justification = justification
 
 
 def _work_sampler(spec) -> Callable[[random.Random], float]:
@@ -80,6 +98,10 @@ def _work_sampler(spec) -> Callable[[random.Random], float]:
         return lambda rng: rng.expovariate(rate)
     mu, sigma = math.log(spec.median_hours), spec.sigma
     return lambda rng: rng.lognormvariate(mu, sigma)
+
+
+def _median_work(spec) -> float:
+    return spec.mean_hours * math.log(2) if isinstance(spec, Exponential) else spec.median_hours
 
 
 def _chooser(shares: dict) -> Callable[[random.Random], object]:
@@ -132,6 +154,18 @@ class World:
             for team in scenario.organisation.teams
         }
         self.work_time = {p: _work_sampler(s) for p, s in self.incident_cfg.work_time.items()}
+        self.median_work = {p: _median_work(s) for p, s in self.incident_cfg.work_time.items()}
+        self.periods = period_bounds(self.start, self.end, scenario.horizon.period)
+        self.edges = [(end - self.start) / pd.Timedelta(hours=1) for end in self.periods["end"]]
+        effects = env_cfg.behaviour.levers
+        self.effects = effects
+        natural = WorldLevers(reliability_effort=effects.baseline_reliability_effort)
+        self.levers = {team.id: natural for team in scenario.organisation.teams}
+        self.lagged_effort = {
+            team.id: natural.reliability_effort for team in scenario.organisation.teams
+        }
+        self.incident_multiplier = dict.fromkeys(self.levers, 1.0)
+        self.change_multiplier = dict.fromkeys(self.levers, 1.0)
         self.draw_priority = _chooser(self.incident_cfg.priority_mix)
         self.draw_change_type = _chooser(self.change_cfg.mix.model_dump())
         self.incidents: list[IncidentRecord] = []
@@ -163,26 +197,63 @@ class World:
         )
         return rate / HOURS_PER_YEAR
 
-    def _incident_arrivals(self, service: Service) -> Generator:
-        """Poisson arrivals whose rate grows with platform age: exp(effect × age)."""
-        clock = stream(self.seed, f"arrivals/{service.id}")
-        draws = stream(self.seed, f"incidents/{service.id}")
-        rate = self.incident_rate_per_hour(service)
-        growth = self.incident_cfg.age_effect_per_year / HOURS_PER_YEAR
-        t = 0.0
-        while True:
-            gap = clock.expovariate(1.0)
+    def begin_period(self, levers: dict[str, WorldLevers]) -> None:
+        """Set the teams' levers for the next period; reliability work shows with a lag."""
+        effects = self.effects
+        pull = 1.0 / (1.0 + effects.reliability_lag_periods)
+        natural = effects.baseline_reliability_effort
+        for team_id, chosen in levers.items():
+            self.levers[team_id] = chosen
+            lagged = self.lagged_effort[team_id]
+            lagged += pull * (chosen.reliability_effort - lagged)
+            self.lagged_effort[team_id] = lagged
+            self.incident_multiplier[team_id] = math.exp(
+                -effects.reliability_effect * (lagged - natural)
+            )
+            self.change_multiplier[team_id] = (
+                chosen.change_rate * (1.0 - chosen.reliability_effort) / (1.0 - natural)
+            )
+
+    def _poisson_arrivals(
+        self, clock: random.Random, intensity: Callable[[], float], growth: float, arrive
+    ) -> Generator:
+        """Call ``arrive()`` at the points of a Poisson process.
+
+        Its intensity is ``intensity() * exp(growth * t)`` per hour; ``intensity()`` is read
+        again at each period boundary, where levers change.
+        """
+        env = self.env
+        t, need = 0.0, clock.expovariate(1.0)
+        for edge in self.edges:
+            rate = intensity()
+            # work on the integrated-intensity scale: level(t) = exp(growth t), or t itself
             if growth == 0:
-                t += gap / rate
-            else:  # invert the integrated rate of a log-linear intensity
-                level = math.exp(growth * t) + gap * growth / rate
-                if level <= 0:
-                    return
-                t = math.log(level) / growth
-            if t >= self.horizon_hours:
-                return
-            yield self.env.timeout(t - self.env.now)
-            self.open_incident(service, draws)
+                scale, level, top = rate, t, edge
+            else:
+                scale, level, top = rate / growth, math.exp(growth * t), math.exp(growth * edge)
+            while need < scale * (top - level):
+                level += need / scale
+                t = level if growth == 0 else math.log(level) / growth
+                yield env.timeout(t - env.now)
+                arrive()
+                need = clock.expovariate(1.0)
+            need -= scale * (top - level)
+            t = edge
+            if edge > env.now:
+                yield env.timeout(edge - env.now)
+
+    def _incident_arrivals(self, service: Service) -> Generator:
+        """Incidents at a rate that grows with platform age and falls with reliability work."""
+        draws = stream(self.seed, f"incidents/{service.id}")
+        base = self.incident_rate_per_hour(service)
+        multiplier = self.incident_multiplier
+        owner = service.owning_team
+        return self._poisson_arrivals(
+            stream(self.seed, f"arrivals/{service.id}"),
+            lambda: base * multiplier[owner],
+            self.incident_cfg.age_effect_per_year / HOURS_PER_YEAR,
+            lambda: self.open_incident(service, draws),
+        )
 
     def open_incident(
         self,
@@ -203,9 +274,14 @@ class World:
             priority = self.draw_priority(rng)
         sample = self.work_time[priority]
         work = sample(rng)
+        team_id = service.owning_team
+        if service.supporting_teams:
+            handlers = [team_id, *service.supporting_teams]
+            team_id = handlers[int(rng.random() * len(handlers))]
         record = IncidentRecord(
             f"INC{len(self.incidents) + 1:07d}",
             service,
+            team_id,
             priority,
             root_cause,
             change_id,
@@ -221,6 +297,10 @@ class World:
         while rng.random() < cfg.reopen_probability:
             gap = rng.expovariate(1.0 / cfg.reopen_delay_hours)
             rework.append((gap, cfg.reopen_work_fraction * sample(rng)))
+        picking = self.levers[team_id].cherry_picking
+        # cherry-picking: within a priority, shorter work goes first
+        typical = self.median_work[priority]
+        record.queue_key = priority + picking * work / (work + typical) if picking else priority
         self.incidents.append(record)
         handling = self._handle(record, work, rework, fixed_at)
         if delay > 0:  # the owning team gets it only after the reassignments
@@ -238,7 +318,7 @@ class World:
             if swarmed:  # a handler drops other work at once: no queue
                 yield from self._work(record, work)
             else:
-                with queue.request(priority=record.priority) as turn:
+                with queue.request(priority=record.queue_key) as turn:
                     yield turn
                     yield from self._work(record, work)
             if fixed_at > env.now:
@@ -260,10 +340,14 @@ class World:
     # -- changes -----------------------------------------------------------------------
 
     def _change_requests(self, service: Service) -> Generator:
+        """Make change requests at the team's pace.
+
+        Every change draws the same numbers whatever the levers, so lever settings compare on
+        common random numbers.
+        """
         cfg = self.change_cfg
         rng = stream(self.seed, f"changes/{service.id}")
         symptoms = stream(self.seed, f"change-incidents/{service.id}")
-        rate = cfg.rate_per_service_per_year / HOURS_PER_YEAR
         mean_lead = {
             "standard": cfg.standard_lead_time_days * 24,
             "normal": cfg.cab_lead_time_days * 24,
@@ -271,18 +355,42 @@ class World:
             "unauthorized": 0.0,
         }
         fail = cfg.failure_probability.model_dump()
-        while True:
-            yield self.env.timeout(rng.expovariate(rate))
+        effects = self.effects
+        owner = service.owning_team
+        base = cfg.rate_per_service_per_year / HOURS_PER_YEAR
+        multiplier = self.change_multiplier
+
+        def request() -> None:
+            levers = self.levers[owner]
             change_type = self.draw_change_type(rng)
-            lead = rng.expovariate(1.0 / mean_lead[change_type]) if mean_lead[change_type] else 0
-            failed = rng.random() < fail[change_type]
-            caused = 1 + poisson(rng, cfg.incidents_per_failed_change - 1) if failed else 0
-            onsets = sorted(rng.expovariate(1.0 / SYMPTOM_DELAY_HOURS) for _ in range(caused))
+            u_abuse, u_unjustified, u_fail = rng.random(), rng.random(), rng.random()
+            unit_lead = rng.expovariate(1.0)
+            justification = EMERGENCY_JUSTIFICATION if change_type == "emergency" else None
+            if change_type == "normal" and u_abuse < levers.emergency_abuse:
+                change_type = "emergency"  # pushed through to skip CAB
+                justification = None if u_unjustified < 0.5 else EMERGENCY_JUSTIFICATION
+            care = levers.change_care
+            lead = unit_lead * mean_lead[change_type] * (1 + effects.care_lead_time_increase * care)
+            failed = u_fail < fail[change_type] * (1 - effects.care_failure_reduction * care)
+            caused = 1 + poisson(symptoms, cfg.incidents_per_failed_change - 1) if failed else 0
+            onsets = sorted(symptoms.expovariate(1.0 / SYMPTOM_DELAY_HOURS) for _ in range(caused))
             record = ChangeRecord(
-                f"CHG{len(self.changes) + 1:06d}", service, change_type, self.env.now, failed
+                f"CHG{len(self.changes) + 1:06d}",
+                service,
+                change_type,
+                self.env.now,
+                failed,
+                justification,
             )
             self.changes.append(record)
             self.env.process(self._implement(record, lead, onsets, symptoms))
+
+        return self._poisson_arrivals(
+            stream(self.seed, f"change-arrivals/{service.id}"),
+            lambda: base * multiplier[owner],
+            0.0,
+            request,
+        )
 
     def _implement(self, record, lead, onsets, rng) -> Generator:
         yield self.env.timeout(lead)
@@ -353,9 +461,13 @@ class World:
 
     # -- results -----------------------------------------------------------------------
 
+    def advance(self, until_hours: float) -> None:
+        """Run the world up to ``until_hours`` (a period boundary, or the horizon)."""
+        self.env.run(until=min(until_hours, self.horizon_hours))
+
     def run(self) -> EventLog:
         """Run to the end of the horizon and return the true event log."""
-        self.env.run(until=self.horizon_hours)
+        self.advance(self.horizon_hours)
         return self.event_log()
 
     def _timestamps(self, hours: np.ndarray) -> pd.Series:
@@ -420,9 +532,7 @@ class World:
                 ),
                 "cab_reviewed": [c.type == "normal" for c in self.changes],
                 "failed": [c.failed and not math.isnan(c.implemented) for c in self.changes],
-                "justification": [
-                    EMERGENCY_JUSTIFICATION if c.type == "emergency" else None for c in self.changes
-                ],
+                "justification": [c.justification for c in self.changes],
             }
         )
         columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
