@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,7 +40,12 @@ def test_levers_leave_the_first_period_and_other_teams_alone(small_scenario):
         assert log.changes["submitted_at"].min() < first_end
     early = [log.changes[log.changes["submitted_at"] < first_end] for log in (base, moved)]
     pd.testing.assert_frame_equal(early[0], early[1])
-    other = [log.incidents[log.incidents["team_id"] == "platform"] for log in (base, moved)]
+    other = [
+        log.incidents[
+            (log.incidents["team_id"] == "platform") & (log.incidents["root_cause"] == "internal")
+        ]
+        for log in (base, moved)
+    ]
     assert (other[0]["opened_at"].to_numpy() == other[1]["opened_at"].to_numpy()).all()
 
 
@@ -109,3 +115,17 @@ def test_cherry_picking_serves_short_tickets_first(small_scenario):
             waits[picking][1] += wait[work > work.quantile(0.9)].mean()
     assert waits[1.0][0] < 0.7 * waits[0.0][0]
     assert waits[1.0][1] > waits[0.0][1]
+
+
+def test_cab_capacity_batches_normal_changes_weekly(small_scenario):
+    changes = small_scenario.environment.changes.model_copy(update={"cab_capacity_per_week": 1})
+    environment = small_scenario.environment.model_copy(update={"changes": changes})
+    scenario = small_scenario.model_copy(update={"environment": environment})
+    log = World(scenario, 3).run()
+    normal = log.changes[log.changes["type"] == "normal"].dropna(subset=["implemented_at"])
+    hours = (normal["implemented_at"] - log.start).dt.total_seconds() / 3600
+    offset = hours % 168
+    assert (np.minimum(offset, 168 - offset) < 1e-3).all()
+    assert normal.groupby(hours.round()).size().max() == 1
+    lead = (normal["implemented_at"] - normal["submitted_at"]).dt.days.mean()
+    assert lead > scenario.environment.changes.cab_lead_time_days

@@ -284,6 +284,13 @@ class ChangeDynamics(StrictModel):
     incidents_per_failed_change: float = Field(
         ge=1, le=50, description="Mean incidents a failed change causes (at least one)."
     )
+    cab_capacity_per_week: int | None = Field(
+        default=None,
+        ge=1,
+        le=10000,
+        description="Normal changes the weekly CAB meeting can approve, organisation-wide; "
+        "the rest wait for the next meeting. Omit for no limit (approval after the lead time).",
+    )
 
     @field_validator("mix")
     @classmethod

@@ -183,6 +183,9 @@ class World:
                 self.env.process(self._supplier_outages(vendor, subcontractor))
         if env_cfg.attacks.rate_per_year > 0:
             self.env.process(self._attacks())
+        self.cab_queue: list[simpy.Event] = []
+        if self.change_cfg.cab_capacity_per_week:
+            self.env.process(self._cab_meetings(self.change_cfg.cab_capacity_per_week))
 
     # -- incidents ---------------------------------------------------------------------
 
@@ -394,10 +397,22 @@ class World:
 
     def _implement(self, record, lead, onsets, rng) -> Generator:
         yield self.env.timeout(lead)
+        if record.type == "normal" and self.change_cfg.cab_capacity_per_week:
+            approval = self.env.event()
+            self.cab_queue.append(approval)
+            yield approval
         record.implemented = self.env.now
         for onset in onsets:
             yield self.env.timeout(record.implemented + onset - self.env.now)
             self.open_incident(record.service, rng, root_cause="change", change_id=record.change_id)
+
+    def _cab_meetings(self, capacity: int) -> Generator:
+        """Approve waiting normal changes weekly, first come first served, up to capacity."""
+        while True:
+            yield self.env.timeout(7 * 24.0)
+            approved, self.cab_queue = self.cab_queue[:capacity], self.cab_queue[capacity:]
+            for approval in approved:
+                approval.succeed()
 
     # -- outages -----------------------------------------------------------------------
 

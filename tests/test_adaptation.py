@@ -1,0 +1,80 @@
+"""Team adaptation: risk attitude, bounded choice, and no move without a reason."""
+
+import random
+
+import pytest
+
+from toolkit.behaviour.adaptation import Adaptation, Stakes, certainty_equivalent
+from toolkit.behaviour.levers import BOUNDS, GAMING_LEVERS, LeverSet
+from toolkit.config.plan import Plan
+
+NO_PLAN = Plan.model_validate({"name": "none", "description": "no awards"})
+NOTHING_AT_STAKE = Stakes(0.0, 0.0, 0.0, 0.0, 0.8, False)
+
+
+def test_certainty_equivalent_orders_risk_attitudes():
+    wealth, gain, loss, p = 100_000.0, 10_000.0, 30_000.0, 0.2
+    neutral = certainty_equivalent(wealth, gain, loss, p, 0.0)
+    assert neutral == pytest.approx(gain - p * loss)
+    averse = [certainty_equivalent(wealth, gain, loss, p, g) for g in (0.5, 1.0, 3.0)]
+    assert neutral > averse[0] > averse[1] > averse[2]
+    assert certainty_equivalent(wealth, gain, loss, 0.0, 2.0) == pytest.approx(gain)
+
+
+def test_candidates_start_with_staying_and_respect_bounds(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    agent = adaptation.agents["apps"]
+    options = adaptation.candidates(agent)
+    assert options[0] == agent.levers
+    assert len(options) == len({tuple(sorted(o.values.items())) for o in options})
+    for option in options:
+        for lever, (low, high) in BOUNDS.items():
+            assert low <= option[lever] <= high
+
+
+def test_without_stakes_no_move_beats_staying(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    agent = adaptation.agents["apps"]
+    stay = adaptation.utility(agent, agent.levers, 0.0, False, NOTHING_AT_STAKE)
+    for lever in BOUNDS:
+        for delta in (-0.1, 0.1):
+            moved = agent.levers.moved(lever, delta)
+            if moved != agent.levers:
+                assert adaptation.utility(agent, moved, 0.0, False, NOTHING_AT_STAKE) < stay
+
+
+def test_integrity_and_detection_make_gaming_dearer(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    agent = adaptation.agents["apps"]
+    gaming = agent.levers.moved("stop_the_clock", 0.5)
+    stakes = Stakes(20_000.0, 50_000.0, 0.0, 0.0, 0.8, False)
+    audited = Stakes(20_000.0, 50_000.0, 0.0, 0.5, 0.8, False)
+    free = adaptation.utility(agent, gaming, 120.0, False, stakes)
+    risky = adaptation.utility(agent, gaming, 120.0, False, audited)
+    assert risky < free
+    agent.team = agent.team.model_copy(update={"integrity": 0.0})
+    assert adaptation.utility(agent, gaming, 120.0, False, stakes) > free
+
+
+def test_choice_is_logit_among_improving_moves(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    agent = adaptation.agents["apps"]
+    options = [
+        agent.levers,
+        agent.levers.moved("change_rate", 0.1),
+        agent.levers.moved("padding", 0.1),
+    ]
+    agent.rng = random.Random(5)
+    picks = [adaptation.choose(agent, options, [0.0, 100.0, -5.0]) for _ in range(400)]
+    inertia = adaptation.settings.inertia
+    moved = sum(p == options[1] for p in picks) / len(picks)
+    assert moved == pytest.approx(1 - inertia, abs=0.08)
+    assert all(p != options[2] for p in picks)
+    assert adaptation.choose(agent, options, [0.0, -1.0, -2.0]) == agent.levers
+
+
+def test_natural_levers_do_not_game():
+    natural = LeverSet.natural(0.2)
+    assert natural.gaming() == 0
+    assert all(natural[lever] == 0 for lever in GAMING_LEVERS)
+    assert natural.world().reliability_effort == 0.2

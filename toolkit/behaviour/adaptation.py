@@ -1,0 +1,155 @@
+"""How teams revise their levers between periods: bounded, risk-averse, self-interested.
+
+Each team considers staying put and a few single-lever moves. It values each with the plan's
+own scoring on a counterfactual of its last period (see :mod:`toolkit.behaviour.counterfactual`):
+
+    utility = certainty equivalent of (award, risk of a penalty) − effort cost − integrity cost
+
+The award is the candidate's score times what a period's score is worth in the team's open
+grants; the penalty is malus and clawback on what is at stake, weighed by the chance that an
+audit (random, or requested by a counter-metric) finds the gaming. The certainty equivalent
+uses constant relative risk aversion over the period's pay. Teams choose by a logit rule among
+the moves that beat staying, and sometimes do not revise at all (inertia); with nothing to gain
+nobody moves, so without a plan every gaming lever stays at zero.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolkit.behaviour.levers import ALL_LEVERS, BOUNDS, GAMING_LEVERS, OPERATIONAL_LEVERS, LeverSet
+from toolkit.config.plan import Plan
+from toolkit.config.scenario import Scenario, Team
+from toolkit.sim.streams import stream
+
+
+@dataclass
+class TeamAgent:
+    """One team's state: its levers now, its traits, and its own random stream."""
+
+    team: Team
+    levers: LeverSet
+    rng: random.Random
+    salary: float  # the team's yearly base salaries
+
+    @property
+    def team_id(self) -> str:
+        """The team's id."""
+        return self.team.id
+
+
+@dataclass(frozen=True)
+class Stakes:
+    """What a period's score is worth to a team, and what a finding would cost it."""
+
+    period_value: float  # money for a 100 % score this period
+    at_risk_gaming: float  # money a gaming finding would take (malus + clawback)
+    at_risk_misattribution: float  # money a misattribution finding would take
+    audit_probability: float
+    detection_power: float
+    root_cause_audit: bool
+
+
+def certainty_equivalent(wealth: float, gain: float, loss: float, p_loss: float, gamma: float):
+    """Return the sure amount a CRRA agent values the lottery (gain, or gain − loss) at."""
+    outcomes = np.array([wealth + gain, max(wealth + gain - loss, 1e-9)])
+    weights = np.array([1 - p_loss, p_loss])
+    if gamma == 0:
+        return float(weights @ outcomes) - wealth
+    if gamma == 1:
+        return float(math.exp(weights @ np.log(outcomes))) - wealth
+    power = 1 - gamma
+    return float((weights @ outcomes**power) ** (1 / power)) - wealth
+
+
+class Adaptation:
+    """Candidate moves and the choice among them, for every team of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Teams, traits and the adaptation settings.
+    plan : Plan
+        The plan being responded to (its audit and consequences shape detection risk).
+    seed : int
+        Keys each team's stream.
+    periods_per_year : int
+        Converts yearly costs and salaries to a period.
+    """
+
+    def __init__(self, scenario: Scenario, plan: Plan, seed: int, periods_per_year: int):
+        behaviour = scenario.environment.behaviour
+        self.settings = behaviour.adaptation
+        self.plan = plan
+        self.periods_per_year = periods_per_year
+        natural = LeverSet.natural(behaviour.levers.baseline_reliability_effort)
+        self.natural = natural
+        self.agents = {
+            team.id: TeamAgent(
+                team,
+                natural,
+                stream(seed, f"behaviour/{team.id}"),
+                sum(p.base_salary for p in team.people),
+            )
+            for team in scenario.organisation.teams
+        }
+
+    def candidates(self, agent: TeamAgent) -> list[LeverSet]:
+        """Return staying put followed by distinct single-lever moves."""
+        step = self.settings.step
+        found = [agent.levers]
+        for _ in range(self.settings.candidates):
+            lever = ALL_LEVERS[int(agent.rng.random() * len(ALL_LEVERS))]
+            delta = step if agent.rng.random() < 0.5 else -step
+            move = agent.levers.moved(lever, delta * (BOUNDS[lever][1] - BOUNDS[lever][0]))
+            if move not in found:
+                found.append(move)
+        return found
+
+    def utility(
+        self, agent: TeamAgent, levers: LeverSet, score_pct: float, audit: bool, stakes: Stakes
+    ) -> float:
+        """Return a candidate's utility in money for one period."""
+        settings = self.settings
+        period_pay = agent.salary / self.periods_per_year
+        award = score_pct / 100.0 * stakes.period_value
+        p_audit = 1.0 if audit else stakes.audit_probability
+        p_clean = 1.0
+        for lever in GAMING_LEVERS:
+            intensity = levers[lever]
+            if intensity > 0 and lever != "misattribution":
+                p_clean *= 1 - p_audit * stakes.detection_power * math.sqrt(intensity)
+        p_gaming = 1 - p_clean
+        p_blame = 0.0
+        if stakes.root_cause_audit and levers["misattribution"] > 0:
+            p_blame = p_audit * stakes.detection_power * math.sqrt(levers["misattribution"])
+        expected_loss = p_gaming * stakes.at_risk_gaming + p_blame * stakes.at_risk_misattribution
+        p_loss = min(1.0, p_gaming + p_blame)
+        loss = expected_loss / p_loss if p_loss > 0 else 0.0
+        value = certainty_equivalent(period_pay, award, loss, p_loss, agent.team.risk_aversion)
+        deviation = sum((levers[k] - self.natural[k]) ** 2 for k in OPERATIONAL_LEVERS)
+        effort = settings.effort_cost_pct / 100 * period_pay * deviation
+        integrity = (
+            settings.integrity_cost_pct / 100 * period_pay * agent.team.integrity * levers.gaming()
+        )
+        return value - effort - integrity
+
+    def choose(self, agent: TeamAgent, options: list[LeverSet], utilities: list[float]) -> LeverSet:
+        """Pick among moves that beat staying (options[0]) by a logit rule; maybe keep still."""
+        if agent.rng.random() < self.settings.inertia:
+            return agent.levers
+        stay = utilities[0]
+        better = [i for i, u in enumerate(utilities) if u > stay + 1e-9 * (1 + abs(stay))]
+        if not better:
+            return agent.levers
+        pool = [0, *better]
+        gains = np.array([utilities[i] - stay for i in pool])
+        temperature = self.settings.logit_temperature * gains.max()
+        weights = np.exp((gains - gains.max()) / temperature)
+        pick = agent.rng.random() * weights.sum()
+        index = min(int(np.searchsorted(np.cumsum(weights), pick, side="right")), len(pool) - 1)
+        return options[pool[index]]
