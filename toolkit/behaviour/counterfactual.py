@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.behaviour.levers import LeverSet
-from toolkit.behaviour.reporting import hash_ids, uniforms
 from toolkit.config.scenario import Scenario
+from toolkit.sim.streams import hash_ids, uniforms
 
 NS = "datetime64[ns]"
 HOUR = np.timedelta64(1, "h")

@@ -41,6 +41,7 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     missing = [c for c in schema if c not in frame.columns]
     if missing:
         raise EventLogError(f"{table}: missing columns {missing}")
+    frame = frame.reset_index(drop=True)
     out = {}
     for column, dtype in schema.items():
         values = frame[column]

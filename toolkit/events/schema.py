@@ -14,6 +14,7 @@ PRIORITIES = (1, 2, 3, 4)
 STR = "str"
 TIME = "datetime64[ns]"
 INT = "int64"
+NULLABLE_INT = "Int64"  # pandas' integer with missing values
 FLOAT = "float64"
 BOOL = "bool"
 
@@ -62,7 +63,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "service_id": STR,
         "team_id": STR,
         "business_unit": STR,
-        "criticality": INT,
+        "criticality": NULLABLE_INT,
         "complexity": FLOAT,
         "platform_age_years": FLOAT,
     },

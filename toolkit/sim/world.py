@@ -22,11 +22,12 @@ from itertools import accumulate
 import numpy as np
 import pandas as pd
 import simpy
+from scipy.special import ndtri
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
 from toolkit.events import EventLog, period_bounds
 from toolkit.sim.levers import WorldLevers
-from toolkit.sim.streams import poisson, stream
+from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SYMPTOM_DELAY_HOURS = 2.0  # mean time from a failed change to the incidents it causes
@@ -505,13 +506,16 @@ class World:
         breached = elapsed > target
         closed = resolved + cfg.closure_delay_hours
         closed[closed > now] = np.nan
-        survey = np.random.default_rng(stream(self.seed, "csat").getrandbits(64))
-        surveyed = ~np.isnan(resolved) & (survey.random(len(recs)) < csat.response_rate)
+        # survey draws keyed by incident id: the same at every period end and in every run
+        hashed = hash_ids([r.incident_id for r in recs])
+        surveyed = ~np.isnan(resolved) & (
+            uniforms(hashed, self.seed, "csat/response") < csat.response_rate
+        )
         score = (
             csat.base_score
             - csat.breach_penalty * breached
             - csat.reopen_penalty * reopens
-            + csat.noise_sd * survey.standard_normal(len(recs))
+            + csat.noise_sd * ndtri(uniforms(hashed, self.seed, "csat/noise"))
         )
         incidents = pd.DataFrame(
             {

@@ -1,0 +1,144 @@
+"""What an auditor finds: reported records compared with the truth, or with other records.
+
+:func:`audit_evidence` is the full audit, in which records are checked against the operational
+truth (monitoring, chat logs, outage records); :func:`misattributions_without_outage` is the
+root-cause audit that needs the records alone. Both look at one team over one time window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.behaviour.reporting import FOLLOW_UP_SUFFIX, REPORTING_LEVERS
+from toolkit.events import EventLog
+
+NS = "datetime64[ns]"
+SUPPLIER_CAUSES = ("vendor", "external")
+TimeLike = pd.Timestamp | np.datetime64 | str
+
+
+def _in_window(
+    team: pd.Series, opened: pd.Series, team_id: str, start: pd.Timestamp, end: pd.Timestamp
+) -> np.ndarray:
+    times = opened.to_numpy(dtype=NS)
+    inside = (times >= np.datetime64(start, "ns")) & (times < np.datetime64(end, "ns"))
+    return (team == team_id).to_numpy(dtype=bool) & inside
+
+
+def audit_evidence(
+    truth: EventLog, reported: EventLog, team_id: str, start: TimeLike, end: TimeLike
+) -> dict[str, int]:
+    """Count, per reporting lever, the incidents showing evidence of it for one team.
+
+    An incident is in the window when the true one was opened in ``[start, end)`` (added tickets:
+    when the reported one was). Evidence per lever:
+
+    - ``padding``: reported tickets absent from the truth that are not follow-ups;
+    - ``priority_downgrade``: recorded priority differs from the true one;
+    - ``stop_the_clock``: more on-hold time recorded than truly spent;
+    - ``premature_closure``: follow-up tickets (``<id>-FU`` of a true incident);
+    - ``underreporting``: true incidents missing from the record;
+    - ``misattribution``: recorded root cause differs from the true one.
+
+    Comparing with the true values, rather than checking only for a priority change or any
+    on-hold time, also catches gaming on top of genuine re-prioritisation or waiting.
+
+    Parameters
+    ----------
+    truth, reported : EventLog
+        The true log and the reported view derived from it.
+    team_id : str
+        The team audited.
+    start, end : Timestamp-like
+        The audited window, half-open.
+
+    Returns
+    -------
+    dict of str to int
+        One count per lever of :data:`~toolkit.behaviour.reporting.REPORTING_LEVERS`.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    true, rep = truth.incidents, reported.incidents
+    true_ids = pd.Index(true["incident_id"])
+    match = true_ids.get_indexer(rep["incident_id"])
+    true_window = _in_window(true["team_id"], true["opened_at"], team_id, start, end)
+    matched = match >= 0
+    recorded = np.zeros(len(true), dtype=bool)
+    recorded[match[matched]] = True
+    audited = np.zeros(len(rep), dtype=bool)
+    audited[matched] = true_window[match[matched]]
+
+    added = np.flatnonzero(~matched)
+    added_ids = rep["incident_id"].iloc[added]
+    original = true_ids.get_indexer(added_ids.str.removesuffix(FOLLOW_UP_SUFFIX))
+    original[~added_ids.str.endswith(FOLLOW_UP_SUFFIX).to_numpy(dtype=bool)] = -1
+    is_follow_up = original >= 0
+    follow_ups = true_window[original[is_follow_up]].sum()
+    rep_window = _in_window(rep["team_id"], rep["opened_at"], team_id, start, end)
+    padding = rep_window[added[~is_follow_up]].sum()
+
+    def differs(column: str) -> np.ndarray:
+        now = rep[column].to_numpy()[audited]
+        was = true[column].to_numpy()[match[audited]]
+        return now != was
+
+    evidence = {
+        "padding": padding,
+        "priority_downgrade": differs("priority").sum(),
+        "stop_the_clock": (
+            rep["on_hold_hours"].to_numpy()[audited]
+            > true["on_hold_hours"].to_numpy()[match[audited]]
+        ).sum(),
+        "premature_closure": follow_ups,
+        "underreporting": (true_window & ~recorded).sum(),
+        "misattribution": differs("root_cause").sum(),
+    }
+    return {lever: int(evidence[lever]) for lever in REPORTING_LEVERS}
+
+
+def misattributions_without_outage(
+    reported: EventLog, team_id: str, start: TimeLike, end: TimeLike
+) -> int:
+    """Count the team's vendor or external incidents with no outage on record to explain them.
+
+    A root-cause audit needs no truth: an incident blamed on a supplier or an attacker should
+    overlap an outage of the same service in the outages table. Open incidents and open outages
+    last until the log's end.
+
+    Parameters
+    ----------
+    reported : EventLog
+        The log audited.
+    team_id : str
+        The team audited.
+    start, end : Timestamp-like
+        Incidents opened in ``[start, end)`` are checked.
+
+    Returns
+    -------
+    int
+        Supplier-caused incidents without an overlapping outage on their service.
+    """
+    inc = reported.incidents
+    blamed = _in_window(
+        inc["team_id"], inc["opened_at"], team_id, pd.Timestamp(start), pd.Timestamp(end)
+    )
+    blamed &= inc["root_cause"].isin(SUPPLIER_CAUSES).to_numpy(dtype=bool)
+    suspects = inc.loc[blamed, ["service_id", "opened_at", "resolved_at"]]
+    services = suspects["service_id"].to_numpy(dtype=object)
+    opened = suspects["opened_at"].to_numpy(dtype=NS)
+    until = suspects["resolved_at"].fillna(reported.end).to_numpy(dtype=NS)
+    outages = reported.outages
+    explained = np.zeros(len(suspects), dtype=bool)
+    for service in pd.unique(services):
+        here = services == service
+        records = outages.loc[outages["service_id"] == service].sort_values("start")
+        starts = records["start"].to_numpy(dtype=NS)
+        if not len(starts):
+            continue
+        # The latest end among outages that started by the incident's end decides the overlap.
+        latest_end = np.maximum.accumulate(records["end"].fillna(reported.end).to_numpy(dtype=NS))
+        last = np.searchsorted(starts, until[here], side="right") - 1
+        explained[here] = (last >= 0) & (latest_end[np.maximum(last, 0)] >= opened[here])
+    return int((~explained).sum())
