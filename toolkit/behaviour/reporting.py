@@ -69,6 +69,7 @@ FOLLOW_UP_SUFFIX = "-FU"  # a follow-up's id is its prematurely closed original'
 EARLY_CLOSURE_SHARE = (0.3, 0.7)  # early resolution, as a share of the target after opening
 FOLLOW_UP_GAP_HOURS = (0.5, 4.0)  # from the early closure to the follow-up's opening
 HOLD_MARGIN_SHARE = 0.1  # stop-the-clock leaves up to this share of the target to spare
+WAIT_BOOKED_SHARE = (0.5, 1.0)  # share of queue wait booked as on hold by stop-the-clock
 DEFAULT_CLOSURE_DELAY_HOURS = 72.0
 LOWEST_PRIORITY = max(PRIORITIES)
 MISATTRIBUTED_CAUSES = ("internal", "change")
@@ -295,14 +296,26 @@ def _priority_downgrade(draft: _Draft, intensity: np.ndarray, targets: np.ndarra
 
 
 def _stop_the_clock(draft: _Draft, intensity: np.ndarray) -> None:
-    """Put resolved, still-breaching incidents on hold just long enough to meet the target."""
-    eligible = draft.is_resolved & draft.current("sla_breached")
+    """Record waiting time of slow incidents as on hold ("waiting for the user").
+
+    Still-breaching incidents are held at least long enough to meet the target; other slow
+    ones (over half their target) have half to all of their queue wait booked as on hold.
+    """
+    target_now = draft.current("sla_target_hours")
+    breaching = draft.current("sla_breached")
+    eligible = draft.is_resolved & (breaching | (draft.net > target_now / 2))
     rows = draft.decide("stop_the_clock", eligible, intensity)
     if not len(rows):
         return
-    target = draft.current("sla_target_hours")[rows]
+    target = target_now[rows]
     margin = HOLD_MARGIN_SHARE * target * (1 - draft.draw("stop_the_clock/margin", rows))
-    added = np.minimum(draft.net[rows] - target + margin, draft.net[rows])
+    needed = np.where(breaching[rows], draft.net[rows] - target + margin, 0.0)
+    responded = draft.truth["responded_at"].to_numpy(dtype=NS)[rows]
+    wait = np.nan_to_num(_hours(responded - draft.opened[rows]))
+    booked = wait * _between(draft.draw("stop_the_clock/wait", rows), WAIT_BOOKED_SHARE)
+    added = np.minimum(np.maximum(needed, booked), draft.net[rows])
+    booking = added > 0  # nothing to book: the incident is left to other levers
+    rows, added, target = rows[booking], added[booking], target[booking]
     draft.column("on_hold_hours", float)[rows] = draft.true_hold[rows] + added
     draft.column("sla_breached", bool)[rows] = draft.net[rows] - added > target
     draft.stopped[rows] = True
