@@ -346,7 +346,9 @@ class LeverEffects(StrictModel):
 class Adaptation(StrictModel):
     """How teams revise their levers between periods (bounded rationality)."""
 
-    step: float = Field(default=0.1, gt=0, le=0.5, description="Size of one lever move.")
+    step: float = Field(
+        default=0.2, gt=0, le=0.5, description="Size of one lever move, as a share of its range."
+    )
     candidates: int = Field(
         default=8, ge=1, le=50, description="Candidate moves a team considers per period."
     )
@@ -368,7 +370,7 @@ class Adaptation(StrictModel):
         "lever by 1 from its natural level (quadratic in the move).",
     )
     integrity_cost_pct: float = Field(
-        default=3.0,
+        default=1.0,
         ge=0,
         le=100,
         description="Yearly cost, as % of base salaries, of a gaming lever at full intensity "
