@@ -254,7 +254,11 @@ def _problems(data) -> list[tuple[str, str]]:
 
 def test_valid_mapping_validates(data):
     scenario = validate_mapping(Scenario, data, "x.yaml")
-    assert scenario.organisation.teams[0].capacity == 4
+    assert scenario.organisation.teams[0].capacity == data["organisation"]["teams"][0]["capacity"]
+    assert (
+        scenario.organisation.teams[0].people[0].id
+        == data["organisation"]["teams"][0]["people"][0]["id"]
+    )
 
 
 def test_string_is_not_coerced_to_an_integer(data):
