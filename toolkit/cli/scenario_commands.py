@@ -30,10 +30,16 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if failed else 0
 
 
+def _number(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 def format_summary(table: pd.DataFrame) -> str:
-    """Render a KPI summary (``kpi, value, unit, direction``) for the terminal."""
+    """Render a KPI summary (``kpi``, value columns, ``unit``, ``direction``) for the terminal."""
     shown = table.copy()
-    shown["value"] = [f"{v:,.3f}".rstrip("0").rstrip(".") for v in shown["value"]]
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = [_number(v) for v in shown[column]]
     shown["better"] = shown.pop("direction")
     return shown.to_string(index=False)
 
@@ -42,16 +48,26 @@ def _simulate(args: argparse.Namespace) -> int:
     from toolkit.metrics import summary
     from toolkit.run import run_scenario
 
-    result = run_scenario(args.scenario, args.seed, args.out)
-    truth = result.truth
+    result = run_scenario(args.scenario, args.seed, args.out, plan=args.plan)
+    truth, reported, headline = result.truth, result.reported, result.summary
     print(
-        f"Simulated {result.scenario.name!r} with seed {result.seed}: "
-        f"{len(truth.incidents):,} incidents, {len(truth.changes):,} changes, "
+        f"Simulated {result.scenario.name!r} under plan {headline['plan']!r} with seed "
+        f"{result.seed}: {len(truth.incidents):,} incidents, {len(truth.changes):,} changes, "
         f"{len(truth.outages):,} outage records in {result.wall_time_seconds:.2f} s"
     )
-    table = format_summary(summary(truth))
-    print(f"Whole-horizon KPIs, organisation-wide (true log):\n{table}")
-    print(f"Results in {Path(args.out)}/ (truth/, kpis.parquet, manifest.json)")
+    both = summary(truth).merge(
+        summary(reported)[["kpi", "value"]], on="kpi", suffixes=("", "_reported")
+    )
+    both = both.rename(columns={"value": "true"})
+    print(f"Whole-horizon KPIs, organisation-wide:\n{format_summary(both)}")
+    currency = headline["currency"]
+    print(
+        f"gaming index {headline['gaming_index']:.1f} pp, risk-aversion index "
+        f"{headline['risk_aversion_index']:.2f}, true health {headline['true_health']:.1f}, "
+        f"awards {headline['total_awards']:,.0f} {currency}, "
+        f"cost per health point {headline['cost_per_health']:,.0f} {currency}"
+    )
+    print(f"Results in {Path(args.out)}/ (truth/, reported/, kpis, awards, behaviour, summary)")
     return 0
 
 
@@ -65,6 +81,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     simulate.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+    )
+    simulate.add_argument(
+        "--plan",
+        default=None,
+        metavar="PLAN",
+        help="plan name in scenarios/plans or a plan file (default: no_incentive)",
     )
     simulate.add_argument("--out", required=True, metavar="DIR", help="output directory")
     simulate.set_defaults(handler=_simulate)

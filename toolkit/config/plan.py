@@ -79,8 +79,8 @@ class Baseline(StrictModel):
 
     policy: Literal["fixed", "rolling", "ratchet"] = Field(
         default="fixed",
-        description="fixed: the first window; rolling: the previous window; "
-        "ratchet: the best window so far (targets only get harder).",
+        description="fixed: the mean of the pre-plan periods; rolling: the previous window; "
+        "ratchet: the best of these so far (targets only get harder).",
     )
     window_periods: int = Field(default=4, ge=1, le=40, description="Periods in the window.")
 

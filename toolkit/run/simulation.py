@@ -1,7 +1,8 @@
-"""One simulated run written to disk: the true log, its KPIs and a manifest."""
+"""One run written to disk: true and reported logs, KPIs, awards, behaviour, summary, manifest."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.config import Scenario, load_scenario
-from toolkit.events import EventLog
-from toolkit.metrics import compute_kpis
+from toolkit.run.loop import PlanLoop, PlanRun
 from toolkit.run.manifest import file_sha256, write_manifest
-from toolkit.sim import simulate
+from toolkit.run.summary import kpis_both_views, summarise
+
+DEFAULT_PLAN = "no_incentive"
 
 
 @dataclass
@@ -21,14 +23,34 @@ class RunResult:
 
     scenario: Scenario
     seed: int
-    truth: EventLog
+    run: PlanRun
     kpis: pd.DataFrame
+    summary: dict
     directory: Path
     wall_time_seconds: float
 
+    @property
+    def truth(self):
+        """The true event log."""
+        return self.run.truth
 
-def run_scenario(scenario_path: str | Path, seed: int | None, out: str | Path) -> RunResult:
-    """Simulate a scenario file and write ``truth/``, ``kpis.parquet`` and ``manifest.json``.
+    @property
+    def reported(self):
+        """The reported event log."""
+        return self.run.reported
+
+
+def _plan_path(plan: str | Path | None) -> str | Path:
+    return DEFAULT_PLAN if plan is None else plan
+
+
+def run_scenario(
+    scenario_path: str | Path,
+    seed: int | None,
+    out: str | Path,
+    plan: str | Path | None = None,
+) -> RunResult:
+    """Run a scenario file under a plan and write every output with a manifest.
 
     Parameters
     ----------
@@ -38,21 +60,43 @@ def run_scenario(scenario_path: str | Path, seed: int | None, out: str | Path) -
         Random seed; ``None`` takes the scenario's own.
     out : str or Path
         Output directory, created if missing.
+    plan : str or Path, optional
+        A plan name from ``scenarios/plans`` or a plan file; ``no_incentive`` by default.
 
     Returns
     -------
     RunResult
     """
+    from toolkit.plans import load_plan
+    from toolkit.plans.loading import PLANS_DIR, resolve_plan_path
+
     started = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    plan_model = load_plan(_plan_path(plan))
     seed = scenario.seed if seed is None else seed
-    truth = simulate(scenario, seed)
-    kpis = compute_kpis(truth, period=scenario.horizon.period)
+    run = PlanLoop(scenario, plan_model, seed).run()
+    kpis = kpis_both_views(run, scenario.horizon.period)
+    true_kpis = kpis[kpis["view"] == "true"].drop(columns="view")
+    summary = summarise(run, true_kpis)
+
     directory = Path(out)
-    truth_dir = truth.write_parquet(directory / "truth")
-    kpis.to_parquet(directory / "kpis.parquet", index=False)
+    outputs = [
+        *run.truth.write_parquet(directory / "truth").iterdir(),
+        *run.reported.write_parquet(directory / "reported").iterdir(),
+    ]
+    tables = {
+        "kpis": kpis,
+        "awards": run.awards,
+        "behaviour": run.behaviour,
+        "cashflows": run.ledger.cashflows(),
+    }
+    for name, table in tables.items():
+        table.to_parquet(directory / f"{name}.parquet", index=False)
+        outputs.append(directory / f"{name}.parquet")
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    outputs.append(directory / "summary.json")
     wall = time.perf_counter() - started
-    outputs = [*truth_dir.iterdir(), directory / "kpis.parquet"]
+    source = resolve_plan_path(_plan_path(plan), PLANS_DIR)
     write_manifest(
         directory,
         {
@@ -63,9 +107,15 @@ def run_scenario(scenario_path: str | Path, seed: int | None, out: str | Path) -
                 "fingerprint": scenario.fingerprint(),
                 "file_sha256": file_sha256(scenario_path),
             },
+            "plan": {
+                "path": str(source),
+                "name": plan_model.name,
+                "fingerprint": plan_model.fingerprint(),
+                "file_sha256": file_sha256(source),
+            },
             "seed": seed,
             "wall_time_seconds": round(wall, 3),
         },
         outputs,
     )
-    return RunResult(scenario, seed, truth, kpis, directory, wall)
+    return RunResult(scenario, seed, run, kpis, summary, directory, wall)

@@ -1,0 +1,94 @@
+"""What a team expects a candidate move to pay, knowing its scores are noisy.
+
+One period's counterfactual shows how a move shifts each rewarded KPI (the basis the plan's
+curve reads). A single noisy period would make most small moves look worthless (the curve is
+flat beyond its threshold and maximum), which is not how people weigh their chances. So the
+team applies the shift to its typical level and averages the plan's own curve over the noise
+it has seen in its past scores (Gauss–Hermite quadrature). Counter-metrics and gates act as the
+plan applies them to the candidate's counterfactual.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config.plan import Plan
+from toolkit.plans.curves import curve_payout
+
+NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
+WEIGHTS = WEIGHTS / WEIGHTS.sum()
+MIN_SPREAD = 0.05  # noise assumed before a team has seen enough periods (basis units)
+
+
+class ScoreExpectation:
+    """Keep each team's history of curve inputs and price candidates against it.
+
+    Parameters
+    ----------
+    plan : Plan
+        Its metrics' curves are the ones that pay.
+    """
+
+    def __init__(self, plan: Plan):
+        self.curves = [metric.curve for metric in plan.metrics]
+        self.weights = np.array([metric.weight for metric in plan.metrics], dtype=float)
+        self.history: dict[tuple[str, int], list[float]] = defaultdict(list)
+
+    def record(self, metrics: pd.DataFrame) -> None:
+        """Remember one committed period's curve inputs (``team_id, index, basis_value``)."""
+        for team_id, index, basis in metrics[["team_id", "index", "basis_value"]].itertuples(
+            index=False
+        ):
+            if np.isfinite(basis):
+                self.history[(team_id, int(index))].append(float(basis))
+
+    def _centre_and_spread(self, team_id: str, index: int, fallback: float) -> tuple[float, float]:
+        seen = self.history.get((team_id, index), [])
+        centre = float(np.mean(seen)) if seen else fallback
+        spread = float(np.std(seen, ddof=1)) if len(seen) >= 3 else 0.0
+        return centre, max(spread, MIN_SPREAD * max(1.0, abs(centre)))
+
+    def expected_scores(
+        self, teams: pd.DataFrame, metrics: pd.DataFrame, team_of: dict[str, str], stay: dict
+    ) -> dict[str, float]:
+        """Return the expected score (% of target) of every candidate label.
+
+        Parameters
+        ----------
+        teams, metrics : DataFrame
+            The plan's :class:`~toolkit.plans.scoring.TeamScores` tables for the labels.
+        team_of : dict
+            Label → real team id.
+        stay : dict
+            Real team id → the label of its stay-put candidate.
+        """
+        if not self.curves:
+            return dict.fromkeys(teams["team_id"], 0.0)
+        basis = metrics.pivot_table(index="team_id", columns="index", values="basis_value")
+        zeroed = metrics.pivot_table(index="team_id", columns="index", values="zeroed")
+        teams = teams.set_index("team_id")
+        out = {}
+        for label in teams.index:
+            team = team_of[label]
+            row = teams.loc[label]
+            if bool(row["gated"]):
+                out[label] = 0.0
+                continue
+            total = 0.0
+            for index, curve in enumerate(self.curves):
+                own = basis.at[label, index] if label in basis.index else np.nan
+                base = basis.at[stay[team], index] if stay[team] in basis.index else np.nan
+                if not np.isfinite(own) or bool(zeroed.at[label, index]):
+                    continue
+                shift = own - base if np.isfinite(base) else 0.0
+                centre, spread = self._centre_and_spread(team, index, own)
+                pays = curve_payout(curve, centre + shift + spread * NODES)
+                total += self.weights[index] * float(WEIGHTS @ np.nan_to_num(pays))
+            expected = total / self.weights.sum()
+            raw, final = float(row["raw_score_pct"]), float(row["score_pct"])
+            multiplier = final / raw if raw > 0 else (0.0 if row["fired"] else 1.0)
+            out[label] = expected * multiplier
+        return out

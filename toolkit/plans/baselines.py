@@ -1,0 +1,99 @@
+"""Committed history and the baselines drawn from it (fixed, rolling, ratchet)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config.plan import Baseline
+
+HISTORY_COLUMNS = ["period", "level", "key", "item", "index", "value", "volume"]
+
+
+def nanmean(values: np.ndarray) -> np.ndarray:
+    """Average each row over its present values; missing where a row has none."""
+    present = ~np.isnan(values)
+    count = present.sum(axis=1)
+    total = np.where(present, values, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def baseline_values(values: np.ndarray, baseline: Baseline, start: int, better: str) -> np.ndarray:
+    """Compute each key's baseline for the period after the last column of ``values``.
+
+    Parameters
+    ----------
+    values : ndarray
+        Committed values, one row per key and one column per period ``0 .. k-1`` (missing where
+        nothing was measured).
+    baseline : Baseline
+        ``fixed``: the mean of the pre-plan periods ``0 .. start-1``; ``rolling``: the mean of
+        the last ``window_periods`` periods; ``ratchet``: the best, in the ``better`` direction,
+        of the fixed baseline and every rolling mean that applied from period ``start`` to ``k``.
+    start : int
+        The plan's ``start_after_periods``.
+    better : str
+        ``"lower"`` or ``"higher"``: the KPI's better direction.
+
+    Returns
+    -------
+    ndarray
+        One baseline per key; missing where no committed value is available.
+    """
+    k = values.shape[1]
+    fixed = nanmean(values[:, :start])
+    if baseline.policy == "fixed":
+        return fixed
+    w = baseline.window_periods
+    if baseline.policy == "rolling":
+        return nanmean(values[:, max(0, k - w) : k])
+    windows = np.column_stack(
+        [fixed, *(nanmean(values[:, max(0, j - w) : j]) for j in range(start, k + 1))]
+    )
+    pick = np.fmin if better == "lower" else np.fmax
+    return pick.reduce(windows, axis=1)
+
+
+def volume_weights(volumes: np.ndarray, baseline: Baseline, start: int) -> np.ndarray:
+    """Return each key's mean volume over the periods its baseline mainly rests on.
+
+    The pre-plan periods for a fixed baseline, the last ``window_periods`` periods for rolling
+    and ratchet baselines; 0 where no volume was committed.
+    """
+    k = volumes.shape[1]
+    span = (
+        volumes[:, :start]
+        if baseline.policy == "fixed"
+        else volumes[:, max(0, k - baseline.window_periods) : k]
+    )
+    return np.nan_to_num(nanmean(span))
+
+
+class History:
+    """Values committed period by period, at team, pair (team and service) and service level.
+
+    Records have the columns of :data:`HISTORY_COLUMNS`; ``key`` is a team id, a team id and a
+    service id joined by the ``SEP`` character, or a service id, according to ``level``.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+        self._frame = pd.DataFrame(columns=HISTORY_COLUMNS)
+
+    def add(self, records: pd.DataFrame) -> None:
+        """Append one period's records."""
+        self._parts.append(records[HISTORY_COLUMNS])
+        self._frame = pd.concat(self._parts, ignore_index=True)
+
+    def matrix(self, level: str, item: str, index: int, periods: int, column: str = "value"):
+        """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``."""
+        frame = self._frame
+        rows = frame.loc[
+            (frame["level"] == level)
+            & (frame["item"] == item)
+            & (frame["index"] == index)
+            & (frame["period"] < periods)
+        ]
+        table = rows.pivot(index="key", columns="period", values=column)
+        return table.reindex(columns=range(periods)).astype(float)

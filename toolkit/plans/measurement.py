@@ -1,0 +1,288 @@
+"""Measure a plan's KPIs on one period of a log, with the KPI library and nothing else.
+
+Items (metrics, counter-metrics, gates) that share root-cause exclusions, tolerance and view
+are measured together in one :func:`toolkit.metrics.compute_kpis` call on the log cut to the
+period. There are three views of a period:
+
+- ``plain``: the log as it is, labels in ``team_id``; every incident and change KPI.
+- ``availability``: for KPIs on the outages table, each label gets its own copy of its real
+  team's services (``service_id`` suffixed with the label), the outages on them and the
+  priority-1 incidents on them that the label handled or that a real-labelled team handled,
+  so that every label's availability reflects its own incidents and the status quo of others.
+- ``shared``: rows relabelled for coalition measurement (:mod:`toolkit.plans.attribution`),
+  for metrics under a sharing attribution.
+
+Root-cause exclusions remove incidents with those root causes and, since outage sources use the
+same words (``vendor``, ``external``), outages of those sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config.plan import Plan
+from toolkit.events import SCHEMA, EventLog, empty_table
+from toolkit.metrics import compute_kpis
+from toolkit.metrics.availability import HIGHEST_PRIORITY
+from toolkit.metrics.context import ALL
+from toolkit.plans.attribution import SEP, SharedView, shared_view
+from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
+
+# The KPIs that read ``sla_tolerance`` (see :func:`toolkit.metrics.compute_kpis`).
+TOLERANT = frozenset({"sla_attainment"})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One measured KPI of a plan: a metric, a counter-metric or a gate."""
+
+    item: str
+    index: int
+    kpi: str
+    table: str
+    unit: str
+    direction: str
+    exclude: tuple[str, ...] = ()
+    tolerance: float = 0.0
+    view: str = "plain"
+    pairs: bool = False
+
+    @property
+    def group(self) -> tuple:
+        """Items with equal groups are measured in one call (tolerance counts for SLA only)."""
+        return (self.view, self.exclude, self.tolerance if self.kpi in TOLERANT else 0.0)
+
+
+def plan_items(plan: Plan) -> list[Item]:
+    """List the plan's metrics, counter-metrics and gates as items to measure."""
+    known = kpi_by_name()
+    items = []
+    for kind, entries in (("metric", plan.metrics), ("counter", plan.counter_metrics)):
+        for i, entry in enumerate(entries):
+            kpi = known[entry.kpi]
+            if kpi.table == "outages":
+                view = "availability"
+            elif kind == "metric" and plan.attribution != "owner":
+                view = "shared"
+            else:
+                view = "plain"
+            items.append(
+                Item(
+                    kind,
+                    i,
+                    entry.kpi,
+                    kpi.table,
+                    kpi.unit,
+                    kpi.direction,
+                    tuple(sorted(getattr(entry, "exclude_root_causes", ()))),
+                    getattr(entry, "tolerance", 0.0),
+                    view,
+                    kind == "metric" and (view == "shared" or entry.normalisation != "none"),
+                )
+            )
+    for i, gate in enumerate(plan.gates):
+        kpi = known[gate.kpi]
+        items.append(Item("gate", i, gate.kpi, kpi.table, kpi.unit, kpi.direction))
+    return items
+
+
+@dataclass
+class Measured:
+    """What one period of a log measured.
+
+    Attributes
+    ----------
+    team : DataFrame
+        ``team_id, item, index, kpi, value``: every label × item; for a metric under a sharing
+        attribution, the label's own unit. Count KPIs with no rows are 0.
+    pairs : DataFrame
+        ``team_id, service_id, index, value, volume``: metric values per label and service, with
+        the rows behind them (1 per service for availability).
+    shared : dict
+        Metric index → (its :class:`SharedView`, coalition values: ``coalition, service_id,
+        value``), for metrics under a sharing attribution.
+    """
+
+    team: pd.DataFrame
+    pairs: pd.DataFrame
+    shared: dict[int, tuple[SharedView, pd.DataFrame]] = field(default_factory=dict)
+
+
+def period_tables(log: EventLog, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """Keep the rows that can count in ``[start, end)``.
+
+    Incidents open at some time in the period (so every KPI placing them by opening or
+    resolution, and downtime overlapping it, is kept), changes implemented in it and outages
+    overlapping it.
+    """
+    inc, chg, out = log.incidents, log.changes, log.outages
+    return {
+        "incidents": inc.loc[(inc["opened_at"] < end) & ~(inc["resolved_at"] < start)],
+        "changes": chg.loc[(chg["implemented_at"] >= start) & (chg["implemented_at"] < end)],
+        "outages": out.loc[(out["start"] < end) & ~(out["end"] < start)],
+    }
+
+
+def _exclude(tables: dict[str, pd.DataFrame], causes: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    if not causes:
+        return tables
+    inc, out = tables["incidents"], tables["outages"]
+    return {
+        **tables,
+        "incidents": inc.loc[~inc["root_cause"].isin(causes)],
+        "outages": out.loc[~out["source"].isin(causes)],
+    }
+
+
+def _availability_view(
+    tables: dict[str, pd.DataFrame], services: pd.DataFrame, real: Mapping[str, str]
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Give every label its own copy of its real team's services (see the module docstring)."""
+    owner = services.set_index("service_id")["team_id"]
+    labels = pd.DataFrame({"label": list(real), "team": list(real.values())})
+    own_services = services.merge(labels, left_on="team_id", right_on="team")
+    own_services = own_services.assign(
+        service_id=own_services["service_id"] + SEP + own_services["label"],
+        team_id=own_services["label"],
+    ).reindex(columns=list(SCHEMA["services"]))
+    p1 = tables["incidents"].loc[tables["incidents"]["priority"] == HIGHEST_PRIORITY]
+    handler = p1["team_id"].map(real)
+    owning = p1["service_id"].map(owner).fillna(handler)
+    mine = p1.loc[handler == owning]
+    mine = mine.assign(service_id=mine["service_id"] + SEP + mine["team_id"])
+    helping = (handler != owning) & (p1["team_id"] == handler)
+    helped = p1.loc[helping].assign(team=owning.loc[helping].to_numpy()).merge(labels, on="team")
+    helped = helped.assign(
+        service_id=helped["service_id"] + SEP + helped["label"], team_id=helped["label"]
+    )
+    out = tables["outages"]
+    out = out.assign(team=out["service_id"].map(owner)).merge(labels, on="team")
+    out = out.assign(service_id=out["service_id"] + SEP + out["label"])
+    columns = tables["incidents"].columns
+    view = {
+        **tables,
+        "incidents": pd.concat([mine[columns], helped[columns]], ignore_index=True),
+        "outages": out[tables["outages"].columns],
+    }
+    return view, own_services
+
+
+def _volumes(table: pd.DataFrame) -> pd.Series:
+    return table.groupby(["team_id", "service_id"]).size().astype(float)
+
+
+def measure_period(
+    log: EventLog,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    items: list[Item],
+    services: pd.DataFrame,
+    real: Mapping[str, str],
+    attribution: str,
+) -> Measured:
+    """Measure every item for every label on ``[start, end)``.
+
+    Parameters
+    ----------
+    log : EventLog
+        The (reported or counterfactual) log; ``team_id`` holds labels.
+    start, end : Timestamp
+        The period.
+    items : list of Item
+        From :func:`plan_items`.
+    services : DataFrame
+        The scorer's services with their real owning teams.
+    real : mapping
+        Every label (in the log or wanted in the output) to its real team.
+    attribution : str
+        The plan's attribution rule.
+
+    Returns
+    -------
+    Measured
+        The values; one ``compute_kpis`` call per group of items.
+    """
+    labels = pd.Index(list(real))
+    tables = period_tables(log, start, end)
+    done: list[Item] = []
+    values: list[np.ndarray] = []
+    pair_parts, shared = [], {}
+    shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
+    groups: dict[tuple, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.group, []).append(item)
+    for (view, exclude, tolerance), members in groups.items():
+        cut = _exclude(tables, exclude)
+        cut_services = log.services
+        views: dict[str, SharedView] = {}
+        if view == "availability":
+            cut, cut_services = _availability_view(cut, services, real)
+        elif view == "shared":
+            for table in sorted({m.table for m in members}):
+                if (table, exclude) not in shared_views:
+                    prefix = f"{SEP}{table}{SEP}"
+                    shared_views[table, exclude] = shared_view(
+                        cut[table], real, attribution, prefix
+                    )
+                views[table] = shared_views[table, exclude]
+                cut = {**cut, table: views[table].rows}
+        # Tables no KPI of the group reads go in empty, which spares their conversion.
+        needed = {m.table for m in members} | ({"incidents"} if view == "availability" else set())
+        cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
+        kpis = sorted({m.kpi for m in members})
+        measured = compute_kpis(
+            EventLog(**cut, services=cut_services, start=start, end=end),
+            period="all",
+            sla_tolerance=tolerance,
+            kpis=kpis,
+        )
+        is_team = measured["service_id"] == ALL
+        team_values = (
+            measured.loc[is_team]
+            .pivot(index="team_id", columns="kpi", values="value")
+            .reindex(index=labels, columns=kpis)
+        )
+        pair_rows = measured.loc[~is_team & measured["team_id"].isin(labels)]
+        coalition_rows = measured.loc[~is_team & measured["team_id"].str.startswith(SEP)]
+        for m in members:
+            fill = 0.0 if m.unit in COUNT_UNITS else np.nan
+            done.append(m)
+            values.append(team_values[m.kpi].fillna(fill).to_numpy(dtype=float))
+            if not m.pairs:
+                continue
+            pairs = pair_rows.loc[pair_rows["kpi"] == m.kpi, ["team_id", "service_id", "value"]]
+            if view == "availability":
+                service = pairs["service_id"].str.split(SEP).str[0]
+                pairs = pairs.assign(service_id=service, volume=1.0)
+            else:
+                keys = pd.MultiIndex.from_frame(pairs[["team_id", "service_id"]])
+                volume = _volumes(cut[m.table]).reindex(keys).fillna(0.0).to_numpy()
+                pairs = pairs.assign(volume=volume)
+            pair_parts.append(pairs.assign(index=m.index))
+            if view == "shared":
+                found = coalition_rows.loc[coalition_rows["kpi"] == m.kpi]
+                found = found.set_index("team_id")["value"]
+                coalitions = views[m.table].coalitions
+                value = coalitions["coalition"].map(found).fillna(fill)
+                shared[m.index] = (views[m.table], coalitions.assign(value=value))
+    n = len(labels)
+    team = pd.DataFrame(
+        {
+            "team_id": np.tile(labels.to_numpy(dtype=object), len(done)),
+            "item": np.repeat([m.item for m in done], n),
+            "index": np.repeat([m.index for m in done], n).astype(int),
+            "kpi": np.repeat([m.kpi for m in done], n),
+            "value": np.concatenate(values) if values else np.array([], dtype=float),
+        }
+    )
+    pair_columns = ["team_id", "service_id", "index", "value", "volume"]
+    pairs = (
+        pd.concat(pair_parts, ignore_index=True)[pair_columns]
+        if pair_parts
+        else pd.DataFrame(columns=pair_columns)
+    )
+    return Measured(team=team, pairs=pairs, shared=shared)

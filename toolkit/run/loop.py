@@ -1,0 +1,283 @@
+"""One run of the loop: world → reporting → measurement → plan → money → behaviour.
+
+Period by period, the world runs under the teams' levers and writes the truth; the reporting
+layer turns it into the record under the teams' gaming; the plan scores the record (and,
+for comparison, the truth); the ledger turns scores into money; audits look for gaming; then
+each team revises its levers by scoring counterfactual logs with the same plan code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.behaviour.adaptation import Adaptation, Stakes
+from toolkit.behaviour.audit import audit_evidence, misattributions_without_outage
+from toolkit.behaviour.counterfactual import Counterfactuals
+from toolkit.behaviour.expectation import ScoreExpectation
+from toolkit.behaviour.levers import ALL_LEVERS
+from toolkit.behaviour.reporting import REPORTING_LEVERS, report
+from toolkit.config.plan import Plan
+from toolkit.config.scenario import Scenario
+from toolkit.events import EventLog
+from toolkit.plans.ledger import AwardLedger, Finding
+from toolkit.plans.scoring import PlanScorer
+from toolkit.sim import World
+from toolkit.sim.streams import stream
+
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+
+
+@dataclass
+class PlanRun:
+    """Everything one run of a plan produced, in memory.
+
+    Attributes
+    ----------
+    truth, reported : EventLog
+        What happened, and what was recorded.
+    awards : DataFrame
+        Per person and cohort: granted, vested, deferred, forfeited, malus, clawed back, paid.
+    behaviour : DataFrame
+        Per team and period: every lever, the reported and true score, audits and findings.
+    ledger : AwardLedger
+        The money side, for cash flows and liabilities.
+    """
+
+    scenario: Scenario
+    plan: Plan
+    seed: int
+    truth: EventLog
+    reported: EventLog
+    awards: pd.DataFrame
+    behaviour: pd.DataFrame
+    ledger: AwardLedger
+
+
+def _period_rows(log: EventLog, start: pd.Timestamp, end: pd.Timestamp):
+    """Return the incidents and changes that touch a period (opened, resolved, implemented)."""
+
+    def touches(frame, columns):
+        mask = np.zeros(len(frame), dtype=bool)
+        for column in columns:
+            times = frame[column]
+            mask |= ((times >= start) & (times < end)).to_numpy()
+        return frame.loc[mask]
+
+    incidents = touches(log.incidents, ["opened_at", "resolved_at"])
+    changes = touches(log.changes, ["submitted_at", "implemented_at"])
+    return incidents, changes
+
+
+class PlanLoop:
+    """Run a scenario under a plan for one seed.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The organisation and its environment.
+    plan : Plan
+        The incentive plan; :func:`toolkit.plans.load_plan` resolves ``extends``.
+    seed : int
+        Same scenario, plan and seed give identical results.
+    """
+
+    def __init__(self, scenario: Scenario, plan: Plan, seed: int):
+        self.scenario, self.plan, self.seed = scenario, plan, seed
+        self.world = World(scenario, seed)
+        self.periods = self.world.periods[["label", "start", "end"]]
+        self.labels = self.periods["label"].tolist()
+        per_year = PERIODS_PER_YEAR[scenario.horizon.period]
+        services = self.world.event_log().services
+        self.scorer = PlanScorer(plan, services, self.periods)
+        self.ledger = AwardLedger(plan, scenario, self.labels, per_year)
+        self.adaptation = Adaptation(scenario, plan, seed, per_year)
+        self.counterfactuals = Counterfactuals(scenario, seed)
+        self.expectation = ScoreExpectation(plan)
+        self.sla_targets = scenario.environment.incidents.sla_target_hours
+        self.vendor_links = {s.id: s.vendor_dependencies for s in scenario.organisation.services}
+        self.audit_streams = {t: stream(seed, f"audits/{t}") for t in self.adaptation.agents}
+        self.intensities: list[dict] = []
+        self.records: list[dict] = []
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> PlanRun:
+        """Run every period and return the results."""
+        truth = reported = None
+        for k in range(len(self.labels)):
+            truth, reported = self._period(k)
+            if progress:
+                progress(k + 1, len(self.labels))
+        awards = self.ledger.awards()
+        return PlanRun(
+            self.scenario,
+            self.plan,
+            self.seed,
+            truth,
+            reported,
+            awards,
+            pd.DataFrame(self.records),
+            self.ledger,
+        )
+
+    def report(self, truth: EventLog, intensities: list[dict]) -> EventLog:
+        """Apply the teams' reporting levers to a (true or counterfactual) log."""
+        frame = pd.DataFrame(intensities, columns=["period", "team_id", *REPORTING_LEVERS])
+        return report(
+            truth,
+            frame,
+            self.periods,
+            seed=self.seed,
+            sla_targets=self.sla_targets,
+            vendor_links=self.vendor_links,
+        )
+
+    def _period(self, k: int) -> tuple[EventLog, EventLog]:
+        label = self.labels[k]
+        agents = self.adaptation.agents
+        self.world.begin_period({t: a.levers.world() for t, a in agents.items()})
+        self.intensities += [
+            {"period": label, "team_id": t, **a.levers.reporting()} for t, a in agents.items()
+        ]
+        self.world.advance(self.world.edges[k])
+        truth = self.world.event_log()
+        reported = self.report(truth, self.intensities)
+        true_scores = self.scorer.score(truth, k).teams.set_index("team_id")
+        committed = self.scorer.commit(reported, k)
+        if k >= self.plan.start_after_periods:
+            self.expectation.record(committed.metrics)
+        scores = committed.teams.set_index("team_id")
+        findings, audited = self._audit(k, truth, reported, scores)
+        self.ledger.close_period(k, scores["score_pct"].to_dict(), findings)
+        found = {}
+        for finding in findings:
+            found.setdefault(finding.team_id, []).append(finding.consequence)
+        for team_id, agent in agents.items():
+            self.records.append(
+                {
+                    "period": label,
+                    "team_id": team_id,
+                    **{lever: agent.levers[lever] for lever in ALL_LEVERS},
+                    "score_pct": float(scores["score_pct"].get(team_id, 0.0)),
+                    "true_score_pct": float(true_scores["score_pct"].get(team_id, 0.0)),
+                    "audited": team_id in audited,
+                    "findings": ",".join(sorted(set(found.get(team_id, [])))),
+                }
+            )
+        if self.plan.start_after_periods <= k + 1 < len(self.labels):
+            self._adapt(k, truth)
+        return truth, reported
+
+    def _audit(self, k, truth, reported, scores) -> tuple[list[Finding], set[str]]:
+        """Draw audits (random, or requested by a counter-metric) and record their findings."""
+        audit = self.plan.audit
+        start, end = self.periods.iloc[k][["start", "end"]]
+        findings, audited = [], set()
+        active = k >= self.plan.start_after_periods
+        for team_id, rng in self.audit_streams.items():
+            u_audit, u_find, u_blame = rng.random(), rng.random(), rng.random()
+            if not active:
+                continue
+            team = scores.loc[team_id] if team_id in scores.index else None
+            if team is not None and bool(team["gated"]):
+                findings.append(Finding(team_id, "gate_breach"))
+            requested = team is not None and bool(team["audit_requested"])
+            if not (requested or u_audit < audit.probability_per_period):
+                continue
+            audited.add(team_id)
+            evidence = audit_evidence(truth, reported, team_id, start, end)
+            evidence["emergency_abuse"] = self._unjustified_emergencies(truth, team_id, start, end)
+            if any(evidence.values()) and u_find < audit.detection_power:
+                findings.append(Finding(team_id, "gaming_detected"))
+            if (
+                audit.root_cause_audit
+                and misattributions_without_outage(reported, team_id, start, end) > 0
+                and u_blame < audit.detection_power
+            ):
+                findings.append(Finding(team_id, "misattribution_detected"))
+        return findings, audited
+
+    @staticmethod
+    def _unjustified_emergencies(truth: EventLog, team_id: str, start, end) -> int:
+        changes = truth.changes
+        inside = (changes["submitted_at"] >= start) & (changes["submitted_at"] < end)
+        mine = inside & (changes["team_id"] == team_id) & (changes["type"] == "emergency")
+        return int((mine & changes["justification"].isna()).sum())
+
+    def _adapt(self, k: int, truth: EventLog) -> None:
+        """Let every team value candidate moves on its last period and choose one."""
+        adaptation = self.adaptation
+        start, end = self.periods.iloc[k][["start", "end"]]
+        label = self.labels[k]
+        options, pairs = {}, []
+        for team_id, agent in adaptation.agents.items():
+            options[team_id] = adaptation.candidates(agent)
+            for i, candidate in enumerate(options[team_id]):
+                pairs.append((f"{team_id}#{i}", team_id, agent.levers, candidate))
+        moves = self.counterfactuals.moves_table(pairs)
+        incidents, changes = _period_rows(truth, start, end)
+        cf_incidents, cf_changes = self.counterfactuals.build(incidents, changes, moves, end)
+        services = truth.services.merge(moves[["label", "team_id"]], on="team_id")
+        services["team_id"] = services.pop("label")
+        counterfactual = EventLog(
+            incidents=cf_incidents,
+            changes=cf_changes,
+            outages=truth.outages,
+            services=services,
+            start=truth.start,
+            end=truth.end,
+        )
+        intensities = [
+            {"period": label, "team_id": lab, **cand.reporting()} for lab, _, _, cand in pairs
+        ]
+        team_of = dict(zip(moves["label"], moves["team_id"], strict=True))
+        scored = self.scorer.score(self.report(counterfactual, intensities), k, team_of=team_of)
+        expected = self.expectation.expected_scores(
+            scored.teams, scored.metrics, team_of, {t: f"{t}#0" for t in adaptation.agents}
+        )
+        requested = scored.teams.set_index("team_id")["audit_requested"]
+        audit = self.plan.audit
+        for team_id, agent in adaptation.agents.items():
+            exposure = self.ledger.exposure(team_id)
+            stakes = Stakes(
+                period_value=self.ledger.period_value(team_id, k + 1),
+                at_risk_gaming=exposure.at_risk("gaming_detected"),
+                at_risk_misattribution=exposure.at_risk("misattribution_detected"),
+                audit_probability=audit.probability_per_period,
+                detection_power=audit.detection_power,
+                root_cause_audit=audit.root_cause_audit,
+            )
+            utilities = []
+            for i, candidate in enumerate(options[team_id]):
+                label = f"{team_id}#{i}"
+                utilities.append(
+                    adaptation.utility(
+                        agent,
+                        candidate,
+                        expected.get(label, 0.0),
+                        bool(requested.get(label, False)),
+                        stakes,
+                    )
+                )
+            agent.levers = adaptation.choose(agent, options[team_id], utilities)
+
+
+def run_plan(scenario: Scenario, plan: Plan, seed: int | None = None) -> PlanRun:
+    """Run a scenario under a plan and return what happened, was recorded and was paid.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    plan : Plan
+        A validated plan.
+    seed : int, optional
+        Overrides the scenario's seed.
+
+    Returns
+    -------
+    PlanRun
+    """
+    return PlanLoop(scenario, plan, scenario.seed if seed is None else seed).run()
