@@ -45,6 +45,9 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     out = {}
     for column, dtype in schema.items():
         values = frame[column]
+        if values.dtype == dtype:  # already conformed (a slice of a log): nothing to cast
+            out[column] = values
+            continue
         try:
             if dtype == TIME:
                 values = pd.to_datetime(values)

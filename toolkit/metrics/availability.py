@@ -137,13 +137,13 @@ def availability(ctx: MeasureContext) -> pd.DataFrame:
     grid = owners.merge(pd.DataFrame({"period": np.arange(len(ctx.bounds))}), how="cross")
     grid = grid.merge(down, on=["service_id", "period"], how="left").fillna({"downtime": 0.0})
     grid["hours"] = ctx.bounds["hours"].to_numpy()[grid["period"].to_numpy()]
-    levels = [
-        grid,
-        grid.assign(service_id=ALL),
-        grid.assign(team_id=ALL, service_id=ALL),
-    ]
+    parts = {
+        "pair": lambda: grid,
+        "team": lambda: grid.assign(service_id=ALL),
+        "org": lambda: grid.assign(team_id=ALL, service_id=ALL),
+    }
     pooled = (
-        pd.concat(levels, ignore_index=True)
+        pd.concat([parts[level]() for level in ctx.levels], ignore_index=True)
         .groupby(["period", "team_id", "service_id"], as_index=False)[["downtime", "hours"]]
         .sum()
     )

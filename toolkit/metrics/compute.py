@@ -9,7 +9,7 @@ import pandas as pd
 
 from toolkit.events import EventLog
 from toolkit.events.periods import PERIODS
-from toolkit.metrics.context import ALL, KPI_COLUMNS, MeasureContext
+from toolkit.metrics.context import ALL, KPI_COLUMNS, LEVELS, MeasureContext
 from toolkit.metrics.registry import CATALOGUE, KPI, ordered_catalogue
 
 
@@ -31,6 +31,7 @@ def compute_kpis(
     period: str = "quarter",
     sla_tolerance: float = 0.0,
     kpis: Iterable[str] | str | None = None,
+    levels: Iterable[str] = LEVELS,
 ) -> pd.DataFrame:
     """Measure KPIs per period at pair, team and organisation level.
 
@@ -55,17 +56,26 @@ def compute_kpis(
         level computed from the raw rows. A rate with no rows to divide by gives no row. Sorted
         by ``period, team_id, service_id, kpi``.
 
+    levels : iterable of str
+        The levels to compute: ``"pair"``, ``"team"`` and ``"org"`` (all by default); plan
+        scoring asks only for what it reads.
+
     Raises
     ------
     ValueError
-        For an unknown period or KPI name, or a negative or non-finite tolerance.
+        For an unknown period, level or KPI name, or a negative or non-finite tolerance.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
     if not math.isfinite(sla_tolerance) or sla_tolerance < 0:
         raise ValueError(f"sla_tolerance must be a finite fraction >= 0, got {sla_tolerance!r}")
     selected, wanted = _select(kpis)
-    ctx = MeasureContext(log, period, sla_tolerance)
+    asked = set(levels)
+    if not asked or asked - set(LEVELS):
+        raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
+    ctx = MeasureContext(
+        log, period, sla_tolerance, tuple(lv for lv in LEVELS if lv in asked), wanted
+    )
     parts = [kpi.compute(ctx) for kpi in selected]
     out = pd.concat(
         [pd.DataFrame({c: pd.Series(dtype="str") for c in KPI_COLUMNS[:-1]}), *parts],

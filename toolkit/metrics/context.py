@@ -11,6 +11,7 @@ from toolkit.events.periods import assign_periods, period_bounds
 ALL = "ALL"
 KEYS = ["period", "team_id", "service_id"]
 KPI_COLUMNS = [*KEYS, "kpi", "value"]
+LEVELS = ("pair", "team", "org")  # (team, service) pairs, teams, the organisation
 
 
 def tidy(frame: pd.DataFrame, kpi: str) -> pd.DataFrame:
@@ -39,18 +40,22 @@ class Grouped:
         The period labels, by position.
     """
 
-    def __init__(self, table: pd.DataFrame, period: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        period: np.ndarray,
+        labels: np.ndarray,
+        levels: tuple[str, ...] = LEVELS,
+    ) -> None:
         rows = table.assign(period=period).loc[period >= 0]
         team_known = rows["team_id"].notna()
         pair_known = team_known & rows["service_id"].notna()
-        stacked = pd.concat(
-            [
-                rows.loc[pair_known],
-                rows.loc[team_known].assign(service_id=ALL),
-                rows.assign(team_id=ALL, service_id=ALL),
-            ],
-            ignore_index=True,
-        )
+        parts = {
+            "pair": lambda: rows.loc[pair_known],
+            "team": lambda: rows.loc[team_known].assign(service_id=ALL),
+            "org": lambda: rows.assign(team_id=ALL, service_id=ALL),
+        }
+        stacked = pd.concat([parts[level]() for level in levels], ignore_index=True)
         groups = stacked.groupby(KEYS, sort=False)
         self.rows = stacked
         self.codes = groups.ngroup().to_numpy()
@@ -125,14 +130,31 @@ class MeasureContext:
         ``"month"``, ``"quarter"``, ``"year"`` or ``"all"``.
     sla_tolerance : float
         The SLA tolerance band, as a fraction of the target (0.1 = 10% grace).
+    levels : tuple of str
+        The reporting levels to compute, from :data:`LEVELS`.
+    wanted : set of str, optional
+        The KPI names asked for (with variants); ``None`` asks for all.
     """
 
-    def __init__(self, log: EventLog, period: str, sla_tolerance: float) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        period: str,
+        sla_tolerance: float,
+        levels: tuple[str, ...] = LEVELS,
+        wanted: set[str] | None = None,
+    ) -> None:
         self.log = log
+        self.wanted = wanted
         self.sla_tolerance = sla_tolerance
+        self.levels = levels
         self.bounds = period_bounds(log.start, log.end, period)
         self.labels = self.bounds["label"].to_numpy(dtype=object)
         self._grouped: dict[tuple[str, str], Grouped] = {}
+
+    def wants(self, name: str) -> bool:
+        """Tell whether a KPI name (or variant) was asked for, so others need not be computed."""
+        return self.wanted is None or name in self.wanted
 
     def grouped(self, table: str, time_column: str) -> Grouped:
         """Return ``table``'s rows assigned to periods by ``time_column`` (computed once).
@@ -154,5 +176,5 @@ class MeasureContext:
         if key not in self._grouped:
             frame = getattr(self.log, table)
             period = assign_periods(frame[time_column], self.bounds)
-            self._grouped[key] = Grouped(frame, period, self.labels)
+            self._grouped[key] = Grouped(frame, period, self.labels, self.levels)
         return self._grouped[key]

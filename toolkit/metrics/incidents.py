@@ -48,8 +48,10 @@ def _by_priority(ctx: MeasureContext, name: str, how: str) -> pd.DataFrame:
     """Aggregate resolution hours overall and per (final) priority as ``<name>_p<priority>``."""
     grouped = resolved(ctx)
     hours = resolution_hours(grouped.rows)
-    parts = [grouped.aggregate(name, hours, how)]
+    parts = [grouped.aggregate(name, hours, how)] if ctx.wants(name) else []
     for priority, variant in zip(PRIORITIES, _per_priority(name), strict=True):
+        if not ctx.wants(variant):
+            continue
         parts.append(
             grouped.aggregate(variant, hours, how, where=grouped.rows["priority"] == priority)
         )

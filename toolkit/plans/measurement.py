@@ -234,11 +234,13 @@ def measure_period(
         needed = {m.table for m in members} | ({"incidents"} if view == "availability" else set())
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
         kpis = sorted({m.kpi for m in members})
+        wants_pairs = view == "shared" or any(m.pairs for m in members)
         measured = compute_kpis(
             EventLog(**cut, services=cut_services, start=start, end=end),
             period="all",
             sla_tolerance=tolerance,
             kpis=kpis,
+            levels=("pair", "team") if wants_pairs else ("team",),
         )
         is_team = measured["service_id"] == ALL
         team_values = (
