@@ -26,7 +26,8 @@ over ``N``:
 *Team payout.* ``(w_own p_own + sum_S W credit) / (w_own + sum_S W stake)``: the team's total
 credit per unit of responsibility, in rows. A team that shares nothing gets exactly its owner
 payout; two teams contributing alike to one service both get ``v(N)``. A service whose
-``v(N)`` cannot be measured (say, no incident resolved) is left out for that period.
+``v(N)`` cannot be measured (say, no incident resolved) is left out for that period. A payout
+below zero (a team whose Shapley credit is negative) counts as zero.
 """
 
 from __future__ import annotations
@@ -225,4 +226,5 @@ def credited_payout(
     own_volume = view.own_volume.reindex(labels).fillna(0.0).where(own_payout.notna(), 0.0)
     numerator = own_volume * own_payout.fillna(0.0) + credit_mass.reindex(labels).fillna(0.0)
     denominator = own_volume + stake_mass.reindex(labels).fillna(0.0)
-    return numerator / denominator.where(denominator > 0), credits
+    # a negative Shapley credit can pull a payout below zero; an award cannot be negative
+    return (numerator / denominator.where(denominator > 0)).clip(lower=0.0), credits

@@ -221,6 +221,17 @@ class PlanLoop:
         cf_incidents, cf_changes = self.counterfactuals.build(incidents, changes, moves, end)
         services = truth.services.merge(moves[["label", "team_id"]], on="team_id")
         services["team_id"] = services.pop("label")
+        intensities = [
+            {"period": label, "team_id": lab, **cand.reporting()} for lab, _, _, cand in pairs
+        ]
+        if self.plan.attribution != "owner":
+            # a shared service's credit depends on the other teams' work: keep it, as it is
+            cf_incidents = pd.concat([cf_incidents, incidents], ignore_index=True)
+            cf_changes = pd.concat([cf_changes, changes], ignore_index=True)
+            intensities += [
+                {"period": label, "team_id": t, **a.levers.reporting()}
+                for t, a in adaptation.agents.items()
+            ]
         counterfactual = EventLog(
             incidents=cf_incidents,
             changes=cf_changes,
@@ -229,10 +240,9 @@ class PlanLoop:
             start=truth.start,
             end=truth.end,
         )
-        intensities = [
-            {"period": label, "team_id": lab, **cand.reporting()} for lab, _, _, cand in pairs
-        ]
         team_of = dict(zip(moves["label"], moves["team_id"], strict=True))
+        if self.plan.attribution != "owner":
+            team_of.update({t: t for t in adaptation.agents})
         scored = self.scorer.score(self.report(counterfactual, intensities), k, team_of=team_of)
         expected = self.expectation.expected_scores(
             scored.teams, scored.metrics, team_of, {t: f"{t}#0" for t in adaptation.agents}
