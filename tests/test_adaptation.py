@@ -73,8 +73,20 @@ def test_choice_is_logit_among_improving_moves(small_scenario):
     assert adaptation.choose(agent, options, [0.0, -1.0, -2.0]) == agent.levers
 
 
-def test_natural_levers_do_not_game():
-    natural = LeverSet.natural(0.2)
+def test_natural_levers_do_not_game(small_scenario):
+    effects = small_scenario.environment.behaviour.levers
+    natural = LeverSet.natural(effects)
     assert natural.gaming() == 0
     assert all(natural[lever] == 0 for lever in GAMING_LEVERS)
-    assert natural.world().reliability_effort == 0.2
+    assert natural.world().reliability_effort == effects.baseline_reliability_effort
+    assert natural.world().change_care == effects.baseline_change_care
+
+
+def test_slowing_change_costs_less_than_speeding_it(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    natural = adaptation.natural
+    assert (
+        0
+        < adaptation.effort(natural.moved("change_rate", -0.2))
+        < adaptation.effort(natural.moved("change_rate", 0.2))
+    )

@@ -1,13 +1,14 @@
 """Levers change the truth the way the scenario's lever effects say, on common random numbers."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from toolkit.sim import World
-from toolkit.sim.levers import WorldLevers
+from toolkit.sim.levers import natural_levers
 
 
 def _run(scenario, seed, levers_for_team, team="apps", from_period=1):
@@ -21,8 +22,7 @@ def _run(scenario, seed, levers_for_team, team="apps", from_period=1):
 
 
 def _natural(scenario, **changes):
-    effort = scenario.environment.behaviour.levers.baseline_reliability_effort
-    return WorldLevers(reliability_effort=effort, **changes)
+    return replace(natural_levers(scenario.environment.behaviour.levers), **changes)
 
 
 def test_natural_levers_reproduce_the_plain_run(small_scenario):
@@ -62,7 +62,7 @@ def _late_internal(log):
 def test_reliability_effort_lowers_incidents_after_a_lag(small_scenario):
     effects = small_scenario.environment.behaviour.levers
     high = _natural(small_scenario)
-    high = WorldLevers(reliability_effort=high.reliability_effort + 0.4)
+    high = replace(high, reliability_effort=high.reliability_effort + 0.4)
     ratios = []
     for seed in range(6):
         _, base = _run(small_scenario, seed, _natural(small_scenario))
@@ -78,11 +78,20 @@ def _apps(log):
 
 
 def test_change_levers(small_scenario):
-    counts = {"base": [], "slow": [], "careful_fail": [], "base_fail": [], "abuse": []}
+    counts = {
+        "base": [],
+        "slow": [],
+        "careful_fail": [],
+        "base_fail": [],
+        "abuse": [],
+        "careless": [],
+    }
     for seed in range(4):
         _, base = _run(small_scenario, seed, _natural(small_scenario))
         _, slow = _run(small_scenario, seed, _natural(small_scenario, change_rate=0.5))
         _, careful = _run(small_scenario, seed, _natural(small_scenario, change_care=1.0))
+        _, careless = _run(small_scenario, seed, _natural(small_scenario, change_care=0.0))
+        counts["careless"].append(len(_apps(careless)))
         _, abuse = _run(small_scenario, seed, _natural(small_scenario, emergency_abuse=1.0))
         counts["base"].append(len(_apps(base)))
         counts["slow"].append(len(_apps(slow)))
@@ -91,7 +100,10 @@ def test_change_levers(small_scenario):
         late = _apps(abuse)[_apps(abuse)["submitted_at"] >= abuse.start + pd.DateOffset(months=3)]
         counts["abuse"].append(late)
     assert sum(counts["slow"]) < 0.65 * sum(counts["base"])
-    assert sum(counts["careful_fail"]) < 0.6 * sum(counts["base_fail"])
+    effects = small_scenario.environment.behaviour.levers
+    cut = effects.care_failure_reduction * (1 - effects.baseline_change_care)
+    assert sum(counts["careful_fail"]) < (1 - cut / 2) * sum(counts["base_fail"])
+    assert sum(counts["careless"]) > sum(counts["base"])  # less care, faster pace
     abused = pd.concat(counts["abuse"])
     assert (abused["type"] == "normal").sum() == 0
     emergencies = abused[abused["type"] == "emergency"]

@@ -26,6 +26,9 @@ from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario, Team
 from toolkit.sim.streams import stream
 
+LESS_WORK_COST = 0.25  # a cut in these levers costs this share of an equal increase
+LESS_WORK_WHEN_LOWER = ("change_rate", "change_care")
+
 
 @dataclass
 class TeamAgent:
@@ -86,7 +89,7 @@ class Adaptation:
         self.settings = behaviour.adaptation
         self.plan = plan
         self.periods_per_year = periods_per_year
-        natural = LeverSet.natural(behaviour.levers.baseline_reliability_effort)
+        natural = LeverSet.natural(behaviour.levers)
         self.natural = natural
         self.agents = {
             team.id: TeamAgent(
@@ -121,7 +124,7 @@ class Adaptation:
         p_clean = 1.0
         for lever in GAMING_LEVERS:
             intensity = levers[lever]
-            if intensity > 0 and lever != "misattribution":
+            if intensity > 0:
                 p_clean *= 1 - p_audit * stakes.detection_power * math.sqrt(intensity)
         p_gaming = 1 - p_clean
         p_blame = 0.0
@@ -131,12 +134,24 @@ class Adaptation:
         p_loss = min(1.0, p_gaming + p_blame)
         loss = expected_loss / p_loss if p_loss > 0 else 0.0
         value = certainty_equivalent(period_pay, award, loss, p_loss, agent.team.risk_aversion)
-        deviation = sum((levers[k] - self.natural[k]) ** 2 for k in OPERATIONAL_LEVERS)
-        effort = settings.effort_cost_pct / 100 * period_pay * deviation
+        effort = settings.effort_cost_pct / 100 * period_pay * self.effort(levers)
         integrity = (
             settings.integrity_cost_pct / 100 * period_pay * agent.team.integrity * levers.gaming()
         )
         return value - effort - integrity
+
+    def effort(self, levers: LeverSet) -> float:
+        """Return the squared distance of the operational levers from their natural values.
+
+        Doing less is cheaper than doing more: slowing change down only meets delivery pressure,
+        and cutting care saves work (its cost comes later, as failures).
+        """
+        total = 0.0
+        for lever in OPERATIONAL_LEVERS:
+            gap = levers[lever] - self.natural[lever]
+            weight = LESS_WORK_COST if lever in LESS_WORK_WHEN_LOWER and gap < 0 else 1.0
+            total += weight * gap**2
+        return total
 
     def choose(self, agent: TeamAgent, options: list[LeverSet], utilities: list[float]) -> LeverSet:
         """Pick among moves that beat staying (options[0]) by a logit rule; maybe keep still."""

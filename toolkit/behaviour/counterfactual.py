@@ -19,6 +19,7 @@ import pandas as pd
 
 from toolkit.behaviour.levers import LeverSet
 from toolkit.config.scenario import Scenario
+from toolkit.sim.levers import care_factors, change_pace
 from toolkit.sim.streams import hash_ids, uniforms
 
 NS = "datetime64[ns]"
@@ -90,12 +91,18 @@ class Counterfactuals:
         seed = self.seed
         end = np.datetime64(period_end, "ns")
 
-        # change pace: reliability work takes time from delivery; the change-rate lever scales it
-        pace = (chg["new_change_rate"] * (1 - chg["new_reliability_effort"])) / (
-            chg["cur_change_rate"] * (1 - chg["cur_reliability_effort"])
-        )
+        # change pace: reliability work and care take time from delivery; the lever scales it
+        def pace_of(prefix):
+            return change_pace(
+                eff,
+                chg[f"{prefix}change_rate"].to_numpy(),
+                chg[f"{prefix}reliability_effort"].to_numpy(),
+                chg[f"{prefix}change_care"].to_numpy(),
+            )
+
+        pace = pace_of("new_") / pace_of("cur_")
         kept, extra = _resample(
-            chg, pace.to_numpy(), uniforms(hash_ids(chg["change_id"]), seed, "cf/pace"), "change_id"
+            chg, pace, uniforms(hash_ids(chg["change_id"]), seed, "cf/pace"), "change_id"
         )
         chg = pd.concat([kept, extra], ignore_index=True)
 
@@ -162,20 +169,17 @@ class Counterfactuals:
         extra_risk = (p["emergency"] - p["normal"]) / (1 - p["normal"])
         failed = chg["failed"].to_numpy() | (pushed & (u_fail < extra_risk))
 
-        # care: failures scale as 1 - reduction x care, lead times as 1 + increase x care
-        def factor(care):
-            return 1 - eff.care_failure_reduction * care
-
-        ratio = (factor(chg["new_change_care"]) / factor(chg["cur_change_care"])).to_numpy()
+        # care: failures and lead times scale with care as the world makes them
+        new_fail, new_lead, _ = care_factors(eff, chg["new_change_care"].to_numpy())
+        cur_fail, cur_lead, _ = care_factors(eff, chg["cur_change_care"].to_numpy())
+        ratio = new_fail / cur_fail
         u_care = uniforms(hashed, seed, "cf/care")
         base_p = chg["type"].map(p).to_numpy(dtype=float)
         flip_to_fail = (ratio > 1) & (u_care < (ratio - 1) * base_p / np.maximum(1 - base_p, 1e-9))
         failed = np.where(ratio < 1, failed & (u_care < ratio), failed | flip_to_fail)
-        stretch = (1 + eff.care_lead_time_increase * chg["new_change_care"]) / (
-            1 + eff.care_lead_time_increase * chg["cur_change_care"]
-        )
+        stretch = new_lead / cur_lead
         lead_hours = (implemented - submitted) / HOUR
-        implemented = submitted + (lead_hours * stretch.to_numpy() * 3600).astype("timedelta64[s]")
+        implemented = submitted + (lead_hours * stretch * 3600).astype("timedelta64[s]")
         implemented = np.where(implemented < end, implemented, np.datetime64("NaT"))
         chg["implemented_at"] = pd.Series(implemented, index=chg.index).astype(NS)
         chg["failed"] = failed & ~np.isnat(implemented)

@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config.plan import Plan
+from toolkit.metrics import CATALOGUE
 from toolkit.plans.curves import curve_payout
+
+COUNT_UNITS = ("incidents", "changes")
+
+
+def _base_name(kpi: str) -> str:
+    """Return the catalogue name of a KPI or of its per-priority variant."""
+    return next(name for name, entry in CATALOGUE.items() if kpi in (name, *entry.variants))
+
 
 NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
 WEIGHTS = WEIGHTS / WEIGHTS.sum()
@@ -34,6 +43,11 @@ class ScoreExpectation:
 
     def __init__(self, plan: Plan):
         self.curves = [metric.curve for metric in plan.metrics]
+        # a count read as a level is at least as noisy as a Poisson count
+        self.counts = [
+            metric.basis == "level" and CATALOGUE[_base_name(metric.kpi)].unit in COUNT_UNITS
+            for metric in plan.metrics
+        ]
         self.weights = np.array([metric.weight for metric in plan.metrics], dtype=float)
         self.history: dict[tuple[str, int], list[float]] = defaultdict(list)
 
@@ -49,7 +63,11 @@ class ScoreExpectation:
         seen = self.history.get((team_id, index), [])
         centre = float(np.mean(seen)) if seen else fallback
         spread = float(np.std(seen, ddof=1)) if len(seen) >= 3 else 0.0
-        return centre, max(spread, MIN_SPREAD * max(1.0, abs(centre)))
+        if self.counts[index]:
+            floor = float(np.sqrt(max(abs(centre), 1.0)))
+        else:
+            floor = MIN_SPREAD * max(1.0, abs(centre))
+        return centre, max(spread, floor)
 
     def expected_scores(
         self, teams: pd.DataFrame, metrics: pd.DataFrame, team_of: dict[str, str], stay: dict

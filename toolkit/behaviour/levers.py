@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from toolkit.behaviour.reporting import REPORTING_LEVERS, WORLD_GAMING_LEVERS
+from toolkit.config.scenario import LeverEffects
 from toolkit.sim.levers import WorldLevers
 
 OPERATIONAL_LEVERS = ("reliability_effort", "change_rate", "change_care")
@@ -37,10 +38,14 @@ class LeverSet:
     values: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def natural(cls, baseline_reliability_effort: float) -> LeverSet:
-        """Return the levers of a team that no plan has touched: no gaming, its usual pace."""
+    def natural(cls, effects: LeverEffects) -> LeverSet:
+        """Return the levers of a team that no plan has touched: no gaming, its usual ways."""
         values = dict.fromkeys(ALL_LEVERS, 0.0)
-        values.update(reliability_effort=baseline_reliability_effort, change_rate=1.0)
+        values.update(
+            reliability_effort=effects.baseline_reliability_effort,
+            change_rate=1.0,
+            change_care=effects.baseline_change_care,
+        )
         return cls(values)
 
     def __getitem__(self, name: str) -> float:

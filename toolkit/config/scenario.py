@@ -329,17 +329,31 @@ class LeverEffects(StrictModel):
         le=20,
         description="Mean lag, in periods, before reliability work shows in incident rates.",
     )
+    baseline_change_care: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Care (testing, review) teams put into changes before any plan, 0..1; "
+        "the scenario's failure probabilities and lead times hold at this level.",
+    )
     care_failure_reduction: float = Field(
         default=0.7,
         ge=0,
         le=1,
-        description="Change failure probability scales as 1 - reduction x care.",
+        description="Change failure probability scales as 1 - reduction x (care - baseline care).",
     )
     care_lead_time_increase: float = Field(
         default=1.0,
         ge=0,
-        le=10,
-        description="Change lead times scale as 1 + increase x care.",
+        le=2,
+        description="Change lead times scale as 1 + increase x (care - baseline care).",
+    )
+    care_pace_effect: float = Field(
+        default=0.3,
+        ge=0,
+        le=2,
+        description="Change requests scale as 1 - effect x (care - baseline care): "
+        "careful changes take more of the team's time.",
     )
 
 
@@ -350,7 +364,7 @@ class Adaptation(StrictModel):
         default=0.2, gt=0, le=0.5, description="Size of one lever move, as a share of its range."
     )
     candidates: int = Field(
-        default=8, ge=1, le=50, description="Candidate moves a team considers per period."
+        default=12, ge=1, le=50, description="Candidate moves a team considers per period."
     )
     inertia: Probability = Field(
         default=0.25, description="Chance a team does not revise its levers in a period."

@@ -166,9 +166,17 @@ class PlanLoop:
                     "findings": ",".join(sorted(set(found.get(team_id, [])))),
                 }
             )
-        if self.plan.start_after_periods <= k + 1 < len(self.labels):
+        if self.plan.start_after_periods <= k + 1 < len(self.labels) and self._at_stake(k + 1):
             self._adapt(k, truth)
         return truth, reported
+
+    def _at_stake(self, k: int) -> bool:
+        """Tell whether any team has money riding on period ``k``; if not, nobody moves."""
+        return any(
+            self.ledger.period_value(team_id, k) > 0
+            or self.ledger.exposure(team_id).at_risk("gaming_detected") > 0
+            for team_id in self.adaptation.agents
+        )
 
     def _audit(self, k, truth, reported, scores) -> tuple[list[Finding], set[str]]:
         """Draw audits (random, or requested by a counter-metric) and record their findings."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from toolkit.config.scenario import LeverEffects
+
 
 @dataclass(frozen=True)
 class WorldLevers:
@@ -29,3 +31,35 @@ class WorldLevers:
     change_care: float = 0.0
     cherry_picking: float = 0.0
     emergency_abuse: float = 0.0
+
+
+def natural_levers(effects: LeverEffects) -> WorldLevers:
+    """Return the levers of a team that no plan has touched."""
+    return WorldLevers(
+        reliability_effort=effects.baseline_reliability_effort,
+        change_care=effects.baseline_change_care,
+    )
+
+
+def care_factors(effects: LeverEffects, care):
+    """Return the (failure, lead time, pace) multipliers of a care level, against the baseline.
+
+    Works on floats and numpy arrays alike, so the world and the teams' expectations share it.
+    """
+    extra = care - effects.baseline_change_care
+    return (
+        1 - effects.care_failure_reduction * extra,
+        1 + effects.care_lead_time_increase * extra,
+        1 - effects.care_pace_effect * extra,
+    )
+
+
+def change_pace(effects: LeverEffects, change_rate, reliability_effort, change_care):
+    """Return the change request rate relative to the natural one.
+
+    Reliability work takes time from delivery; care takes time per change; the change-rate
+    lever scales what is left. Floats or numpy arrays.
+    """
+    natural = effects.baseline_reliability_effort
+    _, _, pace = care_factors(effects, change_care)
+    return change_rate * (1 - reliability_effort) / (1 - natural) * pace

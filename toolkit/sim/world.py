@@ -26,7 +26,7 @@ from scipy.special import ndtri
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
 from toolkit.events import EventLog, period_bounds
-from toolkit.sim.levers import WorldLevers
+from toolkit.sim.levers import WorldLevers, care_factors, change_pace, natural_levers
 from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
@@ -160,7 +160,7 @@ class World:
         self.edges = [(end - self.start) / pd.Timedelta(hours=1) for end in self.periods["end"]]
         effects = env_cfg.behaviour.levers
         self.effects = effects
-        natural = WorldLevers(reliability_effort=effects.baseline_reliability_effort)
+        natural = natural_levers(effects)
         self.levers = {team.id: natural for team in scenario.organisation.teams}
         self.lagged_effort = {
             team.id: natural.reliability_effort for team in scenario.organisation.teams
@@ -214,8 +214,8 @@ class World:
             self.incident_multiplier[team_id] = math.exp(
                 -effects.reliability_effect * (lagged - natural)
             )
-            self.change_multiplier[team_id] = (
-                chosen.change_rate * (1.0 - chosen.reliability_effort) / (1.0 - natural)
+            self.change_multiplier[team_id] = change_pace(
+                effects, chosen.change_rate, chosen.reliability_effort, chosen.change_care
             )
 
     def _poisson_arrivals(
@@ -373,9 +373,9 @@ class World:
             if change_type == "normal" and u_abuse < levers.emergency_abuse:
                 change_type = "emergency"  # pushed through to skip CAB
                 justification = None if u_unjustified < 0.5 else EMERGENCY_JUSTIFICATION
-            care = levers.change_care
-            lead = unit_lead * mean_lead[change_type] * (1 + effects.care_lead_time_increase * care)
-            failed = u_fail < fail[change_type] * (1 - effects.care_failure_reduction * care)
+            failure_factor, lead_factor, _ = care_factors(effects, levers.change_care)
+            lead = unit_lead * mean_lead[change_type] * lead_factor
+            failed = u_fail < fail[change_type] * failure_factor
             caused = 1 + poisson(symptoms, cfg.incidents_per_failed_change - 1) if failed else 0
             onsets = sorted(symptoms.expovariate(1.0 / SYMPTOM_DELAY_HOURS) for _ in range(caused))
             record = ChangeRecord(
