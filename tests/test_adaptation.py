@@ -1,5 +1,6 @@
 """Team adaptation: risk attitude, bounded choice, and no move without a reason."""
 
+import math
 import random
 
 import pytest
@@ -62,15 +63,25 @@ def test_choice_is_logit_among_improving_moves(small_scenario):
     options = [
         agent.levers,
         agent.levers.moved("change_rate", 0.1),
+        agent.levers.moved("change_care", 0.1),
         agent.levers.moved("padding", 0.1),
     ]
     agent.rng = random.Random(5)
-    picks = [adaptation.choose(agent, options, [0.0, 100.0, -5.0]) for _ in range(400)]
-    inertia = adaptation.settings.inertia
-    moved = sum(p == options[1] for p in picks) / len(picks)
-    assert moved == pytest.approx(1 - inertia, abs=0.08)
-    assert all(p != options[2] for p in picks)
-    assert adaptation.choose(agent, options, [0.0, -1.0, -2.0]) == agent.levers
+    picks = [adaptation.choose(agent, options, [0.0, 100.0, 90.0, -5.0]) for _ in range(2000)]
+    best = sum(p == options[1] for p in picks) / len(picks)
+    second = sum(p == options[2] for p in picks) / len(picks)
+    # weights exp(gain / (0.1 x 100)): 1 : e^-1 : e^-10 (staying)
+    assert best == pytest.approx(1 / (1 + math.exp(-1)), abs=0.04)
+    assert second == pytest.approx(math.exp(-1) / (1 + math.exp(-1)), abs=0.04)
+    assert all(p != options[3] for p in picks)
+    assert adaptation.choose(agent, options, [0.0, -1.0, -2.0, -3.0]) == agent.levers
+
+
+def test_inertia_is_the_share_of_teams_that_do_not_revise(small_scenario):
+    adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
+    agent = adaptation.agents["apps"]
+    share = sum(adaptation.revises(agent) for _ in range(4000)) / 4000
+    assert share == pytest.approx(1 - adaptation.settings.inertia, abs=0.03)
 
 
 def test_natural_levers_do_not_game(small_scenario):

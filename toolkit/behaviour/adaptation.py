@@ -9,7 +9,8 @@ The award is the candidate's score times what a period's score is worth in the t
 grants; the penalty is malus and clawback on what is at stake, weighed by the chance that an
 audit (random, or requested by a counter-metric) finds the gaming. The certainty equivalent
 uses constant relative risk aversion over the period's pay. Teams choose by a logit rule among
-the moves that beat staying, and sometimes do not revise at all (inertia); with nothing to gain
+the moves that beat staying, and sometimes do not revise at all (inertia: such a team does not
+even look at its options); with nothing to gain
 nobody moves, so without a plan every gaming lever stays at zero.
 """
 
@@ -153,10 +154,12 @@ class Adaptation:
             total += weight * gap**2
         return total
 
+    def revises(self, agent: TeamAgent) -> bool:
+        """Draw whether the team revises its levers this period (it may stay out of inertia)."""
+        return agent.rng.random() >= self.settings.inertia
+
     def choose(self, agent: TeamAgent, options: list[LeverSet], utilities: list[float]) -> LeverSet:
-        """Pick among moves that beat staying (options[0]) by a logit rule; maybe keep still."""
-        if agent.rng.random() < self.settings.inertia:
-            return agent.levers
+        """Pick among moves that beat staying (options[0]) by a logit rule."""
         stay = utilities[0]
         better = [i for i, u in enumerate(utilities) if u > stay + 1e-9 * (1 + abs(stay))]
         if not better:

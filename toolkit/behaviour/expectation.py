@@ -81,7 +81,7 @@ class ScoreExpectation:
         team_of : dict
             Label → real team id.
         stay : dict
-            Real team id → the label of its stay-put candidate.
+            Real team id → the label of its stay-put candidate; other labels are skipped.
         """
         if not self.curves:
             return dict.fromkeys(teams["team_id"], 0.0)
@@ -90,7 +90,9 @@ class ScoreExpectation:
         teams = teams.set_index("team_id")
         out = {}
         for label in teams.index:
-            team = team_of[label]
+            team = team_of.get(label)
+            if team not in stay:  # a team's status quo kept only for sharing credit
+                continue
             row = teams.loc[label]
             if bool(row["gated"]):
                 out[label] = 0.0

@@ -17,9 +17,12 @@ class EventLogError(ValueError):
     """An event log does not follow the canonical schema."""
 
 
+_EMPTY = {t: pd.DataFrame({c: pd.Series(dtype=d) for c, d in s.items()}) for t, s in SCHEMA.items()}
+
+
 def empty_table(table: str) -> pd.DataFrame:
     """Return an empty DataFrame with the table's columns and dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in SCHEMA[table].items()})
+    return _EMPTY[table].copy()
 
 
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:

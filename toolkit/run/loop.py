@@ -220,7 +220,10 @@ class PlanLoop:
         start, end = self.periods.iloc[k][["start", "end"]]
         label = self.labels[k]
         options, pairs = {}, []
-        for team_id, agent in adaptation.agents.items():
+        revising = {t: a for t, a in adaptation.agents.items() if adaptation.revises(a)}
+        if not revising:
+            return
+        for team_id, agent in revising.items():
             options[team_id] = adaptation.candidates(agent)
             for i, candidate in enumerate(options[team_id]):
                 pairs.append((f"{team_id}#{i}", team_id, agent.levers, candidate))
@@ -253,11 +256,11 @@ class PlanLoop:
             team_of.update({t: t for t in adaptation.agents})
         scored = self.scorer.score(self.report(counterfactual, intensities), k, team_of=team_of)
         expected = self.expectation.expected_scores(
-            scored.teams, scored.metrics, team_of, {t: f"{t}#0" for t in adaptation.agents}
+            scored.teams, scored.metrics, team_of, {t: f"{t}#0" for t in revising}
         )
         requested = scored.teams.set_index("team_id")["audit_requested"]
         audit = self.plan.audit
-        for team_id, agent in adaptation.agents.items():
+        for team_id, agent in revising.items():
             exposure = self.ledger.exposure(team_id)
             stakes = Stakes(
                 period_value=self.ledger.period_value(team_id, k + 1),
