@@ -55,10 +55,8 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{result.seed}: {len(truth.incidents):,} incidents, {len(truth.changes):,} changes, "
         f"{len(truth.outages):,} outage records in {result.wall_time_seconds:.2f} s"
     )
-    both = summary(truth).merge(
-        summary(reported)[["kpi", "value"]], on="kpi", suffixes=("", "_reported")
-    )
-    both = both.rename(columns={"value": "true"})
+    both = summary(truth).rename(columns={"value": "true"})
+    both.insert(2, "reported", summary(reported)["value"].to_numpy())
     print(f"Whole-horizon KPIs, organisation-wide:\n{format_summary(both)}")
     currency = headline["currency"]
     print(
