@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from toolkit.events import EventLog
 
 LOG_VIEWS = ("reported", "truth")  # a run's log directories, in the order they are preferred
+VIEW_NAMES = {"truth": "true", "reported": "reported"}  # log directory -> `view` in kpis.parquet
 
 
 def read_run_log(directory: str | Path) -> tuple[EventLog, Path]:
@@ -72,15 +73,27 @@ def _kpis(args: argparse.Namespace) -> int:
         return 0
     if args.directory is None:
         raise UserError("give a run directory (DIR) or --list to print the KPI catalogue")
+    import pandas as pd
+
     from toolkit.cli.scenario_commands import format_summary
+    from toolkit.events import EventLog
     from toolkit.metrics import compute_kpis, summary
 
     log, source = read_run_log(args.directory)
-    try:
-        kpis = compute_kpis(log, period=args.period, sla_tolerance=args.sla_tolerance)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     directory = Path(args.directory)
+    tables = []
+    for folder, view in VIEW_NAMES.items():  # every view the run holds, as lti simulate writes
+        if (directory / folder / "log.json").is_file():
+            view_log = (
+                log if directory / folder == source else EventLog.read_parquet(directory / folder)
+            )
+            try:
+                table = compute_kpis(view_log, period=args.period, sla_tolerance=args.sla_tolerance)
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+            table.insert(0, "view", view)
+            tables.append(table)
+    kpis = pd.concat(tables, ignore_index=True)
     out = directory / "kpis.parquet"
     kpis.to_parquet(out, index=False)
     settings = {"log": source.name, "period": args.period, "sla_tolerance": args.sla_tolerance}
