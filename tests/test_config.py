@@ -19,8 +19,11 @@ HOURS_PER_YEAR = 8766
 # Every file in the corpus has exactly one thing wrong: file -> (key path, reason fragment).
 # An empty key path means the problem concerns the whole file.
 EXPECTED = {
-    "bad_country_code.yaml": ("organisation.teams[0].people[1].country", "'Germany'"),
-    "bad_identifier.yaml": ("organisation.teams[0].people[3].id", "'p/04'"),
+    "bad_country_code.yaml": (
+        "organisation.teams[0].people[1].country",
+        "two-letter country code in capitals (ISO 3166-1, e.g. DE) (got 'Germany')",
+    ),
+    "bad_identifier.yaml": ("organisation.teams[0].people[3].id", "identifier: a letter or digit"),
     "change_mix_not_summing_to_one.yaml": ("environment.changes.mix", "must sum to 1"),
     "duplicate_person_id.yaml": (
         "organisation.teams[2].people[1].id",
@@ -75,10 +78,13 @@ EXPECTED = {
         "organisation.services[1].vendor_dependencies[1]",
         "no vendor has id 'netlnk'",
     ),
-    "unknown_work_time_distribution.yaml": ("environment.incidents.work_time.3", "'weibull'"),
+    "unknown_work_time_distribution.yaml": (
+        "environment.incidents.work_time.3.distribution",
+        "unknown distribution 'weibull'; expected one of 'lognormal', 'exponential'",
+    ),
     "wrong_type_boolean_for_number.yaml": ("organisation.teams[0].capacity", "valid integer"),
     "wrong_type_float_for_integer.yaml": ("organisation.teams[0].capacity", "valid integer"),
-    "wrong_type_list_for_mapping.yaml": ("horizon", "valid dictionary"),
+    "wrong_type_list_for_mapping.yaml": ("horizon", "must be a mapping of keys (got a list)"),
     "wrong_type_number_for_string.yaml": (
         "organisation.teams[0].people[0].grade",
         "valid string",

@@ -12,6 +12,10 @@ from toolkit.cli.common import EXIT_USER_ERROR
 from toolkit.config import ConfigError, load_scenario
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
@@ -23,9 +27,9 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         org = scenario.organisation
         print(
-            f"{path}: ok (scenario {scenario.name!r}: {len(org.teams)} teams, "
-            f"{len(org.services)} services, {len(org.vendors)} vendors, "
-            f"{scenario.horizon.years} years in {scenario.horizon.period}s)"
+            f"{path}: ok (scenario {scenario.name!r}: {_count(len(org.teams), 'team')}, "
+            f"{_count(len(org.services), 'service')}, {_count(len(org.vendors), 'vendor')}, "
+            f"{_count(scenario.horizon.years, 'year')} in {scenario.horizon.period}s)"
         )
     return EXIT_USER_ERROR if failed else 0
 

@@ -36,13 +36,29 @@ def _key_path(loc: tuple, data: Any) -> str:
     return "".join(parts)
 
 
+PATTERN_WORDS = {
+    r"^[A-Z]{2}$": "must be a two-letter country code in capitals (ISO 3166-1, e.g. DE)",
+    r"^[A-Z]{3}$": "must be a three-letter currency code in capitals (ISO 4217, e.g. EUR)",
+    r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$": "must be an identifier: a letter or digit, then letters, "
+    "digits, '_', '.' or '-'",
+}
+
+
 def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "unknown_key":
         return error["msg"]
-    if kind == "missing":
+    if kind in ("missing", "union_tag_not_found"):
         return "required key is missing"
+    ctx = error.get("ctx", {})
+    if kind == "union_tag_invalid":
+        field = ctx["discriminator"].strip("'")
+        return f"unknown {field} {ctx['tag']!r}; expected one of {ctx['expected_tags']}"
+    if kind in ("dict_type", "model_type"):
+        return f"must be a mapping of keys (got a {type(error.get('input')).__name__})"
     message = error["msg"]
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
+        message = PATTERN_WORDS[ctx["pattern"]]
     if kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
     if not isinstance(error.get("input"), dict | list):
@@ -57,6 +73,9 @@ def problems_from_validation(error: ValidationError, data: Any) -> list[Problem]
         path = _key_path(item["loc"], data)
         if item["type"] == "unknown_key":
             key = item["ctx"]["key"]
+            path = f"{path}.{key}" if path else key
+        elif item["type"].startswith("union_tag"):
+            key = item["ctx"]["discriminator"].strip("'")
             path = f"{path}.{key}" if path else key
         problems.append(Problem(path, _describe(item)))
     return problems
