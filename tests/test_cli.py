@@ -142,3 +142,12 @@ def test_unknown_command_exits_2():
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+def test_run_scenario_can_show_progress_over_the_periods(tmp_path, capsys):
+    from toolkit.run import run_scenario
+
+    result = run_scenario(SCENARIOS / "small.yaml", 1, tmp_path / "run", progress=True)
+    err = capsys.readouterr().err
+    assert "periods" in err and "8/8" in err
+    assert result.summary["plan"] == "no_incentive"

@@ -52,7 +52,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from toolkit.metrics import summary
     from toolkit.run import run_scenario
 
-    result = run_scenario(args.scenario, args.seed, args.out, plan=args.plan)
+    result = run_scenario(
+        args.scenario, args.seed, args.out, plan=args.plan, progress=sys.stderr.isatty()
+    )
     truth, reported, headline = result.truth, result.reported, result.summary
     print(
         f"Simulated {result.scenario.name!r} under plan {headline['plan']!r} with seed "

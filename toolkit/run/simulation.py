@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from toolkit.config import Scenario, load_scenario
 from toolkit.run.loop import PlanLoop, PlanRun
@@ -49,6 +50,7 @@ def run_scenario(
     seed: int | None,
     out: str | Path,
     plan: str | Path | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Run a scenario file under a plan and write every output with a manifest.
 
@@ -62,6 +64,8 @@ def run_scenario(
         Output directory, created if missing.
     plan : str or Path, optional
         A plan name from ``scenarios/plans`` or a plan file; ``no_incentive`` by default.
+    progress : bool
+        Show a progress bar over the periods (on standard error).
 
     Returns
     -------
@@ -74,7 +78,9 @@ def run_scenario(
     scenario = load_scenario(scenario_path)
     plan_model = load_plan(_plan_path(plan))
     seed = scenario.seed if seed is None else seed
-    run = PlanLoop(scenario, plan_model, seed).run()
+    loop = PlanLoop(scenario, plan_model, seed)
+    with tqdm(total=len(loop.labels), desc="periods", unit="period", disable=not progress) as bar:
+        run = loop.run(progress=lambda done, total: bar.update(1))
     kpis = kpis_both_views(run, scenario.horizon.period)
     true_kpis = kpis[kpis["view"] == "true"].drop(columns="view")
     summary = summarise(run, true_kpis)
