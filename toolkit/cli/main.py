@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 import toolkit
-from toolkit.cli import ingest_commands, kpi_commands, scenario_commands
+from toolkit.cli import batch_commands, ingest_commands, kpi_commands, scenario_commands
 from toolkit.cli.common import EXIT_USER_ERROR, UserError
 from toolkit.config import ConfigError
 
-COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands)
+COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands, batch_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

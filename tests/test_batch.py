@@ -1,0 +1,93 @@
+"""Batches: same results on every executor, resumable from the cache, failures kept apart."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import toolkit.experiments.batch as batch
+from toolkit.cli import main
+from toolkit.experiments import run_batch
+
+from .conftest import SCENARIOS
+
+SMALL = str(SCENARIOS / "small.yaml")
+PLANS = ["no_incentive", "mttr_only"]
+VOLATILE = ["wall_time_seconds", "cached", "directory"]
+
+
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pooled")
+    return run_batch([SMALL], PLANS, 2, out, workers=2, progress=False)
+
+
+def test_every_combination_runs_with_its_files(pooled):
+    assert pooled.failures == []
+    assert len(pooled.runs) == 4
+    assert set(zip(pooled.runs["plan"], pooled.runs["seed"], strict=True)) == {
+        (plan, seed) for plan in PLANS for seed in (0, 1)
+    }
+    for directory in pooled.runs["directory"]:
+        for name in ("manifest.json", "kpis.parquet", "awards.parquet", "behaviour.parquet"):
+            assert (Path(directory) / name).is_file()
+    summary = pd.read_parquet(pooled.directory / "summary.parquet")
+    assert list(summary["plan"]) == sorted(PLANS) and (summary["seeds"] == 2).all()
+    no_plan = pooled.runs[pooled.runs["plan"] == "no_incentive"]
+    assert (no_plan["gaming_index"] == 0).all() and (no_plan["total_awards"] == 0).all()
+
+
+def test_one_worker_and_two_workers_agree(pooled, tmp_path):
+    alone = run_batch([SMALL], PLANS, 2, tmp_path, workers=1, progress=False)
+    pd.testing.assert_frame_equal(
+        alone.runs.drop(columns=VOLATILE), pooled.runs.drop(columns=VOLATILE)
+    )
+
+
+def test_a_rerun_takes_everything_from_the_cache_and_redoes_only_what_is_missing(pooled):
+    again = run_batch([SMALL], PLANS, 2, pooled.directory, workers=1, progress=False)
+    assert again.stats["cached"] == 4 and again.stats["computed"] == 0
+    pd.testing.assert_frame_equal(
+        again.runs.drop(columns=VOLATILE), pooled.runs.drop(columns=VOLATILE)
+    )
+    # a run interrupted before its rename leaves only a staging directory: it is redone
+    victim = Path(pooled.runs["directory"].iloc[-1])
+    staging = victim.with_name(victim.name + ".tmp-999")
+    victim.rename(staging)
+    resumed = run_batch([SMALL], PLANS, 2, pooled.directory, workers=1, progress=False)
+    assert resumed.stats["computed"] == 1 and resumed.stats["cached"] == 3
+    assert victim.is_dir() and not staging.exists()
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(tmp_path, monkeypatch):
+    real = batch.PlanLoop
+
+    class Flaky(real):
+        def run(self, progress=None):
+            if self.seed == 1:
+                raise RuntimeError("disk on fire")
+            return super().run(progress)
+
+    monkeypatch.setattr(batch, "PlanLoop", Flaky)
+    result = run_batch([SMALL], ["no_incentive"], 2, tmp_path, workers=1, progress=False)
+    assert list(result.runs["seed"]) == [0]
+    [failure] = result.failures
+    assert failure["seed"] == 1 and failure["plan"] == "no_incentive"
+    assert "disk on fire" in failure["error"]
+    recorded = json.loads((tmp_path / "batch.json").read_text())
+    assert recorded["failures"][0]["seed"] == 1
+
+
+def test_cli_batch_refuses_a_bad_plan_before_running(tmp_path, capsys):
+    args = ["batch", SMALL, "--plans", "mttr_onyl", "--seeds", "1", "--out", str(tmp_path / "b")]
+    assert main(args) == 2
+    assert "mttr_only" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_cli_batch_prints_its_stats(pooled, capsys):
+    args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "2", "--out", str(pooled.directory)]
+    assert main([*args, "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs (0 computed, 4 from cache, 0 failed) on 1 worker in" in out

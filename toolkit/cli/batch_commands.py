@@ -1,0 +1,60 @@
+"""``lti batch``: scenario × plan × seed batches on a local process pool."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toolkit.cli.common import UserError
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from toolkit.experiments import run_batch
+
+    if args.seeds < 1:
+        raise UserError(f"--seeds must be at least 1 (got {args.seeds})")
+    result = run_batch(
+        args.scenarios,
+        args.plans,
+        args.seeds,
+        args.out,
+        workers=args.workers,
+        progress=sys.stderr.isatty(),
+    )
+    stats = result.stats
+    print(
+        f"{stats['runs']} runs ({stats['computed']} computed, {stats['cached']} from cache, "
+        f"{stats['failed']} failed) on {stats['workers']} worker"
+        f"{'' if stats['workers'] == 1 else 's'} in "
+        f"{stats['elapsed_seconds']:.1f} s ({stats['seconds_per_run']:.2f} s per run)"
+    )
+    for failure in result.failures:
+        print(
+            f"failed: {failure['scenario']} / {failure['plan']} / seed {failure['seed']}: "
+            f"{failure['error']}",
+            file=sys.stderr,
+        )
+    if len(result.runs):
+        summary = (result.directory / "summary.parquet").as_posix()
+        print(f"Summary per scenario and plan in {summary}")
+    return 1 if result.failures else 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``batch`` to the ``lti`` parser."""
+    batch = commands.add_parser(
+        "batch",
+        help="run scenarios x plans x seeds, cached and resumable",
+        description="Run every scenario under every plan for seeds 0..N-1 on a local process "
+        "pool. Finished runs in DIR are reused; a killed batch resumes where it stopped.",
+    )
+    batch.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    batch.add_argument(
+        "--plans", nargs="+", required=True, metavar="PLAN", help="plan names or plan files"
+    )
+    batch.add_argument("--seeds", type=int, required=True, metavar="N", help="seeds 0..N-1")
+    batch.add_argument("--out", required=True, metavar="DIR", help="batch directory")
+    batch.add_argument(
+        "--workers", type=int, default=None, metavar="K", help="worker processes (default: CPUs)"
+    )
+    batch.set_defaults(handler=_batch)

@@ -1,0 +1,5 @@
+"""Scenario × plan × seed experiments: cached, resumable batches and their summaries."""
+
+from toolkit.experiments.batch import BatchResult, RunSpec, plan_specs, run_batch, summarise_batch
+
+__all__ = ["BatchResult", "RunSpec", "plan_specs", "run_batch", "summarise_batch"]

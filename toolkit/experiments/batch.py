@@ -1,0 +1,242 @@
+"""Scenario × plan × seed batches: cached, resumable, on a local process pool.
+
+Every run is keyed by a hash of the scenario, the plan, the seed and the toolkit version, and
+written to ``OUT/runs/<scenario>/<plan>/seed=<n>/`` through a temporary directory that is
+renamed into place only when complete: a batch killed mid-way leaves no half-written result,
+and running it again recomputes only what is missing. A failing run is reported with its
+scenario, plan and seed and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+import toolkit
+from toolkit.config import Scenario, load_scenario
+from toolkit.config.plan import Plan
+from toolkit.plans import load_plan
+from toolkit.run.loop import PlanLoop
+from toolkit.run.summary import kpis_both_views, summarise
+
+HEADLINE = (
+    "gaming_index",
+    "risk_aversion_index",
+    "total_awards",
+    "total_paid",
+    "true_health",
+    "cost_per_health",
+    "reported_score_mean",
+    "true_score_mean",
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a batch: a scenario file, a plan (name or file) and a seed."""
+
+    scenario_path: str
+    plan: str
+    seed: int
+
+    def load(self) -> tuple[Scenario, Plan]:
+        """Load the validated scenario and plan."""
+        return load_scenario(self.scenario_path), load_plan(self.plan)
+
+    def key(self, scenario: Scenario, plan: Plan) -> str:
+        """Hash of what determines the result: content, seed and toolkit version."""
+        text = f"{scenario.fingerprint()}/{plan.fingerprint()}/{self.seed}/{toolkit.__version__}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def directory(self, out: Path, scenario: Scenario, plan: Plan) -> Path:
+        """Where the run's results live inside a batch directory."""
+        return out / "runs" / scenario.name / plan.name / f"seed={self.seed}"
+
+
+@dataclass
+class BatchResult:
+    """A finished batch: one row per run, failures, and where everything is."""
+
+    runs: pd.DataFrame
+    failures: list[dict]
+    directory: Path
+    stats: dict = field(default_factory=dict)
+
+
+def _cached(directory: Path, key: str) -> dict | None:
+    manifest = directory / "manifest.json"
+    if not manifest.is_file():
+        return None
+    record = json.loads(manifest.read_text())
+    return record if record.get("key") == key else None
+
+
+def execute(spec: RunSpec, out: str) -> dict:
+    """Run one spec (or take it from the cache) and return its headline row.
+
+    Runs in a worker process; everything it needs travels in ``spec``.
+    """
+    scenario, plan = spec.load()
+    key = spec.key(scenario, plan)
+    final = spec.directory(Path(out), scenario, plan)
+    record = _cached(final, key)
+    if record is None:
+        started = time.perf_counter()
+        run = PlanLoop(scenario, plan, spec.seed).run()
+        kpis = kpis_both_views(run, scenario.horizon.period)
+        summary = summarise(run, kpis[kpis["view"] == "true"].drop(columns="view"))
+        staging = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        kpis.to_parquet(staging / "kpis.parquet", index=False)
+        run.awards.to_parquet(staging / "awards.parquet", index=False)
+        run.behaviour.to_parquet(staging / "behaviour.parquet", index=False)
+        record = {
+            "key": key,
+            "scenario": scenario.name,
+            "plan": plan.name,
+            "seed": spec.seed,
+            "scenario_fingerprint": scenario.fingerprint(),
+            "plan_fingerprint": plan.fingerprint(),
+            "toolkit_version": toolkit.__version__,
+            "wall_time_seconds": round(time.perf_counter() - started, 3),
+            "summary": {k: v for k, v in summary.items() if k != "definitions"},
+        }
+        (staging / "manifest.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+        shutil.rmtree(final, ignore_errors=True)  # a stale result under another key
+        os.replace(staging, final)
+        record["cached"] = False
+    else:
+        record["cached"] = True
+    row = {name: record["summary"][name] for name in HEADLINE}
+    return {
+        "scenario": record["scenario"],
+        "plan": record["plan"],
+        "seed": spec.seed,
+        **row,
+        "wall_time_seconds": record["wall_time_seconds"],
+        "cached": record["cached"],
+        "directory": str(final),
+    }
+
+
+def plan_specs(
+    scenarios: Sequence[str | Path], plans: Sequence[str], seeds: int | Iterable[int]
+) -> list[RunSpec]:
+    """Return every (scenario, plan, seed) combination; an int ``seeds`` means 0 .. n-1."""
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    return [
+        RunSpec(str(s), str(p), int(seed)) for s in scenarios for p in plans for seed in seed_list
+    ]
+
+
+def run_batch(
+    scenarios: Sequence[str | Path],
+    plans: Sequence[str],
+    seeds: int | Iterable[int],
+    out: str | Path,
+    workers: int | None = None,
+    progress: bool = True,
+) -> BatchResult:
+    """Run scenarios × plans × seeds on a local process pool and collect the headlines.
+
+    Parameters
+    ----------
+    scenarios : sequence of path
+        Scenario files; each is validated before any run starts.
+    plans : sequence of str
+        Plan names (``scenarios/plans``) or plan files.
+    seeds : int or iterable of int
+        ``n`` for seeds 0..n-1, or the seeds themselves. A seed gives the same exogenous events
+        under every plan (common random numbers), so plans compare pair by pair.
+    out : path
+        Batch directory; finished runs found there are reused.
+    workers : int, optional
+        Worker processes (default: the machine's CPU count); 1 runs in this process.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    BatchResult
+        ``runs`` has one row per finished run; ``failures`` one entry per failed run.
+    """
+    out = Path(out)
+    specs = plan_specs(scenarios, plans, seeds)
+    for spec in {(s.scenario_path, s.plan): s for s in specs}.values():
+        spec.load()  # refuse a bad file before anything runs
+    for stale in out.glob("runs/*/*/*.tmp-*"):  # left by a batch killed mid-run
+        shutil.rmtree(stale, ignore_errors=True)
+    workers = workers or os.cpu_count() or 1
+    started = time.perf_counter()
+    rows, failures = [], []
+    bar = tqdm(total=len(specs), desc="runs", unit="run", disable=not progress)
+
+    def settle(spec: RunSpec, outcome) -> None:
+        if isinstance(outcome, BaseException):
+            failures.append(
+                {
+                    "scenario": spec.scenario_path,
+                    "plan": spec.plan,
+                    "seed": spec.seed,
+                    "error": f"{type(outcome).__name__}: {outcome}",
+                    "traceback": "".join(traceback.format_exception(outcome)),
+                }
+            )
+        else:
+            rows.append(outcome)
+        bar.update(1)
+
+    if workers == 1:
+        for spec in specs:
+            try:
+                settle(spec, execute(spec, str(out)))
+            except Exception as exc:  # noqa: BLE001 - one failing run must not stop the batch
+                settle(spec, exc)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(execute, spec, str(out)): spec for spec in specs}
+            for future in as_completed(futures):
+                error = future.exception()
+                settle(futures[future], error if error is not None else future.result())
+    bar.close()
+    runs = pd.DataFrame(rows)
+    if len(runs):
+        runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
+    elapsed = time.perf_counter() - started
+    stats = {
+        "runs": len(specs),
+        "computed": int((~runs["cached"]).sum()) if len(runs) else 0,
+        "cached": int(runs["cached"].sum()) if len(runs) else 0,
+        "failed": len(failures),
+        "workers": workers,
+        "elapsed_seconds": round(elapsed, 3),
+        "seconds_per_run": round(elapsed / max(len(specs), 1), 3),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    if len(runs):
+        runs.drop(columns="directory").to_parquet(out / "runs.parquet", index=False)
+        summarise_batch(runs).to_parquet(out / "summary.parquet", index=False)
+    (out / "batch.json").write_text(
+        json.dumps({"stats": stats, "failures": failures}, indent=2, sort_keys=True)
+    )
+    return BatchResult(runs, failures, out, stats)
+
+
+def summarise_batch(runs: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per scenario and plan: headline means and the number of seeds."""
+    grouped = runs.groupby(["scenario", "plan"], sort=True)
+    table = grouped[list(HEADLINE)].mean().reset_index()
+    table.insert(2, "seeds", grouped.size().to_numpy())
+    return table
