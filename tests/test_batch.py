@@ -34,6 +34,13 @@ def test_every_combination_runs_with_its_files(pooled):
             assert (Path(directory) / name).is_file()
     summary = pd.read_parquet(pooled.directory / "summary.parquet")
     assert list(summary["plan"]) == sorted(PLANS) and (summary["seeds"] == 2).all()
+    none = summary.set_index("plan").loc["no_incentive"]
+    assert none["risk_aversion_vs_reference"] == 0 and none["liability_p90"] == 0
+    assert (summary["liability_p50"] <= summary["liability_p90"]).all()
+    comparisons = pd.read_parquet(pooled.directory / "comparisons.parquet")
+    assert set(comparisons["plan"]) == {"mttr_only"} and (comparisons["pairs"] == 2).all()
+    ranking = pd.read_parquet(pooled.directory / "ranking.parquet")
+    assert set(ranking["plan"]) == set(PLANS)
     no_plan = pooled.runs[pooled.runs["plan"] == "no_incentive"]
     assert (no_plan["gaming_index"] == 0).all() and (no_plan["total_awards"] == 0).all()
 

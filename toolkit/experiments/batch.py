@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 import toolkit
 from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
+from toolkit.experiments.analysis import fairness, paired_differences, robust_ranking
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.summary import kpis_both_views, summarise
@@ -39,7 +40,39 @@ HEADLINE = (
     "cost_per_health",
     "reported_score_mean",
     "true_score_mean",
+    "awards_gini_teams",
+    "gender_gap_awards",
+    "liability_end",
+    "true_change_throughput",
 )
+COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
+
+
+def _headline(scenario: Scenario, run, kpis: pd.DataFrame) -> dict:
+    """Return a run's headline numbers: summary, fairness, liability, true change pace."""
+    true_kpis = kpis[kpis["view"] == "true"].drop(columns="view")
+    summary = summarise(run, true_kpis)
+    people = pd.DataFrame(
+        [
+            {"person_id": p.id, "team_id": t.id, "gender": p.gender}
+            for t in scenario.organisation.teams
+            for p in t.people
+        ]
+    )
+    liability = run.ledger.liability()
+    end = liability[liability["period"] == liability["period"].iloc[-1]] if len(liability) else None
+    labels = run.behaviour["period"].drop_duplicates().tolist()[run.plan.start_after_periods :]
+    org = true_kpis[
+        (true_kpis["team_id"] == "ALL")
+        & (true_kpis["kpi"] == "change_throughput")
+        & true_kpis["period"].isin(labels)
+    ]
+    return {
+        **{name: summary[name] for name in HEADLINE if name in summary},
+        **fairness(run.awards, people),
+        "liability_end": float(end["liability"].sum()) if end is not None else 0.0,
+        "true_change_throughput": float(org["value"].mean()) if len(org) else float("nan"),
+    }
 
 
 @dataclass(frozen=True)
@@ -95,7 +128,6 @@ def execute(spec: RunSpec, out: str) -> dict:
         started = time.perf_counter()
         run = PlanLoop(scenario, plan, spec.seed).run()
         kpis = kpis_both_views(run, scenario.horizon.period)
-        summary = summarise(run, kpis[kpis["view"] == "true"].drop(columns="view"))
         staging = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -111,7 +143,7 @@ def execute(spec: RunSpec, out: str) -> dict:
             "plan_fingerprint": plan.fingerprint(),
             "toolkit_version": toolkit.__version__,
             "wall_time_seconds": round(time.perf_counter() - started, 3),
-            "summary": {k: v for k, v in summary.items() if k != "definitions"},
+            "headline": _headline(scenario, run, kpis),
         }
         (staging / "manifest.json").write_text(json.dumps(record, indent=2, sort_keys=True))
         shutil.rmtree(final, ignore_errors=True)  # a stale result under another key
@@ -119,7 +151,7 @@ def execute(spec: RunSpec, out: str) -> dict:
         record["cached"] = False
     else:
         record["cached"] = True
-    row = {name: record["summary"][name] for name in HEADLINE}
+    row = {name: record["headline"][name] for name in HEADLINE}
     return {
         "scenario": record["scenario"],
         "plan": record["plan"],
@@ -148,6 +180,7 @@ def run_batch(
     out: str | Path,
     workers: int | None = None,
     progress: bool = True,
+    reference: str = "no_incentive",
 ) -> BatchResult:
     """Run scenarios × plans × seeds on a local process pool and collect the headlines.
 
@@ -166,11 +199,16 @@ def run_batch(
         Worker processes (default: the machine's CPU count); 1 runs in this process.
     progress : bool
         Show a progress bar.
+    reference : str
+        The plan others are compared with, pair by pair on the same seeds.
 
     Returns
     -------
     BatchResult
-        ``runs`` has one row per finished run; ``failures`` one entry per failed run.
+        ``runs`` has one row per finished run; ``failures`` one entry per failed run. Written:
+        ``runs.parquet``, ``summary.parquet`` (per scenario and plan), ``comparisons.parquet``
+        (paired differences against ``reference`` with confidence intervals), ``ranking.parquet``
+        (robust ranking of plans by true health across scenarios) and ``batch.json``.
     """
     out = Path(out)
     specs = plan_specs(scenarios, plans, seeds)
@@ -227,16 +265,39 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     if len(runs):
         runs.drop(columns="directory").to_parquet(out / "runs.parquet", index=False)
-        summarise_batch(runs).to_parquet(out / "summary.parquet", index=False)
+        summary = summarise_batch(runs, reference)
+        summary.to_parquet(out / "summary.parquet", index=False)
+        if (runs["plan"] == reference).any():
+            paired_differences(runs, reference, COMPARED).to_parquet(
+                out / "comparisons.parquet", index=False
+            )
+        robust_ranking(summary, "true_health", higher_is_better=True).to_parquet(
+            out / "ranking.parquet", index=False
+        )
     (out / "batch.json").write_text(
         json.dumps({"stats": stats, "failures": failures}, indent=2, sort_keys=True)
     )
     return BatchResult(runs, failures, out, stats)
 
 
-def summarise_batch(runs: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per scenario and plan: headline means and the number of seeds."""
+def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.DataFrame:
+    """Return one row per scenario and plan: headline means over seeds, and more.
+
+    ``liability_p50`` and ``liability_p90`` are quantiles over seeds of the liability left at
+    the horizon's end. Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference``
+    is the mean over seeds of 1 − true change throughput / the reference's on the same seed.
+    """
     grouped = runs.groupby(["scenario", "plan"], sort=True)
     table = grouped[list(HEADLINE)].mean().reset_index()
     table.insert(2, "seeds", grouped.size().to_numpy())
+    table["liability_p50"] = grouped["liability_end"].quantile(0.5).to_numpy()
+    table["liability_p90"] = grouped["liability_end"].quantile(0.9).to_numpy()
+    base = runs[runs["plan"] == reference].set_index(["scenario", "seed"])["true_change_throughput"]
+    if len(base):
+        paired = runs.join(base.rename("reference_throughput"), on=["scenario", "seed"])
+        paired["caution"] = 1 - paired["true_change_throughput"] / paired["reference_throughput"]
+        caution = paired.groupby(["scenario", "plan"])["caution"].mean()
+        table["risk_aversion_vs_reference"] = caution.reindex(
+            pd.MultiIndex.from_frame(table[["scenario", "plan"]])
+        ).to_numpy()
     return table

@@ -1,0 +1,86 @@
+"""What a batch says: per-run fairness and liability, paired plan comparisons, robust ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.weightstats import DescrStatsW
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative amounts (0 = equal shares, near 1 = one takes all)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if len(x) == 0 or x.sum() == 0:
+        return 0.0
+    ranks = np.arange(1, len(x) + 1)
+    return float((2 * ranks - len(x) - 1) @ x / (len(x) * x.sum()))
+
+
+def fairness(awards: pd.DataFrame, people: pd.DataFrame) -> dict[str, float]:
+    """Return the Gini of awards across teams and the gender gap in mean award per person.
+
+    The gap is (men's mean − women's mean) / men's mean over all people, awarded or not;
+    0 when either group is empty or men earn nothing.
+    """
+    earned = awards.groupby("person_id")["earned"].sum() if len(awards) else pd.Series()
+    per_person = people.assign(earned=people["person_id"].map(earned).fillna(0.0))
+    by_team = per_person.groupby("team_id")["earned"].sum()
+    means = per_person.groupby("gender")["earned"].mean()
+    men, women = means.get("male", np.nan), means.get("female", np.nan)
+    gap = (men - women) / men if np.isfinite(men) and np.isfinite(women) and men > 0 else 0.0
+    return {"awards_gini_teams": gini(by_team.to_numpy()), "gender_gap_awards": float(gap)}
+
+
+def paired_differences(
+    runs: pd.DataFrame, reference: str, metrics: tuple[str, ...], alpha: float = 0.05
+) -> pd.DataFrame:
+    """Compare every plan with ``reference`` seed by seed within each scenario.
+
+    Returns one row per scenario, plan and metric: the mean paired difference (plan minus
+    reference), its confidence interval (t, statsmodels) and the number of pairs.
+    """
+    rows = []
+    base = runs[runs["plan"] == reference]
+    for (scenario, plan), group in runs[runs["plan"] != reference].groupby(["scenario", "plan"]):
+        joined = group.merge(base, on=["scenario", "seed"], suffixes=("", "_ref"))
+        for metric in metrics:
+            diff = (joined[metric] - joined[f"{metric}_ref"]).to_numpy(dtype=float)
+            if len(diff) >= 2 and np.ptp(diff) > 0:
+                low, high = DescrStatsW(diff).tconfint_mean(alpha=alpha)
+            else:
+                low = high = float(diff.mean()) if len(diff) else np.nan
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "plan": plan,
+                    "reference": reference,
+                    "metric": metric,
+                    "mean_difference": float(diff.mean()) if len(diff) else np.nan,
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "pairs": len(diff),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def robust_ranking(summary: pd.DataFrame, objective: str, higher_is_better: bool) -> pd.DataFrame:
+    """Rank plans across scenarios by mean, worst case and minimax regret of one objective.
+
+    Regret in a scenario is how far a plan falls short of the best plan there; the minimax
+    choice keeps the largest regret smallest.
+    """
+    table = summary.pivot_table(index="plan", columns="scenario", values=objective)
+    oriented = table if higher_is_better else -table
+    regret = oriented.max(axis=0) - oriented
+    ranking = pd.DataFrame(
+        {
+            "mean": table.mean(axis=1),
+            "worst": table.min(axis=1) if higher_is_better else table.max(axis=1),
+            "max_regret": regret.max(axis=1),
+        }
+    )
+    ranking["rank_mean"] = oriented.mean(axis=1).rank(ascending=False, method="min").astype(int)
+    ranking["rank_worst"] = oriented.min(axis=1).rank(ascending=False, method="min").astype(int)
+    ranking["rank_regret"] = ranking["max_regret"].rank(method="min").astype(int)
+    return ranking.reset_index().sort_values("rank_regret", kind="stable", ignore_index=True)
