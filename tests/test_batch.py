@@ -41,6 +41,10 @@ def test_every_combination_runs_with_its_files(pooled):
     assert set(comparisons["plan"]) == {"mttr_only"} and (comparisons["pairs"] == 2).all()
     ranking = pd.read_parquet(pooled.directory / "ranking.parquet")
     assert set(ranking["plan"]) == set(PLANS)
+    manifest = json.loads((pooled.directory / "manifest.json").read_text())
+    assert manifest["executor"] == {"kind": "local", "workers": 2}
+    assert set(manifest["inputs"]) == {"scenario:small", "plan:no_incentive", "plan:mttr_only"}
+    assert "summary.parquet" in manifest["outputs"] and manifest["versions"]["pandas"]
     no_plan = pooled.runs[pooled.runs["plan"] == "no_incentive"]
     assert (no_plan["gaming_index"] == 0).all() and (no_plan["total_awards"] == 0).all()
 

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,9 @@ from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import fairness, paired_differences, robust_ranking
 from toolkit.plans import load_plan
+from toolkit.plans.loading import PLANS_DIR, resolve_plan_path
 from toolkit.run.loop import PlanLoop
+from toolkit.run.manifest import write_manifest
 from toolkit.run.summary import kpis_both_views, summarise
 
 HEADLINE = (
@@ -46,6 +49,8 @@ HEADLINE = (
     "true_change_throughput",
 )
 COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
+BATCH_TABLES = ("runs.parquet", "summary.parquet", "comparisons.parquet", "ranking.parquet")
+VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 
 
 def _headline(scenario: Scenario, run, kpis: pd.DataFrame) -> dict:
@@ -212,8 +217,20 @@ def run_batch(
     """
     out = Path(out)
     specs = plan_specs(scenarios, plans, seeds)
+    inputs = {}  # refuse a bad file before anything runs, and record what went in
     for spec in {(s.scenario_path, s.plan): s for s in specs}.values():
-        spec.load()  # refuse a bad file before anything runs
+        scenario, plan = spec.load()
+        inputs.setdefault(
+            f"scenario:{scenario.name}",
+            {"path": spec.scenario_path, "fingerprint": scenario.fingerprint()},
+        )
+        inputs.setdefault(
+            f"plan:{plan.name}",
+            {
+                "path": str(resolve_plan_path(spec.plan, PLANS_DIR)),
+                "fingerprint": plan.fingerprint(),
+            },
+        )
     for stale in out.glob("runs/*/*/*.tmp-*"):  # left by a batch killed mid-run
         shutil.rmtree(stale, ignore_errors=True)
     workers = workers or os.cpu_count() or 1
@@ -276,6 +293,20 @@ def run_batch(
         )
     (out / "batch.json").write_text(
         json.dumps({"stats": stats, "failures": failures}, indent=2, sort_keys=True)
+    )
+    outputs = [p for p in (out / name for name in BATCH_TABLES) if p.is_file()]
+    write_manifest(
+        out,
+        {
+            "command": "batch",
+            "inputs": inputs,
+            "seeds": sorted({spec.seed for spec in specs}),
+            "reference": reference,
+            "executor": {"kind": "local", "workers": workers},
+            "stats": stats,
+            "versions": {name: version(name) for name in VERSIONED},
+        },
+        [*outputs, out / "batch.json"],
     )
     return BatchResult(runs, failures, out, stats)
 
