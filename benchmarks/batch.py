@@ -1,0 +1,42 @@
+"""Batch throughput: runs per minute with 1 and 2 local workers, and their ratio.
+
+Run: ``python benchmarks/batch.py [SCENARIO] [--plans ...] [--seeds N]``. Each measurement
+starts from an empty batch directory, so nothing comes from the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from toolkit.experiments import run_batch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def runs_per_minute(scenario: str, plans: list[str], seeds: int, workers: int) -> float:
+    """Runs per minute of a fresh batch on ``workers`` local processes."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        result = run_batch([scenario], plans, seeds, out, workers=workers, progress=False)
+        elapsed = time.perf_counter() - started
+    return len(result.runs) / elapsed * 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", default=str(ROOT / "scenarios" / "small.yaml"))
+    parser.add_argument("--plans", nargs="+", default=["no_incentive", "mttr_only"])
+    parser.add_argument("--seeds", type=int, default=4)
+    args = parser.parse_args()
+    one = runs_per_minute(args.scenario, args.plans, args.seeds, 1)
+    two = runs_per_minute(args.scenario, args.plans, args.seeds, 2)
+    print(f"1 worker:  {one:6.1f} runs/min")
+    print(f"2 workers: {two:6.1f} runs/min")
+    print(f"speed-up: {two / one:.2f} (goal >= 1.7)")
+
+
+if __name__ == "__main__":
+    main()
