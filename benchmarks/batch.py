@@ -1,4 +1,4 @@
-"""Batch throughput: runs per minute with 1 and 2 local workers, and their ratio.
+"""Batch throughput: runs per minute with 1 and 2 local workers and a Dask LocalCluster of 2.
 
 Run: ``python benchmarks/batch.py [SCENARIO] [--plans ...] [--seeds N]``. Each measurement
 starts from an empty batch directory, so nothing comes from the cache.
@@ -16,11 +16,15 @@ from toolkit.experiments import run_batch
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def runs_per_minute(scenario: str, plans: list[str], seeds: int, workers: int) -> float:
-    """Runs per minute of a fresh batch on ``workers`` local processes."""
+def runs_per_minute(
+    scenario: str, plans: list[str], seeds: int, workers: int, executor: str = "local"
+) -> float:
+    """Runs per minute of a fresh batch on ``workers`` processes (cluster start included)."""
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        result = run_batch([scenario], plans, seeds, out, workers=workers, progress=False)
+        result = run_batch(
+            [scenario], plans, seeds, out, workers=workers, progress=False, executor=executor
+        )
         elapsed = time.perf_counter() - started
     return len(result.runs) / elapsed * 60
 
@@ -33,9 +37,12 @@ def main() -> None:
     args = parser.parse_args()
     one = runs_per_minute(args.scenario, args.plans, args.seeds, 1)
     two = runs_per_minute(args.scenario, args.plans, args.seeds, 2)
-    print(f"1 worker:  {one:6.1f} runs/min")
-    print(f"2 workers: {two:6.1f} runs/min")
-    print(f"speed-up: {two / one:.2f} (goal >= 1.7)")
+    dask = runs_per_minute(args.scenario, args.plans, args.seeds, 2, executor="dask")
+    print(f"1 worker:        {one:6.1f} runs/min")
+    print(f"2 workers:       {two:6.1f} runs/min")
+    print(f"Dask, 2 workers: {dask:6.1f} runs/min")
+    print(f"speed-up 1 -> 2: {two / one:.2f} (goal >= 1.7)")
+    print(f"Dask / local:    {dask / two:.2f} (goal >= 0.85)")
 
 
 if __name__ == "__main__":

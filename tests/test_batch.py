@@ -42,7 +42,7 @@ def test_every_combination_runs_with_its_files(pooled):
     ranking = pd.read_parquet(pooled.directory / "ranking.parquet")
     assert set(ranking["plan"]) == set(PLANS)
     manifest = json.loads((pooled.directory / "manifest.json").read_text())
-    assert manifest["executor"] == {"kind": "local", "workers": 2}
+    assert manifest["executor"] == {"kind": "local", "workers": 2, "scheduler": None}
     assert set(manifest["inputs"]) == {"scenario:small", "plan:no_incentive", "plan:mttr_only"}
     assert "summary.parquet" in manifest["outputs"] and manifest["versions"]["pandas"]
     no_plan = pooled.runs[pooled.runs["plan"] == "no_incentive"]
@@ -101,4 +101,17 @@ def test_cli_batch_prints_its_stats(pooled, capsys):
     args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "2", "--out", str(pooled.directory)]
     assert main([*args, "--workers", "1"]) == 0
     out = capsys.readouterr().out
-    assert "4 runs (0 computed, 4 from cache, 0 failed) on 1 worker in" in out
+    assert "4 runs (0 computed, 4 from cache, 0 failed) on 1 local worker in" in out
+
+
+def test_a_dask_cluster_gives_the_same_results(pooled, tmp_path):
+    dask = run_batch([SMALL], PLANS, 2, tmp_path, workers=2, progress=False, executor="dask")
+    assert dask.failures == [] and dask.stats["executor"] == "dask"
+    pd.testing.assert_frame_equal(
+        dask.runs.drop(columns=VOLATILE), pooled.runs.drop(columns=VOLATILE)
+    )
+
+
+def test_unknown_executor_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown executor 'spark'"):
+        run_batch([SMALL], PLANS, 1, tmp_path, executor="spark")

@@ -20,11 +20,13 @@ def _batch(args: argparse.Namespace) -> int:
         args.out,
         workers=args.workers,
         progress=sys.stderr.isatty(),
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
     stats = result.stats
     print(
         f"{stats['runs']} runs ({stats['computed']} computed, {stats['cached']} from cache, "
-        f"{stats['failed']} failed) on {stats['workers']} worker"
+        f"{stats['failed']} failed) on {stats['workers']} {stats['executor']} worker"
         f"{'' if stats['workers'] == 1 else 's'} in "
         f"{stats['elapsed_seconds']:.1f} s ({stats['seconds_per_run']:.2f} s per run)"
     )
@@ -46,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "batch",
         help="run scenarios x plans x seeds, cached and resumable",
         description="Run every scenario under every plan for seeds 0..N-1 on a local process "
-        "pool. Finished runs in DIR are reused; a killed batch resumes where it stopped.",
+        "pool or Dask. Finished runs in DIR are reused; a killed batch resumes where it stopped.",
     )
     batch.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     batch.add_argument(
@@ -56,5 +58,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--out", required=True, metavar="DIR", help="batch directory")
     batch.add_argument(
         "--workers", type=int, default=None, metavar="K", help="worker processes (default: CPUs)"
+    )
+    batch.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local process pool (default) or a Dask LocalCluster",
+    )
+    batch.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="use the Dask cluster at ADDRESS"
     )
     batch.set_defaults(handler=_batch)

@@ -49,6 +49,7 @@ HEADLINE = (
     "true_change_throughput",
 )
 COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
+EXECUTORS = ("local", "dask")
 BATCH_TABLES = ("runs.parquet", "summary.parquet", "comparisons.parquet", "ranking.parquet")
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 
@@ -168,6 +169,46 @@ def execute(spec: RunSpec, out: str) -> dict:
     }
 
 
+def _outcomes(specs: list[RunSpec], out: str, executor: str, workers: int, scheduler: str | None):
+    """Yield (spec, row or exception) as runs finish, on the chosen executor."""
+    if executor == "dask":
+        yield from _dask_outcomes(specs, out, workers, scheduler)
+    elif workers == 1:
+        for spec in specs:
+            try:
+                yield spec, execute(spec, out)
+            except Exception as exc:  # noqa: BLE001 - one failing run must not stop the batch
+                yield spec, exc
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(execute, spec, out): spec for spec in specs}
+            for future in as_completed(futures):
+                error = future.exception()
+                yield futures[future], error if error is not None else future.result()
+
+
+def _dask_outcomes(specs: list[RunSpec], out: str, workers: int, scheduler: str | None):
+    """Run on an existing Dask scheduler, or on a LocalCluster of ``workers`` processes."""
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(scheduler or cluster)
+    try:
+        futures = {client.submit(execute, spec, out, pure=False): spec for spec in specs}
+        for future in dask_completed(futures):
+            error = future.exception()
+            yield futures[future], error if error is not None else future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def plan_specs(
     scenarios: Sequence[str | Path], plans: Sequence[str], seeds: int | Iterable[int]
 ) -> list[RunSpec]:
@@ -186,6 +227,8 @@ def run_batch(
     workers: int | None = None,
     progress: bool = True,
     reference: str = "no_incentive",
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Run scenarios × plans × seeds on a local process pool and collect the headlines.
 
@@ -206,6 +249,11 @@ def run_batch(
         Show a progress bar.
     reference : str
         The plan others are compared with, pair by pair on the same seeds.
+    executor : str
+        ``"local"`` (a process pool; ``workers=1`` runs in this process) or ``"dask"`` (a
+        Dask LocalCluster of ``workers`` processes, or the cluster at ``scheduler``).
+    scheduler : str, optional
+        Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
 
     Returns
     -------
@@ -216,6 +264,10 @@ def run_batch(
         (robust ranking of plans by true health across scenarios) and ``batch.json``.
     """
     out = Path(out)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}")
+    if scheduler is not None:
+        executor = "dask"
     specs = plan_specs(scenarios, plans, seeds)
     inputs = {}  # refuse a bad file before anything runs, and record what went in
     for spec in {(s.scenario_path, s.plan): s for s in specs}.values():
@@ -253,18 +305,8 @@ def run_batch(
             rows.append(outcome)
         bar.update(1)
 
-    if workers == 1:
-        for spec in specs:
-            try:
-                settle(spec, execute(spec, str(out)))
-            except Exception as exc:  # noqa: BLE001 - one failing run must not stop the batch
-                settle(spec, exc)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(execute, spec, str(out)): spec for spec in specs}
-            for future in as_completed(futures):
-                error = future.exception()
-                settle(futures[future], error if error is not None else future.result())
+    for spec, outcome in _outcomes(specs, str(out), executor, workers, scheduler):
+        settle(spec, outcome)
     bar.close()
     runs = pd.DataFrame(rows)
     if len(runs):
@@ -276,6 +318,7 @@ def run_batch(
         "cached": int(runs["cached"].sum()) if len(runs) else 0,
         "failed": len(failures),
         "workers": workers,
+        "executor": executor,
         "elapsed_seconds": round(elapsed, 3),
         "seconds_per_run": round(elapsed / max(len(specs), 1), 3),
     }
@@ -302,7 +345,7 @@ def run_batch(
             "inputs": inputs,
             "seeds": sorted({spec.seed for spec in specs}),
             "reference": reference,
-            "executor": {"kind": "local", "workers": workers},
+            "executor": {"kind": executor, "workers": workers, "scheduler": scheduler},
             "stats": stats,
             "versions": {name: version(name) for name in VERSIONED},
         },
