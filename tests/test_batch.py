@@ -1,6 +1,9 @@
 """Batches: same results on every executor, resumable from the cache, failures kept apart."""
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -115,3 +118,25 @@ def test_a_dask_cluster_gives_the_same_results(pooled, tmp_path):
 def test_unknown_executor_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'spark'"):
         run_batch([SMALL], PLANS, 1, tmp_path, executor="spark")
+
+
+def test_a_killed_batch_leaves_no_half_result_and_resumes(tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "toolkit", "batch", SMALL, "--plans", *PLANS]
+    process = subprocess.Popen(
+        [*command, "--seeds", "3", "--out", str(out), "--workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("runs/*/*/seed=*/manifest.json")):
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    finished = [p for p in out.glob("runs/*/*/*") if ".tmp-" not in p.name]
+    assert 1 <= len(finished) < 6, "the batch should have been killed part-way"
+    assert all((p / "manifest.json").is_file() for p in finished)  # nothing half-written
+    resumed = run_batch([SMALL], PLANS, 3, out, workers=1, progress=False)
+    assert resumed.stats["cached"] == len(finished)
+    assert resumed.stats["computed"] == 6 - len(finished)
+    assert not list(out.glob("runs/*/*/*.tmp-*"))
