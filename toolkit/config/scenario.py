@@ -425,7 +425,3 @@ class Scenario(StrictModel):
         return hashlib.sha256(
             json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         ).hexdigest()
-
-    def team(self, team_id: str) -> Team:
-        """Return the team with this id."""
-        return next(t for t in self.organisation.teams if t.id == team_id)
