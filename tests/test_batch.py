@@ -12,6 +12,7 @@ import pytest
 import toolkit.experiments.batch as batch
 from toolkit.cli import main
 from toolkit.experiments import run_batch
+from toolkit.experiments.batch import RUN_FILES
 
 from .conftest import SCENARIOS
 
@@ -33,7 +34,7 @@ def test_every_combination_runs_with_its_files(pooled):
         (plan, seed) for plan in PLANS for seed in (0, 1)
     }
     for directory in pooled.runs["directory"]:
-        for name in ("manifest.json", "kpis.parquet", "awards.parquet", "behaviour.parquet"):
+        for name in RUN_FILES:
             assert (Path(directory) / name).is_file()
     summary = pd.read_parquet(pooled.directory / "summary.parquet")
     assert list(summary["plan"]) == sorted(PLANS) and (summary["seeds"] == 2).all()

@@ -51,6 +51,14 @@ HEADLINE = (
 COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
 EXECUTORS = ("local", "dask")
 BATCH_TABLES = ("runs.parquet", "summary.parquet", "comparisons.parquet", "ranking.parquet")
+RUN_FILES = (
+    "manifest.json",
+    "kpis.parquet",
+    "awards.parquet",
+    "behaviour.parquet",
+    "liability.parquet",
+    "cashflows.parquet",
+)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 
 
@@ -118,7 +126,8 @@ def _cached(directory: Path, key: str) -> dict | None:
     if not manifest.is_file():
         return None
     record = json.loads(manifest.read_text())
-    return record if record.get("key") == key else None
+    complete = all((directory / name).is_file() for name in RUN_FILES)
+    return record if record.get("key") == key and complete else None
 
 
 def execute(spec: RunSpec, out: str) -> dict:
@@ -140,6 +149,8 @@ def execute(spec: RunSpec, out: str) -> dict:
         kpis.to_parquet(staging / "kpis.parquet", index=False)
         run.awards.to_parquet(staging / "awards.parquet", index=False)
         run.behaviour.to_parquet(staging / "behaviour.parquet", index=False)
+        run.ledger.liability().to_parquet(staging / "liability.parquet", index=False)
+        run.ledger.cashflows().to_parquet(staging / "cashflows.parquet", index=False)
         record = {
             "key": key,
             "scenario": scenario.name,
