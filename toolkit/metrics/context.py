@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -23,12 +25,13 @@ def tidy(frame: pd.DataFrame, kpi: str) -> pd.DataFrame:
 
 
 class Grouped:
-    """The rows of one table assigned to periods and stacked at the three reporting levels.
+    """The rows of one table assigned to periods, with group codes at each reporting level.
 
-    Each row appears once for its (team, service) pair, once for its team with service ``ALL``
-    and once organisation-wide, so one groupby over the stacked rows computes every level from the
-    raw rows: a team's value is never an average of its services' values. Rows without a team or
-    service count only at the levels that do not need it.
+    Every row counts once for its (team, service) pair, once for its team and once for the
+    organisation, so each level is computed from the raw rows: a team's value is never an
+    average of its services' values. Rows without a team or service count only at the levels
+    that do not need it. Aggregation works on integer group codes with numpy, so the cost of a
+    measurement grows with its rows, not with the number of pandas operations.
 
     Parameters
     ----------
@@ -38,6 +41,8 @@ class Grouped:
         Each row's period position (-1 for rows outside every period, which are dropped).
     labels : ndarray of str
         The period labels, by position.
+    levels : tuple of str
+        The levels to compute, from :data:`LEVELS`.
     """
 
     def __init__(
@@ -47,21 +52,52 @@ class Grouped:
         labels: np.ndarray,
         levels: tuple[str, ...] = LEVELS,
     ) -> None:
-        rows = table.assign(period=period).loc[period >= 0]
-        team_known = rows["team_id"].notna()
-        pair_known = team_known & rows["service_id"].notna()
-        parts = {
-            "pair": lambda: rows.loc[pair_known],
-            "team": lambda: rows.loc[team_known].assign(service_id=ALL),
-            "org": lambda: rows.assign(team_id=ALL, service_id=ALL),
-        }
-        stacked = pd.concat([parts[level]() for level in levels], ignore_index=True)
-        groups = stacked.groupby(KEYS, sort=False)
-        self.rows = stacked
-        self.codes = groups.ngroup().to_numpy()
-        self.keys = stacked[KEYS].drop_duplicates().reset_index(drop=True)
-        self.keys["period"] = labels[self.keys["period"].to_numpy()]
+        keep = period >= 0
+        self.rows = table.loc[keep]
         self.labels = labels
+        period = period[keep]
+        team, teams = pd.factorize(self.rows["team_id"], sort=True)
+        service, services = pd.factorize(self.rows["service_id"], sort=True)
+        names = {
+            "team": np.append(np.asarray(teams, dtype=object), ALL),
+            "service": np.append(np.asarray(services, dtype=object), ALL),
+        }
+        n_team, n_service = len(teams) + 1, len(services) + 1
+        known = {"pair": (team >= 0) & (service >= 0), "team": team >= 0}
+        entity = {
+            "pair": team * n_service + service,
+            "team": team * n_service + (n_service - 1),
+            "org": np.full(len(period), (n_team - 1) * n_service + (n_service - 1)),
+        }
+        self._levels = []
+        for level in levels:
+            rows = known.get(level, np.ones(len(period), dtype=bool))
+            seen = np.unique(entity[level][rows])
+            position = np.searchsorted(seen, entity[level][rows])
+            self._levels.append(
+                _Level(
+                    rows=rows,
+                    code=position * len(labels) + period[rows],
+                    period=np.tile(np.arange(len(labels)), len(seen)),
+                    team=names["team"][np.repeat(seen // n_service, len(labels))],
+                    service=names["service"][np.repeat(seen % n_service, len(labels))],
+                )
+            )
+
+    def _tidy(self, level: _Level, value: np.ndarray, present: np.ndarray):
+        return {
+            "period": self.labels[level.period[present]],
+            "team_id": level.team[present],
+            "service_id": level.service[present],
+            "value": value[present],
+        }
+
+    def _frame(self, kpi: str, parts: list[dict]) -> pd.DataFrame:
+        columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        frame = pd.DataFrame({key: columns[key] for key in KEYS}, dtype="str")
+        frame["kpi"] = pd.Series(kpi, index=frame.index, dtype="str")
+        frame["value"] = columns["value"].astype(float)
+        return frame
 
     def aggregate(
         self, kpi: str, values: pd.Series, how: str, where: pd.Series | None = None
@@ -73,9 +109,9 @@ class Grouped:
         kpi : str
             The name written in the ``kpi`` column.
         values : Series
-            One value per stacked row (aligned with :attr:`rows`).
+            One value per row (aligned with :attr:`rows`).
         how : str
-            A pandas groupby reduction, e.g. ``"mean"`` or ``"median"``.
+            ``"mean"`` or ``"median"``.
         where : Series of bool, optional
             Restricts the rows aggregated.
 
@@ -84,13 +120,19 @@ class Grouped:
         DataFrame
             Tidy rows ``period, team_id, service_id, kpi, value``.
         """
-        codes = self.codes
+        if how not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {how!r}; choose one of {list(AGGREGATIONS)}")
+        values = np.asarray(values, dtype=float)
+        use = ~np.isnan(values)
         if where is not None:
-            mask = where.to_numpy(dtype=bool)
-            values, codes = values[mask], codes[mask]
-        result = values.astype(float).groupby(codes).agg(how).dropna()
-        frame = self.keys.take(result.index.to_numpy()).assign(value=result.to_numpy())
-        return tidy(frame, kpi)
+            use &= np.asarray(where, dtype=bool)
+        parts = []
+        for level in self._levels:
+            chosen = use[level.rows]
+            code = level.code[chosen]
+            value = AGGREGATIONS[how](code, values[level.rows][chosen], len(level.period))
+            parts.append(self._tidy(level, value, ~np.isnan(value)))
+        return self._frame(kpi, parts)
 
     def count(self, kpi: str, where: pd.Series | None = None) -> pd.DataFrame:
         """Count rows per group, with zeros for every period of every group seen in the window.
@@ -111,12 +153,51 @@ class Grouped:
         DataFrame
             Tidy rows ``period, team_id, service_id, kpi, value``.
         """
-        codes = self.codes if where is None else self.codes[where.to_numpy(dtype=bool)]
-        counted = self.keys.assign(value=np.bincount(codes, minlength=len(self.keys)))
-        pairs = self.keys[["team_id", "service_id"]].drop_duplicates()
-        grid = pairs.merge(pd.DataFrame({"period": self.labels}), how="cross")
-        frame = grid.merge(counted, on=KEYS, how="left").fillna({"value": 0})
-        return tidy(frame, kpi)
+        parts = []
+        for level in self._levels:
+            code = level.code if where is None else level.code[np.asarray(where)[level.rows]]
+            value = np.bincount(code, minlength=len(level.period)).astype(float)
+            parts.append(self._tidy(level, value, np.ones(len(value), dtype=bool)))
+        return self._frame(kpi, parts)
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One reporting level of a :class:`Grouped`: which rows count and the group of each.
+
+    Groups are numbered entity by entity, period by period, so that group ``g`` is the
+    ``g % periods``-th period of the ``g // periods``-th entity; ``period``, ``team`` and
+    ``service`` describe every group.
+    """
+
+    rows: np.ndarray
+    code: np.ndarray
+    period: np.ndarray
+    team: np.ndarray
+    service: np.ndarray
+
+
+def _mean(code: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    counts = np.bincount(code, minlength=groups)
+    sums = np.bincount(code, weights=values, minlength=groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
+def _median(code: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    order = np.lexsort((values, code))
+    sorted_values = values[order]
+    counts = np.bincount(code, minlength=groups)
+    first = np.cumsum(counts) - counts
+    low = first + np.maximum(counts - 1, 0) // 2
+    high = first + counts // 2
+    out = np.full(groups, np.nan)
+    has = counts > 0
+    out[has] = (sorted_values[low[has]] + sorted_values[np.minimum(high[has], len(values) - 1)]) / 2
+    return out
+
+
+AGGREGATIONS = {"mean": _mean, "median": _median}
 
 
 class MeasureContext:
