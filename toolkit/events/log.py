@@ -45,6 +45,9 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     if missing:
         raise EventLogError(f"{table}: missing columns {missing}")
     frame = frame.reset_index(drop=True)
+    names = list(frame.columns[: len(schema)])
+    if names == list(schema) and all(frame[c].dtype == d for c, d in schema.items()):
+        return frame  # already conformed, e.g. a slice of a log: nothing to cast or reorder
     out = {}
     for column, dtype in schema.items():
         values = frame[column]
