@@ -7,7 +7,14 @@ import pytest
 
 from toolkit.config import ConfigError
 from toolkit.metrics import period_bounds
-from toolkit.plans import PLANS_DIR, PlanScorer, load_plan, plan_diff, resolve_plan_path
+from toolkit.plans import (
+    PLANS_DIR,
+    PlanScorer,
+    library_plans,
+    load_plan,
+    plan_diff,
+    resolve_plan_path,
+)
 
 LIBRARY = [
     "no_incentive",
@@ -64,6 +71,15 @@ def test_library_is_complete_and_named_after_its_files():
         assert "meant to show" in plan.description.lower()
         assert f"`{name}`" in readme
         assert load_plan(PLANS_DIR / f"{name}.yaml") == plan  # a path works as well as a name
+
+
+def test_library_plans_lists_the_baseline_first(tmp_path):
+    names = library_plans()
+    assert names[0] == "no_incentive" and sorted(names) == sorted(LIBRARY)
+    for name in ("b", "no_incentive", "a"):
+        (tmp_path / f"{name}.yaml").write_text("name: x\n")
+    (tmp_path / "notes.txt").write_text("not a plan")
+    assert library_plans(tmp_path) == ["no_incentive", "a", "b"]
 
 
 def test_library_shape():

@@ -10,12 +10,13 @@ from toolkit.cli.common import UserError
 
 def _batch(args: argparse.Namespace) -> int:
     from toolkit.experiments import run_batch
+    from toolkit.plans import library_plans
 
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1 (got {args.seeds})")
     result = run_batch(
         args.scenarios,
-        args.plans,
+        args.plans or library_plans(),
         args.seeds,
         args.out,
         workers=args.workers,
@@ -52,7 +53,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     batch.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     batch.add_argument(
-        "--plans", nargs="+", required=True, metavar="PLAN", help="plan names or plan files"
+        "--plans",
+        nargs="+",
+        metavar="PLAN",
+        help="plan names or plan files (default: every plan in scenarios/plans)",
     )
     batch.add_argument("--seeds", type=int, required=True, metavar="N", help="seeds 0..N-1")
     batch.add_argument("--out", required=True, metavar="DIR", help="batch directory")

@@ -4,7 +4,14 @@ The money side (grants, vesting, pools, caps, malus, clawback) is in
 :mod:`toolkit.plans.ledger`.
 """
 
-from toolkit.plans.loading import PLANS_DIR, check_plan, load_plan, plan_diff, resolve_plan_path
+from toolkit.plans.loading import (
+    PLANS_DIR,
+    check_plan,
+    library_plans,
+    load_plan,
+    plan_diff,
+    resolve_plan_path,
+)
 from toolkit.plans.scoring import PlanScorer, TeamScores
 
 __all__ = [
@@ -12,6 +19,7 @@ __all__ = [
     "PlanScorer",
     "TeamScores",
     "check_plan",
+    "library_plans",
     "load_plan",
     "plan_diff",
     "resolve_plan_path",

@@ -52,6 +52,12 @@ def _known_plans(directories: list[Path]) -> list[str]:
     return sorted({p.stem for d in directories if d.is_dir() for p in d.glob("*.yaml")})
 
 
+def library_plans(search_dir: str | Path = PLANS_DIR) -> list[str]:
+    """Return the names of the plans in the library, the ``no_incentive`` baseline first."""
+    names = _known_plans([Path(search_dir)])
+    return sorted(names, key=lambda name: (name != "no_incentive", name))
+
+
 def _missing_plan(name: str, directories: list[Path]) -> str:
     """Explain that no plan file carries ``name``, suggesting the closest one."""
     where = " or ".join(str(d) for d in directories)
