@@ -31,9 +31,15 @@ EXPECTED = {
     ),
     "duplicate_service_id.yaml": ("organisation.services[6].id", "service id 'crm' is used"),
     "duplicate_team_id.yaml": ("organisation.teams[2].id", "team id 'apps' is used"),
-    "duplicate_yaml_key.yaml": ("", "key 'capacity' is given twice (first on line 22)"),
+    "duplicate_yaml_key.yaml": (
+        "organisation.teams[0].capacity",
+        "key 'capacity' is given twice (first on line 22, again on line 23)",
+    ),
     "empty.yaml": ("", "file is empty"),
-    "invalid_date.yaml": ("", "day is out of range for month"),
+    "invalid_date.yaml": (
+        "horizon.start",
+        "'2025-02-30' is not a valid date (day is out of range for month)",
+    ),
     "invalid_date_quoted.yaml": ("horizon.start", "valid date"),
     "missing_nested_required_key.yaml": (
         "organisation.vendors[0].mean_outage_hours",
@@ -349,6 +355,43 @@ def test_typo_never_becomes_a_default(data):
     [(path, reason)] = _problems(data)
     assert path == "environment.incidents.closure_delay_hour"
     assert "did you mean 'closure_delay_hours'" in reason
+
+
+@pytest.mark.parametrize("value", [20250101, "tomorrow", 1.5, True])
+def test_a_date_that_is_not_a_date_says_how_to_write_one(data, value):
+    data["horizon"]["start"] = value
+    [(path, reason)] = _problems(data)
+    assert path == "horizon.start"
+    assert reason == f"must be a valid date written as YYYY-MM-DD (got {value!r})"
+
+
+def test_every_unknown_key_of_a_mapping_is_reported_with_its_hint(data):
+    team = data["organisation"]["teams"][0]
+    team["capcity"] = team.pop("capacity")
+    team["integrety"] = 0.5
+    team["colour"] = "blue"
+    problems = dict(_problems(data))
+    base = "organisation.teams[0]"
+    assert set(problems) == {f"{base}.capcity", f"{base}.integrety", f"{base}.colour"}
+    assert "did you mean 'capacity'" in problems[f"{base}.capcity"]
+    assert "did you mean 'integrity'" in problems[f"{base}.integrety"]
+    assert "did you mean" not in problems[f"{base}.colour"]
+    assert all("Known keys: " in reason for reason in problems.values())
+
+
+def test_yaml_problems_are_all_reported_with_key_paths(tmp_path):
+    text = (SCENARIOS / "small.yaml").read_text()
+    text = text.replace("  start: 2025-01-01", "  start: 2025-02-30\n  start: 2025-01-01")
+    text = text.replace("seed: 7", "seed: 7\nseed: 8")
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    err = _refusal(path)
+    by_path = {p.path: p.reason for p in err.problems}
+    assert set(by_path) == {"seed", "horizon.start"}, str(err)
+    assert "given twice" in by_path["seed"] and "given twice" in by_path["horizon.start"]
+    # a date both impossible and repeated: the repeat is reported, the date as well
+    assert len(err.problems) == 3
+    assert any("not a valid date" in p.reason for p in err.problems)
 
 
 def test_independent_problems_are_all_reported(data):

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 
 class StrictModel(BaseModel):
-    """Refuse unknown keys (suggesting the closest known one) and coercion of types.
+    """Refuse unknown keys (each with the closest known one) and coercion of types.
 
     A misspelt key never silently becomes a default: it is reported with the nearest
     field name, so ``capcity`` points the author at ``capacity``.
@@ -21,15 +21,18 @@ class StrictModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _refuse_unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = list(cls.model_fields)
-            for key in data:
-                if key not in cls.model_fields:
-                    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise PydanticCustomError(
-                        "unknown_key",
-                        "unknown key{hint} Known keys: {known}",
-                        {"key": str(key), "hint": hint, "known": ", ".join(known)},
-                    )
+        if not isinstance(data, dict):
+            return data
+        known = list(cls.model_fields)
+        hints = {}
+        for key in data:
+            if key not in cls.model_fields:
+                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+                hints[str(key)] = f"; did you mean {close[0]!r}?" if close else ""
+        if hints:
+            raise PydanticCustomError(
+                "unknown_key",
+                "unknown keys {keys}",
+                {"keys": list(hints), "hints": hints, "known": ", ".join(known)},
+            )
         return data

@@ -46,8 +46,6 @@ PATTERN_WORDS = {
 
 def _describe(error: dict) -> str:
     kind = error["type"]
-    if kind == "unknown_key":
-        return error["msg"]
     if kind in ("missing", "union_tag_not_found"):
         return "required key is missing"
     ctx = error.get("ctx", {})
@@ -57,6 +55,8 @@ def _describe(error: dict) -> str:
     if kind in ("dict_type", "model_type"):
         return f"must be a mapping of keys (got a {type(error.get('input')).__name__})"
     message = error["msg"]
+    if kind.startswith("date_"):
+        message = "must be a valid date written as YYYY-MM-DD"
     if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_WORDS:
         message = PATTERN_WORDS[ctx["pattern"]]
     if kind.startswith("value_error"):
@@ -72,9 +72,12 @@ def problems_from_validation(error: ValidationError, data: Any) -> list[Problem]
     for item in error.errors():
         path = _key_path(item["loc"], data)
         if item["type"] == "unknown_key":
-            key = item["ctx"]["key"]
-            path = f"{path}.{key}" if path else key
-        elif item["type"].startswith("union_tag"):
+            ctx = item["ctx"]
+            for key in ctx["keys"]:
+                reason = f"unknown key{ctx['hints'][key]} Known keys: {ctx['known']}"
+                problems.append(Problem(f"{path}.{key}" if path else key, reason))
+            continue
+        if item["type"].startswith("union_tag"):
             key = item["ctx"]["discriminator"].strip("'")
             path = f"{path}.{key}" if path else key
         problems.append(Problem(path, _describe(item)))

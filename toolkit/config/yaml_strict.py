@@ -9,30 +9,45 @@ import yaml
 
 from toolkit.config.errors import ConfigError, Problem
 
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping."""
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"key {key!r} is given twice (first on line {seen[key] + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
+def _node_problems(node: yaml.Node, path: str = "") -> list[Problem]:
+    """Find keys given twice and impossible dates anywhere in a composed document.
+
+    Working on the node tree (before anything is built) lets every such problem be reported at
+    once, each with its key path, rather than the first one with a line number only.
+    """
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    Problem(
+                        _child(path, key),
+                        f"key {key!r} is given twice (first on line {seen[key]}, again on "
+                        f"line {line}); the second would silently replace the first",
+                    )
+                )
+            else:
+                seen[key] = line
+            problems += _node_problems(value_node, _child(path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _node_problems(item, f"{path}[{i}]")
+    elif isinstance(node, yaml.ScalarNode) and node.tag == TIMESTAMP_TAG:
+        try:
+            yaml.SafeLoader("").construct_yaml_timestamp(node)
+        except ValueError as exc:
+            problems.append(Problem(path, f"{node.value!r} is not a valid date ({exc})"))
+    return problems
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
@@ -66,12 +81,16 @@ def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(path, [Problem("", f"cannot be read ({exc.strerror})")]) from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        problems = _node_problems(node) if node is not None else []
+        if problems:
+            raise ConfigError(path, problems)
+        data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(path, [Problem("", f"not valid YAML: {where}{exc.problem}")]) from None
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a date like 2025-02-30
+    except yaml.YAMLError as exc:
         raise ConfigError(path, [Problem("", f"not valid YAML: {exc}")]) from None
     if data is None:
         raise ConfigError(path, [Problem("", "file is empty")])
