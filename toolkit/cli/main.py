@@ -12,11 +12,17 @@ import sys
 from collections.abc import Sequence
 
 import toolkit
-from toolkit.cli import batch_commands, ingest_commands, kpi_commands, scenario_commands
+from toolkit.cli import (
+    batch_commands,
+    ingest_commands,
+    kpi_commands,
+    report_commands,
+    scenario_commands,
+)
 from toolkit.cli.common import EXIT_USER_ERROR, UserError
 from toolkit.config import ConfigError
 
-COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands, batch_commands)
+COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands, batch_commands, report_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

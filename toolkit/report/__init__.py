@@ -1,0 +1,65 @@
+"""The decision report on a batch: tables, figures and a recommendation written from numbers.
+
+The notebook ``notebooks/reports/decision_report.ipynb`` calls these functions; ``lti report``
+executes it with papermill and exports it to HTML (:mod:`toolkit.report.render`).
+"""
+
+from toolkit.report.data import Batch, ReportError, load_batch
+from toolkit.report.figures import (
+    award_figure,
+    behaviour_figure,
+    fairness_figure,
+    frontier_figure,
+    kpi_gap_figure,
+    liability_figure,
+    show_each,
+)
+from toolkit.report.liability import fan, liability_paths, run_off
+from toolkit.report.narrative import definitions, liability_note, title_block
+from toolkit.report.recommendation import (
+    Recommendation,
+    recommend,
+    recommendation_markdown,
+    recommendations,
+)
+from toolkit.report.tables import (
+    award_shares,
+    behaviour_trajectories,
+    difference_table,
+    differences,
+    kpi_gap_table,
+    kpi_gaps,
+    plan_comparison,
+    plan_table,
+)
+
+__all__ = [
+    "Batch",
+    "Recommendation",
+    "ReportError",
+    "award_figure",
+    "award_shares",
+    "behaviour_figure",
+    "behaviour_trajectories",
+    "difference_table",
+    "definitions",
+    "differences",
+    "fairness_figure",
+    "fan",
+    "frontier_figure",
+    "kpi_gap_figure",
+    "kpi_gap_table",
+    "kpi_gaps",
+    "liability_figure",
+    "liability_note",
+    "liability_paths",
+    "load_batch",
+    "plan_comparison",
+    "plan_table",
+    "recommend",
+    "recommendation_markdown",
+    "recommendations",
+    "run_off",
+    "show_each",
+    "title_block",
+]

@@ -1,0 +1,266 @@
+"""The report's figures, one scenario each, as matplotlib figures outside pyplot's state.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly, so that a notebook shows each
+once (as the value it is given) and nothing accumulates between cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from toolkit.report.data import Batch
+from toolkit.report.liability import fan, liability_paths
+from toolkit.report.recommendation import dominated_plans
+from toolkit.report.tables import (
+    GAP_KPIS,
+    LEVERS,
+    award_shares,
+    behaviour_trajectories,
+    kpi_gaps,
+    money_label,
+    plan_period_start,
+)
+
+REFERENCE_COLOUR = "0.45"
+
+
+def plan_colours(batch: Batch) -> dict[str, str | tuple]:
+    """Give every plan of the batch one colour for all figures; the reference is grey."""
+    palette = colormaps["tab10"].colors
+    others = [plan for plan in batch.plans() if plan != batch.reference]
+    colours: dict[str, str | tuple] = {batch.reference: REFERENCE_COLOUR}
+    colours.update({plan: palette[i % len(palette)] for i, plan in enumerate(others)})
+    return colours
+
+
+def _ticks(ax, labels: list[str], most: int = 12) -> None:
+    """Label period positions on the x axis, thinned to at most ``most`` labels."""
+    step = max(1, int(np.ceil(len(labels) / most)))
+    ax.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
+
+
+def frontier_figure(batch: Batch, scenario: str, gaming_threshold: float = 5.0) -> Figure:
+    """Plot true health against total awards per plan, coloured by gaming index.
+
+    Error bars span the lowest to the highest seed; the dashed line joins the plans no other
+    plan dominates (more health for less money).
+    """
+    runs = batch.runs[batch.runs["scenario"] == scenario]
+    stats = runs.groupby("plan").agg(
+        cost=("total_awards", "mean"),
+        cost_low=("total_awards", "min"),
+        cost_high=("total_awards", "max"),
+        health=("true_health", "mean"),
+        health_low=("true_health", "min"),
+        health_high=("true_health", "max"),
+        gaming=("gaming_index", "mean"),
+    )
+    stats = stats.loc[batch.plans(scenario)]
+    money = money_label(batch)
+    fig = Figure(figsize=(8.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    ax.errorbar(
+        stats["cost"],
+        stats["health"],
+        xerr=[stats["cost"] - stats["cost_low"], stats["cost_high"] - stats["cost"]],
+        yerr=[stats["health"] - stats["health_low"], stats["health_high"] - stats["health"]],
+        fmt="none",
+        ecolor="0.65",
+        capsize=3,
+        zorder=1,
+        label="range over seeds",
+    )
+    top = max(float(stats["gaming"].max()), gaming_threshold)
+    points = ax.scatter(
+        stats["cost"],
+        stats["health"],
+        c=stats["gaming"],
+        cmap="YlOrRd",
+        vmin=min(0.0, float(stats["gaming"].min())),
+        vmax=top,
+        s=110,
+        edgecolors="black",
+        zorder=3,
+    )
+    for i, (plan, row) in enumerate(stats.sort_values("cost").iterrows()):
+        offset = (7, 7) if i % 2 == 0 else (7, -15)  # neighbours in cost label on either side
+        ax.annotate(plan, (row["cost"], row["health"]), xytext=offset, textcoords="offset points")
+    summary = stats.rename(columns={"health": "true_health", "cost": "total_awards"})
+    efficient = stats.drop(index=list(dominated_plans(summary))).sort_values("cost")
+    ax.plot(efficient["cost"], efficient["health"], "--", color="0.3", zorder=2, label="frontier")
+    ax.axhline(
+        stats.at[batch.reference, "health"],
+        color=REFERENCE_COLOUR,
+        linestyle=":",
+        label=f"{batch.reference} (reference)",
+    )
+    fig.colorbar(points, ax=ax, label="Gaming index (points of target)")
+    ax.set_xlabel(f"Total awards over the horizon ({money}), mean over seeds")
+    ax.set_ylabel("True health (pre-plan = 100), mean over seeds")
+    ax.set_title(f"What each plan buys: true health against award cost ({scenario})")
+    ax.legend(loc="best", fontsize="small")
+    ax.margins(x=0.12, y=0.12)
+    return fig
+
+
+def kpi_gap_figure(batch: Batch, scenario: str) -> Figure:
+    """Plot how much better each plan's record looks than the truth, per KPI."""
+    gaps = kpi_gaps(batch, scenario)
+    plans = batch.plans(scenario)
+    colours = plan_colours(batch)
+    kpis = [kpi for kpi in GAP_KPIS if kpi in set(gaps["kpi"])]
+    fig = Figure(figsize=(10, 4.5), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(plans)
+    for i, plan in enumerate(plans):
+        values = gaps[gaps["plan"] == plan].set_index("kpi")["gap_pct"].reindex(kpis)
+        ax.bar(
+            np.arange(len(kpis)) + (i - (len(plans) - 1) / 2) * width,
+            values.fillna(0.0),
+            width=width,
+            color=colours[plan],
+            label=plan,
+        )
+    ax.set_xticks(np.arange(len(kpis)), [GAP_KPIS[k] for k in kpis])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("Record better than the truth (%)")
+    ax.set_title(
+        f"Reported against true KPIs, organisation level, mean over seeds and plan periods "
+        f"({scenario})"
+    )
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def behaviour_figure(batch: Batch, scenario: str) -> Figure:
+    """Plot every lever over the periods per plan, averaged over teams and seeds."""
+    levels = behaviour_trajectories(batch, scenario)
+    periods = sorted(levels["period"].unique())
+    position = {period: i for i, period in enumerate(periods)}
+    colours = plan_colours(batch)
+    starts = plan_period_start(batch, scenario)
+    columns = 4
+    rows = int(np.ceil((len(LEVERS) + 1) / columns))
+    fig = Figure(figsize=(13, 3 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, sharex=True).ravel()
+    for ax, lever in zip(axes, LEVERS, strict=False):
+        for plan in batch.plans(scenario):
+            line = levels[(levels["plan"] == plan) & (levels["lever"] == lever)]
+            ax.plot(line["period"].map(position), line["value"], color=colours[plan], label=plan)
+        for start in {s for s in starts.values() if s in position}:
+            ax.axvline(position[start], color="0.7", linestyle=":")
+        ax.set_title(lever.replace("_", " "))
+        _ticks(ax, periods, most=6)
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[len(LEVERS) :]:
+        ax.axis("off")
+    axes[-1].legend(handles, labels, loc="center", title="plan (dotted: plans start)")
+    fig.suptitle(f"Behaviour per period, mean over teams and seeds ({scenario})")
+    return fig
+
+
+def award_figure(batch: Batch, scenario: str) -> Figure:
+    """Plot each plan's earned awards per person as % of base salary, over seeds."""
+    shares = award_shares(batch, scenario)
+    plans = batch.plans(scenario)
+    colours = plan_colours(batch)
+    fig = Figure(figsize=(9, 4.8), layout="constrained")
+    ax = fig.subplots()
+    data = [shares.loc[shares["plan"] == plan, "earned_pct"].to_numpy() for plan in plans]
+    boxes = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.55)
+    ax.set_xticks(range(1, len(plans) + 1), plans)
+    for patch, plan in zip(boxes["boxes"], plans, strict=True):
+        patch.set_facecolor(colours[plan])
+        patch.set_alpha(0.45)
+    for i, values in enumerate(data, start=1):
+        spread = np.linspace(-0.18, 0.18, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.scatter(i + spread, values, s=12, color="black", alpha=0.6, zorder=3)
+    ax.set_ylabel("Earned awards per person (% of base salary)")
+    ax.set_title(
+        f"Award distribution: one point per person and seed, incl. unvested accruals ({scenario})"
+    )
+    return fig
+
+
+def liability_figure(batch: Batch, scenario: str) -> Figure:
+    """Plot the liability fan (P10–P50–P90 over seeds) per plan, with its run-off.
+
+    Solid: recorded inside the horizon; hatched and dashed: the run-off of what is owed at
+    the horizon's end, on the plan's vesting and deferral schedule. Plans that never owe
+    anything are left out.
+    """
+    paths = liability_paths(batch, scenario)
+    owes = paths[paths["liability"] > 0]["plan"].unique()
+    owing = [plan for plan in batch.plans(scenario) if plan in owes]
+    money = money_label(batch)
+    colours = plan_colours(batch)
+    columns = min(3, max(1, len(owing)))
+    rows = int(np.ceil(max(1, len(owing)) / columns))
+    fig = Figure(figsize=(4.6 * columns, 3.8 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False).ravel())
+    if not owing:
+        axes[0].text(0.5, 0.5, "No plan owes anything", ha="center", va="center")
+        axes[0].axis("off")
+        return fig
+    bands = fan(paths[paths["plan"].isin(owing)])
+    for ax, plan in zip(axes, owing, strict=False):
+        band = bands[bands["plan"] == plan].sort_values("period")
+        x = np.arange(len(band))
+        recorded = (~band["projected"]).to_numpy()
+        last = int(np.flatnonzero(recorded)[-1])
+        low, mid, high = (band[q].to_numpy() for q in ("p10", "p50", "p90"))
+        past, future = slice(0, last + 1), slice(last, None)
+        colour = colours[plan]
+        ax.fill_between(x[past], low[past], high[past], color=colour, alpha=0.25)
+        ax.fill_between(x[future], low[future], high[future], color=colour, alpha=0.12, hatch="//")
+        ax.plot(x[past], mid[past], color=colour)
+        ax.plot(x[future], mid[future], color=colour, linestyle="--")
+        ax.axvline(last, color="0.5", linestyle=":")
+        ax.set_title(plan)
+        ax.set_ylabel(f"Liability ({money})")
+        _ticks(ax, band["period"].tolist(), most=8)
+    for ax in axes[len(owing) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"Liability over seeds, P10–P50–P90; after the dotted line: run-off of what is owed "
+        f"at the horizon ({scenario})"
+    )
+    return fig
+
+
+def fairness_figure(batch: Batch, scenario: str) -> Figure:
+    """Plot the Gini of awards across teams and the gender gap per plan, one dot per seed."""
+    runs = batch.runs[batch.runs["scenario"] == scenario]
+    plans = batch.plans(scenario)
+    colours = plan_colours(batch)
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    panels = (
+        ("awards_gini_teams", 1, "Gini of awards across teams (0 = equal)"),
+        ("gender_gap_awards", 100, "Gender gap in awards per head (%, + = men more)"),
+    )
+    for ax, (column, scale, label) in zip(axes, panels, strict=True):
+        for i, plan in enumerate(plans):
+            values = scale * runs.loc[runs["plan"] == plan, column].to_numpy()
+            spread = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+            ax.scatter(i + spread, values, color=colours[plan], s=30, alpha=0.8)
+            ax.hlines(values.mean(), i - 0.3, i + 0.3, color="black", linewidth=2)
+        ax.set_xticks(range(len(plans)), plans, rotation=20, ha="right")
+        ax.set_title(label)
+        ax.axhline(0, color="0.7", linewidth=0.8)
+    fig.suptitle(f"Fairness: one dot per seed, bar = mean ({scenario})")
+    return fig
+
+
+def show_each(batch: Batch, make: Callable[..., object], **options) -> None:
+    """Display ``make(batch, scenario, **options)`` for each scenario, headed when several."""
+    from IPython.display import Markdown, display
+
+    for scenario in batch.scenarios:
+        if len(batch.scenarios) > 1:
+            display(Markdown(f"#### Scenario `{scenario}`"))
+        display(make(batch, scenario, **options))

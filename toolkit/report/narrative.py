@@ -1,0 +1,74 @@
+"""Text of the report that depends on the batch: its heading and the liability note."""
+
+from __future__ import annotations
+
+from toolkit.report.data import Batch
+from toolkit.report.liability import fan, liability_paths
+from toolkit.run.summary import DEFINITIONS
+
+
+def title_block(batch: Batch, title: str) -> str:
+    """Return the report's heading and what the batch holds, as Markdown."""
+    seeds = batch.seeds
+    lines = [
+        f"# {title}",
+        "",
+        f"Batch `{batch.directory}`, written {batch.manifest.get('created_at', '(date unknown)')} "
+        f"by toolkit {batch.manifest.get('toolkit_version', '?')}.",
+        "",
+        f"- Scenarios: {', '.join(f'`{s}`' for s in batch.scenarios)}",
+        f"- Plans: {', '.join(f'`{p}`' for p in batch.plans())}; reference: `{batch.reference}`",
+        f"- Seeds: {len(seeds)} ({', '.join(map(str, seeds))}), the same exogenous events under "
+        f"every plan, so plans compare seed by seed",
+    ]
+    if batch.failures:
+        lines.append(
+            f"- **{len(batch.failures)} runs failed** in the batch and are missing from every "
+            f"number below (see `batch.json`)"
+        )
+    return "\n".join(lines)
+
+
+def liability_note(batch: Batch) -> str:
+    """Say, per plan, what is owed at the horizon's end and when the run-off is paid."""
+    lines = []
+    for scenario in batch.scenarios:
+        paths = liability_paths(batch, scenario)
+        if paths.empty:
+            continue
+        bands = fan(paths)
+        if not (bands["p90"] > 0).any():
+            continue
+        cashflows = batch.run_table("cashflows")
+        vested = cashflows[(cashflows["scenario"] == scenario) & (cashflows["kind"] == "vest")]
+        money = batch.currency(scenario)
+        where = f" in `{scenario}`" if len(batch.scenarios) > 1 else ""
+        if vested.empty:
+            lines.append(
+                f"- No award vested inside the horizon{where}: every amount earned is still "
+                f"owed at its end."
+            )
+        for plan in batch.plans(scenario):
+            band = bands[bands["plan"] == plan]
+            recorded = band[~band["projected"]]
+            if recorded.empty or recorded["p50"].iloc[-1] <= 0:
+                continue
+            end = recorded.iloc[-1]
+            owed = f"{money} {end['p50']:,.0f}".strip()
+            text = f"- `{plan}`{where}: {owed} (P50 over seeds) owed at the end of {end['period']}"
+            future = band[band["projected"]]
+            settled = future[future["p90"] <= 0]
+            if future.empty:
+                text += (
+                    "; its plan file is gone or has changed since the batch ran, so the run-off "
+                    "is not drawn: this money is still owed after the horizon."
+                )
+            else:
+                text += f", paid out by the end of {settled['period'].iloc[0]} on its schedule."
+            lines.append(text)
+    return "\n".join(lines) if lines else "No plan owes anything at the horizon's end."
+
+
+def definitions() -> str:
+    """Return the definitions of the headline numbers as Markdown, from the run summary's."""
+    return "\n".join(f"- **{name}**: {text}." for name, text in DEFINITIONS.items())

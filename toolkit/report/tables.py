@@ -1,0 +1,225 @@
+"""The report's tables: tidy frames for figures and tests, styled frames for the reader."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from toolkit.behaviour.levers import GAMING_LEVERS, OPERATIONAL_LEVERS
+from toolkit.metrics import CATALOGUE
+from toolkit.report.data import Batch
+
+LEVERS = OPERATIONAL_LEVERS + GAMING_LEVERS
+GAP_KPIS = {
+    "mttr_mean_hours": "MTTR",
+    "sla_attainment": "SLA attainment",
+    "incident_volume": "Incident volume",
+    "availability": "Availability",
+    "change_success_rate": "Change success rate",
+    "change_throughput": "Change throughput",
+}
+# summary column -> (label, scale, format); {money} becomes the currency
+PLAN_COLUMNS = {
+    "true_health": ("True health (pre-plan = 100)", 1, "{:.1f}"),
+    "reported_score_mean": ("Reported score (% of target)", 1, "{:.1f}"),
+    "true_score_mean": ("True score (% of target)", 1, "{:.1f}"),
+    "gaming_index": ("Gaming index (points)", 1, "{:.1f}"),
+    "total_awards": ("Total awards ({money})", 1, "{:,.0f}"),
+    "cost_per_health": ("Cost per health point ({money})", 1, "{:,.0f}"),
+    "risk_aversion_vs_reference": (
+        "Risk aversion: change pace held back vs reference (%)",
+        100,
+        "{:.1f}",
+    ),
+    "awards_gini_teams": ("Gini of awards across teams", 1, "{:.2f}"),
+    "gender_gap_awards": ("Gender gap in awards (%)", 100, "{:.1f}"),
+    "liability_p50": ("Liability at horizon, P50 ({money})", 1, "{:,.0f}"),
+    "liability_p90": ("Liability at horizon, P90 ({money})", 1, "{:,.0f}"),
+    "seeds": ("Seeds", 1, "{:.0f}"),
+}
+DIFFERENCE_COLUMNS = {
+    "true_health": ("True health (points)", "{:+.2f}"),
+    "total_awards": ("Total awards ({money})", "{:+,.0f}"),
+    "cost_per_health": ("Cost per health point ({money})", "{:+,.0f}"),
+    "gaming_index": ("Gaming index (points)", "{:+.2f}"),
+}
+
+
+def money_label(batch: Batch) -> str:
+    """Return the currency of the batch's scenarios, or ``money`` when unknown or mixed."""
+    currencies = {batch.currency(scenario) for scenario in batch.scenarios}
+    return currencies.pop() if len(currencies) == 1 and "" not in currencies else "money"
+
+
+def _styled(table: pd.DataFrame, formats: dict) -> Styler:
+    """Format a display table for the report: no index, fixed decimals, dashes for gaps."""
+    return table.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def plan_comparison(batch: Batch) -> pd.DataFrame:
+    """Return the summary per scenario and plan with readable column names and units.
+
+    The scenario column is left out when the report covers one scenario. Shares are shown as
+    percentages.
+    """
+    money = money_label(batch)
+    rows = []
+    for scenario in batch.scenarios:
+        table = batch.summary_of(scenario)
+        row = pd.DataFrame({"Scenario": scenario, "Plan": table.index})
+        for column, (label, scale, _) in PLAN_COLUMNS.items():
+            values = (table[column] * scale).to_numpy() if column in table else float("nan")
+            row[label.format(money=money)] = values
+        rows.append(row)
+    table = pd.concat(rows, ignore_index=True)
+    return table.drop(columns="Scenario") if len(batch.scenarios) == 1 else table
+
+
+def plan_table(batch: Batch) -> Styler:
+    """Return the plan comparison table, formatted for the report."""
+    money = money_label(batch)
+    formats = {label.format(money=money): fmt for label, _, fmt in PLAN_COLUMNS.values()}
+    return _styled(plan_comparison(batch), formats)
+
+
+def differences(batch: Batch) -> pd.DataFrame:
+    """Return the paired differences against the reference, one row per scenario and plan.
+
+    Each metric has a text column ``mean [low, high]`` (95% interval) and a boolean column
+    ``<label> clear`` that is True where the interval excludes zero.
+    """
+    money = money_label(batch)
+    rows = []
+    for (scenario, plan), group in batch.comparisons.groupby(["scenario", "plan"], sort=True):
+        row = {"Scenario": scenario, "Plan": plan, "Seed pairs": int(group["pairs"].max())}
+        by_metric = group.set_index("metric")
+        for metric, (label, fmt) in DIFFERENCE_COLUMNS.items():
+            name = label.format(money=money)
+            if metric not in by_metric.index:
+                row[name], row[f"{name} clear"] = "–", False
+                continue
+            mean, low, high = by_metric.loc[metric, ["mean_difference", "ci_low", "ci_high"]]
+            row[name] = f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]"
+            row[f"{name} clear"] = bool(low > 0 or high < 0)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if len(batch.scenarios) == 1 and len(table):
+        table = table.drop(columns="Scenario")
+    return table
+
+
+def difference_table(batch: Batch) -> Styler:
+    """Return the paired differences, intervals that exclude zero in bold."""
+    table = differences(batch)
+    flags = [column for column in table.columns if column.endswith(" clear")]
+    shown = table.drop(columns=flags)
+
+    def bold(frame: pd.DataFrame) -> pd.DataFrame:
+        styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for flag in flags:
+            styles.loc[table[flag].to_numpy(), flag.removesuffix(" clear")] = "font-weight: bold"
+        return styles
+
+    return shown.style.apply(bold, axis=None).hide(axis="index")
+
+
+def plan_period_start(batch: Batch, scenario: str) -> dict[str, str | None]:
+    """Return each plan's first plan period: its first cohort's grant period, None if none."""
+    liability = batch.run_table("liability")
+    liability = liability[liability["scenario"] == scenario]
+    first = liability.groupby("plan")["cohort"].min()
+    return {plan: first.get(plan) for plan in batch.plans(scenario)}
+
+
+def kpi_gaps(batch: Batch, scenario: str, kpis: tuple[str, ...] = tuple(GAP_KPIS)) -> pd.DataFrame:
+    """Return how much better the reported organisation KPIs look than the true ones.
+
+    Parameters
+    ----------
+    batch : Batch
+        A loaded batch.
+    scenario : str
+        The scenario.
+    kpis : tuple of str
+        KPIs of the catalogue.
+
+    Returns
+    -------
+    DataFrame
+        ``plan``, ``kpi``, ``true`` and ``reported`` (means over seeds and plan periods, at
+        organisation level) and ``gap_pct``: the mean over seeds and plan periods of
+        (reported − true) / true in %, sign turned for lower-is-better KPIs, so that a
+        positive gap always means the record flatters.
+    """
+    table = batch.run_table("kpis")
+    org = table[
+        (table["scenario"] == scenario)
+        & (table["team_id"] == "ALL")
+        & (table["service_id"] == "ALL")
+        & table["kpi"].isin(kpis)
+    ]
+    wide = org.pivot_table(
+        index=["plan", "seed", "period", "kpi"], columns="view", values="value"
+    ).reset_index()
+    start = wide["plan"].map(plan_period_start(batch, scenario)).fillna("")
+    wide = wide[wide["period"] >= start]
+    sign = wide["kpi"].map(lambda kpi: -1.0 if CATALOGUE[kpi].direction == "lower" else 1.0)
+    true = wide["true"].where(wide["true"] != 0)
+    wide["gap_pct"] = 100 * sign * (wide["reported"] - true) / true.abs()
+    result = wide.groupby(["plan", "kpi"], as_index=False)[["true", "reported", "gap_pct"]].mean()
+    result.columns.name = None
+    rank = {
+        "plan": {plan: i for i, plan in enumerate(batch.plans(scenario))},
+        "kpi": {kpi: i for i, kpi in enumerate(kpis)},
+    }
+    result = result.sort_values(["plan", "kpi"], key=lambda column: column.map(rank[column.name]))
+    return result.reset_index(drop=True)
+
+
+def kpi_gap_table(batch: Batch) -> Styler:
+    """Return the KPI gaps (%) as plans × KPIs, per scenario, formatted for the report."""
+    parts = []
+    for scenario in batch.scenarios:
+        gaps = kpi_gaps(batch, scenario)
+        wide = gaps.pivot(index="plan", columns="kpi", values="gap_pct")
+        wide = wide.reindex(index=batch.plans(scenario), columns=list(GAP_KPIS))
+        wide.columns = [f"{GAP_KPIS[kpi]} (%)" for kpi in wide.columns]
+        wide.insert(0, "Plan", wide.index)
+        wide.insert(0, "Scenario", scenario)
+        parts.append(wide.reset_index(drop=True))
+    table = pd.concat(parts, ignore_index=True)
+    if len(batch.scenarios) == 1:
+        table = table.drop(columns="Scenario")
+    formats = {column: _signed for column in table.columns if column.endswith("(%)")}
+    return _styled(table, formats)
+
+
+def _signed(value: float) -> str:
+    """Format a gap with its sign and one decimal, without a negative zero."""
+    return f"{round(value, 1) + 0.0:+.1f}"
+
+
+def behaviour_trajectories(batch: Batch, scenario: str) -> pd.DataFrame:
+    """Return every lever per plan and period, averaged over teams and seeds (long format)."""
+    table = batch.run_table("behaviour")
+    rows = table[table["scenario"] == scenario]
+    means = rows.groupby(["plan", "period"], as_index=False)[list(LEVERS)].mean()
+    return means.melt(id_vars=["plan", "period"], var_name="lever", value_name="value")
+
+
+def award_shares(batch: Batch, scenario: str) -> pd.DataFrame:
+    """Return each person's earned awards per plan and seed, also as % of base salary.
+
+    Earned awards include accruals of cohorts still open at the horizon's end (not yet
+    vested), as ``total_awards`` does.
+    """
+    table = batch.run_table("awards")
+    rows = table[table["scenario"] == scenario]
+    people = rows.groupby(["plan", "seed", "person_id"], as_index=False).agg(
+        team_id=("team_id", "first"),
+        gender=("gender", "first"),
+        base_salary=("base_salary", "first"),
+        earned=("earned", "sum"),
+    )
+    people["earned_pct"] = 100 * people["earned"] / people["base_salary"]
+    return people
