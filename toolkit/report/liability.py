@@ -80,7 +80,9 @@ def run_off(
     periods = pd.period_range(end, last, freq=end.freq)
     total = float(owed.to_numpy().sum())
     paid = np.array([sum(a for p, a in leaving if p <= period) for period in periods])
-    values = np.where(periods == end, total, np.maximum(total - paid, 0.0))
+    left = total - paid
+    left[left <= 1e-9 * max(total, 1.0)] = 0.0  # rounding left over from splitting amounts
+    values = np.where(periods == end, total, left)
     return pd.DataFrame({"period": [str(p) for p in periods], "liability": values})
 
 

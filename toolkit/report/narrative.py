@@ -63,6 +63,8 @@ def liability_note(batch: Batch) -> str:
                     "; its plan file is gone or has changed since the batch ran, so the run-off "
                     "is not drawn: this money is still owed after the horizon."
                 )
+            elif settled.empty:
+                text += f", still partly owed at the end of {future['period'].iloc[-1]}."
             else:
                 text += f", paid out by the end of {settled['period'].iloc[0]} on its schedule."
             lines.append(text)
