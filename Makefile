@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/default.yaml
-SEED ?= 1
+SEEDS ?= 10
+DEMO ?= runs/demo
+REPORT ?= reports/decision_report.html
 
 .PHONY: demo test lint format bench clean
 
@@ -19,8 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
+# The main job: every plan in the library on the default scenario, then the decision report.
 demo: $(VENV)/.installed
-	$(BIN)/lti simulate $(SCENARIO) --seed $(SEED) --out runs/demo
+	$(BIN)/lti batch $(SCENARIO) --seeds $(SEEDS) --out $(DEMO)
+	$(BIN)/lti report $(DEMO) --out $(REPORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -35,4 +39,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs reports build *.egg-info .pytest_cache .ruff_cache
