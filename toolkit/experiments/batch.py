@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import time
@@ -200,14 +201,19 @@ def _outcomes(specs: list[RunSpec], out: str, executor: str, workers: int, sched
 
 def _dask_outcomes(specs: list[RunSpec], out: str, workers: int, scheduler: str | None):
     """Run on an existing Dask scheduler, or on a LocalCluster of ``workers`` processes."""
+    import dask
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        # Start workers the way the local pool does (fork on Linux): they inherit the imported
+        # toolkit instead of importing it again, so a short batch is not spent starting up.
+        method = {"distributed.worker.multiprocessing-method": multiprocessing.get_start_method()}
+        with dask.config.set(method):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
     client = Client(scheduler or cluster)
     try:
         futures = {client.submit(execute, spec, out, pure=False): spec for spec in specs}
