@@ -36,7 +36,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/engine.py
+	for b in engine plans ingest batch; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs reports build *.egg-info .pytest_cache .ruff_cache
