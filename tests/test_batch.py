@@ -116,6 +116,30 @@ def test_a_dask_cluster_gives_the_same_results(pooled, tmp_path):
     )
 
 
+def test_a_batch_runs_on_the_process_pool_from_a_notebook(pooled, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from toolkit.report.render import python_kernel
+
+    out = tmp_path / "from-notebook"
+    code = (
+        "from toolkit.experiments import run_batch\n"
+        f"result = run_batch([{SMALL!r}], {PLANS!r}, 2, {str(out)!r}, workers=2)\n"
+        "assert result.failures == [] and result.stats['workers'] == 2\n"
+        "print(len(result.runs), 'runs')"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    with python_kernel() as kernel:
+        NotebookClient(notebook, kernel_name=kernel, timeout=300).execute()
+    outputs = notebook.cells[0].outputs
+    assert any(o.get("text", "").startswith("4 runs") for o in outputs)
+    from_notebook = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE[:2])
+    pd.testing.assert_frame_equal(
+        from_notebook, pooled.runs.drop(columns=VOLATILE), check_like=True
+    )
+
+
 def test_unknown_executor_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'spark'"):
         run_batch([SMALL], PLANS, 1, tmp_path, executor="spark")
