@@ -12,7 +12,7 @@ import pandas as pd
 from toolkit.events import EventLog
 from toolkit.events.periods import NS
 from toolkit.events.schema import PRIORITIES
-from toolkit.metrics.context import ALL, MeasureContext, tidy
+from toolkit.metrics.context import ALL, KpiRows, MeasureContext, tidy
 from toolkit.metrics.registry import register
 
 HIGHEST_PRIORITY = min(PRIORITIES)
@@ -129,7 +129,7 @@ def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFram
     indicator="lagging",
     table="outages",
 )
-def availability(ctx: MeasureContext) -> pd.DataFrame:
+def availability(ctx: MeasureContext) -> KpiRows:
     """Pool downtime per service, team and organisation; services never down score 1.0."""
     owners = service_owners(ctx.log)
     intervals = downtime_intervals(ctx.log, owners["service_id"])

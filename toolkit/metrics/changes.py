@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from toolkit.metrics.context import Grouped, MeasureContext
+from toolkit.metrics.context import Grouped, KpiRows, MeasureContext
 from toolkit.metrics.registry import register
 
 
@@ -24,7 +22,7 @@ def implemented(ctx: MeasureContext) -> Grouped:
     indicator="leading",
     table="changes",
 )
-def change_throughput(ctx: MeasureContext) -> pd.DataFrame:
+def change_throughput(ctx: MeasureContext) -> KpiRows:
     """Count delivery, the counterweight to reliability effort."""
     return implemented(ctx).count("change_throughput")
 
@@ -37,7 +35,7 @@ def change_throughput(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="changes",
 )
-def change_success_rate(ctx: MeasureContext) -> pd.DataFrame:
+def change_success_rate(ctx: MeasureContext) -> KpiRows:
     """Measure change care: failed changes are the commonest internal cause of incidents."""
     grouped = implemented(ctx)
     return grouped.aggregate("change_success_rate", ~grouped.rows["failed"], "mean")
@@ -54,7 +52,7 @@ def change_success_rate(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="changes",
 )
-def emergency_share(ctx: MeasureContext) -> pd.DataFrame:
+def emergency_share(ctx: MeasureContext) -> KpiRows:
     """Watch emergency changes, which skip the CAB and so invite abuse."""
     grouped = implemented(ctx)
     return grouped.aggregate("emergency_share", grouped.rows["type"] == "emergency", "mean")
@@ -71,7 +69,7 @@ def emergency_share(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="changes",
 )
-def unauthorized_count(ctx: MeasureContext) -> pd.DataFrame:
+def unauthorized_count(ctx: MeasureContext) -> KpiRows:
     """Count changes made outside change control altogether."""
     grouped = implemented(ctx)
     return grouped.count("unauthorized_count", where=grouped.rows["type"] == "unauthorized")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from toolkit.events import EventLog
 from toolkit.events.periods import PERIODS
-from toolkit.metrics.context import ALL, KPI_COLUMNS, LEVELS, MeasureContext
+from toolkit.metrics.context import ALL, KPI_COLUMNS, LEVELS, KpiRows, MeasureContext
 from toolkit.metrics.registry import CATALOGUE, KPI, ordered_catalogue
 
 
@@ -24,6 +25,34 @@ def _select(kpis: Iterable[str] | str | None) -> tuple[list[KPI], set[str] | Non
         raise ValueError(f"unknown KPI name(s) {unknown}; known KPIs: {sorted(owner)}")
     selected = {owner[name].name: owner[name] for name in wanted}
     return list(selected.values()), wanted
+
+
+def kpi_rows(
+    log: EventLog,
+    period: str = "quarter",
+    sla_tolerance: float = 0.0,
+    kpis: Iterable[str] | str | None = None,
+    levels: Iterable[str] = LEVELS,
+) -> KpiRows:
+    """Measure KPIs as :func:`compute_kpis` does, returning unsorted arrays.
+
+    Plan scoring measures small logs many times; reading the arrays spares it building and
+    sorting a table each time. The parameters and errors are those of :func:`compute_kpis`.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
+    if not math.isfinite(sla_tolerance) or sla_tolerance < 0:
+        raise ValueError(f"sla_tolerance must be a finite fraction >= 0, got {sla_tolerance!r}")
+    selected, wanted = _select(kpis)
+    asked = set(levels)
+    if not asked or asked - set(LEVELS):
+        raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
+    ordered = tuple(level for level in LEVELS if level in asked)
+    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted)
+    rows = KpiRows.concat([kpi.compute(ctx) for kpi in selected])
+    if wanted is not None:
+        rows = rows.take(np.isin(rows.kpi, list(wanted)))
+    return rows
 
 
 def compute_kpis(
@@ -47,6 +76,8 @@ def compute_kpis(
     kpis : iterable of str, optional
         Restrict the output to these KPI names (catalogue names or per-priority variants such
         as ``mttr_mean_hours_p1``); all KPIs by default.
+    levels : iterable of str
+        The levels to compute: ``"pair"``, ``"team"`` and ``"org"`` (all by default).
 
     Returns
     -------
@@ -56,34 +87,22 @@ def compute_kpis(
         level computed from the raw rows. A rate with no rows to divide by gives no row. Sorted
         by ``period, team_id, service_id, kpi``.
 
-    levels : iterable of str
-        The levels to compute: ``"pair"``, ``"team"`` and ``"org"`` (all by default); plan
-        scoring asks only for what it reads.
-
     Raises
     ------
     ValueError
         For an unknown period, level or KPI name, or a negative or non-finite tolerance.
+
+    Examples
+    --------
+    >>> from toolkit.config import load_scenario  # doctest: +SKIP
+    >>> from toolkit.sim import World
+    >>> log = World(load_scenario("scenarios/small.yaml"), seed=1).run()
+    >>> kpis = compute_kpis(log, period="year", kpis=["mttr_mean_hours", "sla_attainment"])
+    >>> kpis[(kpis["team_id"] == "ALL")].pivot(index="period", columns="kpi", values="value")
     """
-    if period not in PERIODS:
-        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
-    if not math.isfinite(sla_tolerance) or sla_tolerance < 0:
-        raise ValueError(f"sla_tolerance must be a finite fraction >= 0, got {sla_tolerance!r}")
-    selected, wanted = _select(kpis)
-    asked = set(levels)
-    if not asked or asked - set(LEVELS):
-        raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
-    ctx = MeasureContext(
-        log, period, sla_tolerance, tuple(lv for lv in LEVELS if lv in asked), wanted
-    )
-    parts = [kpi.compute(ctx) for kpi in selected]
-    out = pd.concat(
-        [pd.DataFrame({c: pd.Series(dtype="str") for c in KPI_COLUMNS[:-1]}), *parts],
-        ignore_index=True,
-    ).astype({"value": float})
-    if wanted is not None:
-        out = out.loc[out["kpi"].isin(wanted)]
-    return out.sort_values(KPI_COLUMNS[:-1], kind="stable", ignore_index=True)
+    rows = kpi_rows(log, period, sla_tolerance, kpis, levels)
+    codes = [pd.factorize(getattr(rows, key), sort=True)[0] for key in KPI_COLUMNS[:-1]]
+    return rows.take(np.lexsort(codes[::-1])).frame()
 
 
 def summary(log: EventLog, sla_tolerance: float = 0.0) -> pd.DataFrame:

@@ -16,12 +16,46 @@ KPI_COLUMNS = [*KEYS, "kpi", "value"]
 LEVELS = ("pair", "team", "org")  # (team, service) pairs, teams, the organisation
 
 
-def tidy(frame: pd.DataFrame, kpi: str) -> pd.DataFrame:
-    """Return ``frame`` (``period, team_id, service_id, value``) as tidy rows of ``kpi``."""
-    out = frame[KEYS].astype("str")
-    out["kpi"] = pd.Series(kpi, index=out.index, dtype="str")
-    out["value"] = frame["value"].to_numpy(dtype=float)
-    return out.reset_index(drop=True)
+@dataclass(frozen=True)
+class KpiRows:
+    """Measured values as parallel arrays: the tidy table before it is built.
+
+    KPI functions return these so that a measurement builds one DataFrame at the end (or none,
+    when plan scoring reads the arrays directly) rather than one per KPI.
+    """
+
+    period: np.ndarray
+    team_id: np.ndarray
+    service_id: np.ndarray
+    kpi: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[KpiRows]) -> KpiRows:
+        """Stack several sets of rows."""
+        if not parts:
+            empty = np.array([], dtype=object)
+            return cls(empty, empty, empty, empty, np.array([], dtype=float))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in KPI_COLUMNS))
+
+    def take(self, index: np.ndarray) -> KpiRows:
+        """Return the rows at ``index`` (positions or a boolean mask)."""
+        return KpiRows(*(getattr(self, f)[index] for f in KPI_COLUMNS))
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows as the tidy table ``period, team_id, service_id, kpi, value``."""
+        frame = pd.DataFrame({f: getattr(self, f) for f in KPI_COLUMNS[:-1]}, dtype="str")
+        frame["value"] = self.value.astype(float)
+        return frame
+
+
+def tidy(frame: pd.DataFrame, kpi: str) -> KpiRows:
+    """Return ``frame`` (``period, team_id, service_id, value``) as rows of ``kpi``."""
+    return KpiRows(
+        *(frame[key].to_numpy(dtype=object) for key in KEYS),
+        np.full(len(frame), kpi, dtype=object),
+        frame["value"].to_numpy(dtype=float),
+    )
 
 
 class Grouped:
@@ -92,16 +126,16 @@ class Grouped:
             "value": value[present],
         }
 
-    def _frame(self, kpi: str, parts: list[dict]) -> pd.DataFrame:
+    def _rows(self, kpi: str, parts: list[dict]) -> KpiRows:
         columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-        frame = pd.DataFrame({key: columns[key] for key in KEYS}, dtype="str")
-        frame["kpi"] = pd.Series(kpi, index=frame.index, dtype="str")
-        frame["value"] = columns["value"].astype(float)
-        return frame
+        n = len(columns["value"])
+        return KpiRows(
+            *(columns[key] for key in KEYS), np.full(n, kpi, dtype=object), columns["value"]
+        )
 
     def aggregate(
         self, kpi: str, values: pd.Series, how: str, where: pd.Series | None = None
-    ) -> pd.DataFrame:
+    ) -> KpiRows:
         """Aggregate ``values`` per group, skipping missing values; groups with none give no row.
 
         Parameters
@@ -117,8 +151,8 @@ class Grouped:
 
         Returns
         -------
-        DataFrame
-            Tidy rows ``period, team_id, service_id, kpi, value``.
+        KpiRows
+            Rows ``period, team_id, service_id, kpi, value``.
         """
         if how not in AGGREGATIONS:
             raise ValueError(f"unknown aggregation {how!r}; choose one of {list(AGGREGATIONS)}")
@@ -132,9 +166,9 @@ class Grouped:
             code = level.code[chosen]
             value = AGGREGATIONS[how](code, values[level.rows][chosen], len(level.period))
             parts.append(self._tidy(level, value, ~np.isnan(value)))
-        return self._frame(kpi, parts)
+        return self._rows(kpi, parts)
 
-    def count(self, kpi: str, where: pd.Series | None = None) -> pd.DataFrame:
+    def count(self, kpi: str, where: pd.Series | None = None) -> KpiRows:
         """Count rows per group, with zeros for every period of every group seen in the window.
 
         A pair (or team) that has rows in this table anywhere in the window gets a count in every
@@ -150,15 +184,15 @@ class Grouped:
 
         Returns
         -------
-        DataFrame
-            Tidy rows ``period, team_id, service_id, kpi, value``.
+        KpiRows
+            Rows ``period, team_id, service_id, kpi, value``.
         """
         parts = []
         for level in self._levels:
             code = level.code if where is None else level.code[np.asarray(where)[level.rows]]
             value = np.bincount(code, minlength=len(level.period)).astype(float)
             parts.append(self._tidy(level, value, np.ones(len(value), dtype=bool)))
-        return self._frame(kpi, parts)
+        return self._rows(kpi, parts)
 
 
 @dataclass(frozen=True)

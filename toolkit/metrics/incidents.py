@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from toolkit.events.schema import PRIORITIES
-from toolkit.metrics.context import Grouped, MeasureContext
+from toolkit.metrics.context import Grouped, KpiRows, MeasureContext
 from toolkit.metrics.registry import register
 
 LOWEST_PRIORITY = max(PRIORITIES)
@@ -44,7 +44,7 @@ def resolution_hours(incidents: pd.DataFrame) -> pd.Series:
     return (elapsed - incidents["on_hold_hours"]).clip(lower=0)
 
 
-def _by_priority(ctx: MeasureContext, name: str, how: str) -> pd.DataFrame:
+def _by_priority(ctx: MeasureContext, name: str, how: str) -> KpiRows:
     """Aggregate resolution hours overall and per (final) priority as ``<name>_p<priority>``."""
     grouped = resolved(ctx)
     hours = resolution_hours(grouped.rows)
@@ -55,7 +55,7 @@ def _by_priority(ctx: MeasureContext, name: str, how: str) -> pd.DataFrame:
         parts.append(
             grouped.aggregate(variant, hours, how, where=grouped.rows["priority"] == priority)
         )
-    return pd.concat(parts, ignore_index=True)
+    return KpiRows.concat(parts)
 
 
 @register(
@@ -70,7 +70,7 @@ def _by_priority(ctx: MeasureContext, name: str, how: str) -> pd.DataFrame:
     table="incidents",
     variants=_per_priority("mttr_mean_hours"),
 )
-def mttr_mean_hours(ctx: MeasureContext) -> pd.DataFrame:
+def mttr_mean_hours(ctx: MeasureContext) -> KpiRows:
     """Average time to restore, overall and per priority."""
     return _by_priority(ctx, "mttr_mean_hours", "mean")
 
@@ -87,7 +87,7 @@ def mttr_mean_hours(ctx: MeasureContext) -> pd.DataFrame:
     table="incidents",
     variants=_per_priority("mttr_median_hours"),
 )
-def mttr_median_hours(ctx: MeasureContext) -> pd.DataFrame:
+def mttr_median_hours(ctx: MeasureContext) -> KpiRows:
     """Take the median time to restore, robust to a few very long tickets."""
     return _by_priority(ctx, "mttr_median_hours", "median")
 
@@ -103,7 +103,7 @@ def mttr_median_hours(ctx: MeasureContext) -> pd.DataFrame:
     indicator="lagging",
     table="incidents",
 )
-def sla_attainment(ctx: MeasureContext) -> pd.DataFrame:
+def sla_attainment(ctx: MeasureContext) -> KpiRows:
     """Recompute attainment from times, so a tolerance band and gamed clocks both show."""
     grouped = resolved(ctx)
     limit = grouped.rows["sla_target_hours"] * (1 + ctx.sla_tolerance)
@@ -122,7 +122,7 @@ def sla_attainment(ctx: MeasureContext) -> pd.DataFrame:
     indicator="lagging",
     table="incidents",
 )
-def reopen_rate(ctx: MeasureContext) -> pd.DataFrame:
+def reopen_rate(ctx: MeasureContext) -> KpiRows:
     """Count reopens, which betray premature closure."""
     grouped = resolved(ctx)
     return grouped.aggregate("reopen_rate", grouped.rows["reopen_count"] > 0, "mean")
@@ -139,7 +139,7 @@ def reopen_rate(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="incidents",
 )
-def reassignment_mean(ctx: MeasureContext) -> pd.DataFrame:
+def reassignment_mean(ctx: MeasureContext) -> KpiRows:
     """Average reassignments: ping-pong between groups foreshadows slow restoration."""
     grouped = resolved(ctx)
     return grouped.aggregate("reassignment_mean", grouped.rows["reassignment_count"], "mean")
@@ -155,7 +155,7 @@ def reassignment_mean(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="incidents",
 )
-def on_hold_share(ctx: MeasureContext) -> pd.DataFrame:
+def on_hold_share(ctx: MeasureContext) -> KpiRows:
     """Watch paused tickets: a rising share is the trace of stop-the-clock gaming."""
     grouped = resolved(ctx)
     return grouped.aggregate("on_hold_share", grouped.rows["on_hold_hours"] > 0, "mean")
@@ -172,7 +172,7 @@ def on_hold_share(ctx: MeasureContext) -> pd.DataFrame:
     indicator="lagging",
     table="incidents",
 )
-def csat_mean(ctx: MeasureContext) -> pd.DataFrame:
+def csat_mean(ctx: MeasureContext) -> KpiRows:
     """Average customers' own verdict; unsurveyed incidents are skipped, not scored as zero."""
     grouped = resolved(ctx)
     return grouped.aggregate("csat_mean", grouped.rows["csat"], "mean")
@@ -189,7 +189,7 @@ def csat_mean(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="incidents",
 )
-def priority_change_rate(ctx: MeasureContext) -> pd.DataFrame:
+def priority_change_rate(ctx: MeasureContext) -> KpiRows:
     """Watch re-prioritisation, where priority downgrade gaming leaves its trace."""
     grouped = opened(ctx)
     changed = grouped.rows["priority"] != grouped.rows["priority_initial"]
@@ -207,7 +207,7 @@ def priority_change_rate(ctx: MeasureContext) -> pd.DataFrame:
     indicator="leading",
     table="incidents",
 )
-def minor_incident_share(ctx: MeasureContext) -> pd.DataFrame:
+def minor_incident_share(ctx: MeasureContext) -> KpiRows:
     """Measure the intake mix by severity."""
     grouped = opened(ctx)
     minor = grouped.rows["priority"] == LOWEST_PRIORITY
@@ -225,6 +225,6 @@ def minor_incident_share(ctx: MeasureContext) -> pd.DataFrame:
     indicator="lagging",
     table="incidents",
 )
-def incident_volume(ctx: MeasureContext) -> pd.DataFrame:
+def incident_volume(ctx: MeasureContext) -> KpiRows:
     """Count how much broke (or was recorded as broken)."""
     return opened(ctx).count("incident_volume")

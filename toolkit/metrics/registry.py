@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from toolkit.metrics.context import MeasureContext
+    from toolkit.metrics.context import KpiRows, MeasureContext
 
 DIRECTIONS = ("lower", "higher")
 INDICATORS = ("leading", "lagging")
 # Listing order of the catalogue: incident KPIs, then availability, then change KPIs.
 KPI_TABLES = ("incidents", "outages", "changes")
 
-KpiFunction = Callable[["MeasureContext"], pd.DataFrame]
+KpiFunction = Callable[["MeasureContext"], "KpiRows"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,9 @@ class KPI:
     table : str
         The table the KPI is measured on: ``incidents``, ``changes`` or ``outages``.
     compute : callable
-        Takes a :class:`~toolkit.metrics.context.MeasureContext` and returns tidy rows
-        (``period, team_id, service_id, kpi, value``) for the KPI and its variants.
+        Takes a :class:`~toolkit.metrics.context.MeasureContext` and returns
+        :class:`~toolkit.metrics.context.KpiRows` (``period, team_id, service_id, kpi, value``)
+        for the KPI and its variants.
     variants : tuple of str
         Further ``kpi`` names the function emits (e.g. one per priority).
     """

@@ -1,7 +1,7 @@
 """Measure a plan's KPIs on one period of a log, with the KPI library and nothing else.
 
 Items (metrics, counter-metrics, gates) that share root-cause exclusions, tolerance and view
-are measured together in one :func:`toolkit.metrics.compute_kpis` call on the log cut to the
+are measured together in one :func:`toolkit.metrics.compute.kpi_rows` call on the log cut to the
 period. There are three views of a period:
 
 - ``plain``: the log as it is, labels in ``team_id``; every incident and change KPI.
@@ -26,9 +26,9 @@ import pandas as pd
 
 from toolkit.config.plan import Plan
 from toolkit.events import SCHEMA, EventLog, empty_table
-from toolkit.metrics import compute_kpis
 from toolkit.metrics.availability import HIGHEST_PRIORITY
-from toolkit.metrics.context import ALL
+from toolkit.metrics.compute import kpi_rows
+from toolkit.metrics.context import ALL, KpiRows
 from toolkit.plans.attribution import SEP, SharedView, shared_view
 from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
 
@@ -171,6 +171,16 @@ def _availability_view(
     return view, own_services
 
 
+def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
+    """Return a kpis × labels matrix of values, missing where a label has no value."""
+    matrix = np.full((len(kpis), len(labels)), np.nan)
+    column = labels.get_indexer(rows.team_id)
+    row = pd.Index(kpis).get_indexer(rows.kpi)
+    known = column >= 0
+    matrix[row[known], column[known]] = rows.value[known]
+    return matrix
+
+
 def _volumes(table: pd.DataFrame) -> pd.Series:
     return table.groupby(["team_id", "service_id"]).size().astype(float)
 
@@ -204,7 +214,7 @@ def measure_period(
     Returns
     -------
     Measured
-        The values; one ``compute_kpis`` call per group of items.
+        The values; one KPI measurement per group of items.
     """
     labels = pd.Index(list(real))
     tables = period_tables(log, start, end)
@@ -235,28 +245,32 @@ def measure_period(
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
         kpis = sorted({m.kpi for m in members})
         wants_pairs = view == "shared" or any(m.pairs for m in members)
-        measured = compute_kpis(
+        rows = kpi_rows(
             EventLog(**cut, services=cut_services, start=start, end=end),
             period="all",
             sla_tolerance=tolerance,
             kpis=kpis,
             levels=("pair", "team") if wants_pairs else ("team",),
         )
-        is_team = measured["service_id"] == ALL
-        team_values = (
-            measured.loc[is_team]
-            .pivot(index="team_id", columns="kpi", values="value")
-            .reindex(index=labels, columns=kpis)
-        )
-        pair_rows = measured.loc[~is_team & measured["team_id"].isin(labels)]
-        coalition_rows = measured.loc[~is_team & measured["team_id"].str.startswith(SEP)]
+        is_team = rows.service_id == ALL
+        labelled = labels.get_indexer(rows.team_id) >= 0
+        coalition = np.array([str(team).startswith(SEP) for team in rows.team_id], dtype=bool)
+        team_values = _by_label(rows.take(is_team), labels, kpis)
         for m in members:
             fill = 0.0 if m.unit in COUNT_UNITS else np.nan
             done.append(m)
-            values.append(team_values[m.kpi].fillna(fill).to_numpy(dtype=float))
+            values.append(np.nan_to_num(team_values[kpis.index(m.kpi)], nan=fill))
             if not m.pairs:
                 continue
-            pairs = pair_rows.loc[pair_rows["kpi"] == m.kpi, ["team_id", "service_id", "value"]]
+            of_kpi = ~is_team & (rows.kpi == m.kpi)
+            pair_rows = rows.take(of_kpi & labelled)
+            pairs = pd.DataFrame(
+                {
+                    "team_id": pair_rows.team_id,
+                    "service_id": pair_rows.service_id,
+                    "value": pair_rows.value,
+                }
+            )
             if view == "availability":
                 service = pairs["service_id"].str.split(SEP).str[0]
                 pairs = pairs.assign(service_id=service, volume=1.0)
@@ -266,8 +280,8 @@ def measure_period(
                 pairs = pairs.assign(volume=volume)
             pair_parts.append(pairs.assign(index=m.index))
             if view == "shared":
-                found = coalition_rows.loc[coalition_rows["kpi"] == m.kpi]
-                found = found.set_index("team_id")["value"]
+                coalition_rows = rows.take(of_kpi & coalition)
+                found = dict(zip(coalition_rows.team_id, coalition_rows.value, strict=True))
                 coalitions = views[m.table].coalitions
                 value = coalitions["coalition"].map(found).fillna(fill)
                 shared[m.index] = (views[m.table], coalitions.assign(value=value))
