@@ -106,6 +106,11 @@ def test_cli_batch_prints_its_stats(pooled, capsys):
     assert main([*args, "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "4 runs (0 computed, 4 from cache, 0 failed) on 1 local worker in" in out
+    summary = pd.read_parquet(pooled.directory / "summary.parquet").set_index("plan")
+    lines = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith(" ")}
+    for plan in PLANS:
+        assert lines[plan][3] == f"{summary.loc[plan, 'true_health']:.1f}"
+        assert lines[plan][4] == f"{summary.loc[plan, 'gaming_index']:.1f}"
 
 
 def test_a_dask_cluster_gives_the_same_results(pooled, tmp_path):

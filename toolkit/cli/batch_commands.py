@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
 from toolkit.cli.common import UserError
 
 
@@ -38,9 +40,28 @@ def _batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if len(result.runs):
-        summary = (result.directory / "summary.parquet").as_posix()
-        print(f"Summary per scenario and plan in {summary}")
+        summary = result.directory / "summary.parquet"
+        print(f"Means over seeds:\n{format_batch_summary(pd.read_parquet(summary))}")
+        print(f"Summary per scenario and plan in {summary.as_posix()}")
     return 1 if result.failures else 0
+
+
+SHOWN = {
+    "seeds": ("seeds", "{:d}"),
+    "true_health": ("true health", "{:.1f}"),
+    "gaming_index": ("gaming index", "{:.1f}"),
+    "total_awards": ("awards", "{:,.0f}"),
+    "cost_per_health": ("per health point", "{:,.0f}"),
+    "liability_p90": ("liability P90", "{:,.0f}"),
+}
+
+
+def format_batch_summary(summary: pd.DataFrame) -> str:
+    """Render the headline means per scenario and plan for the terminal."""
+    shown = summary[["scenario", "plan"]].copy()
+    for column, (title, form) in SHOWN.items():
+        shown[title] = [form.format(value) for value in summary[column]]
+    return shown.to_string(index=False)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
