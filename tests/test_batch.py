@@ -145,6 +145,23 @@ def test_a_batch_runs_on_the_process_pool_from_a_notebook(pooled, tmp_path):
     )
 
 
+def test_an_existing_dask_scheduler_is_used_from_the_command_line(pooled, tmp_path):
+    from distributed import LocalCluster
+
+    out = tmp_path / "on-cluster"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "2", "--out", str(out)]
+        assert main([*args, "--scheduler", address]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["executor"]["kind"] == "dask"
+    assert manifest["executor"]["scheduler"] == address
+    on_cluster = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE[:2])
+    pd.testing.assert_frame_equal(on_cluster, pooled.runs.drop(columns=VOLATILE), check_like=True)
+
+
 def test_unknown_executor_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown executor 'spark'"):
         run_batch([SMALL], PLANS, 1, tmp_path, executor="spark")

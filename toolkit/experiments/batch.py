@@ -247,7 +247,7 @@ def run_batch(
     executor: str = "local",
     scheduler: str | None = None,
 ) -> BatchResult:
-    """Run scenarios × plans × seeds on a local process pool and collect the headlines.
+    """Run scenarios × plans × seeds on a local process pool or Dask; collect the headlines.
 
     Parameters
     ----------
