@@ -105,11 +105,18 @@ class Measured:
     shared : dict
         Metric index → (its :class:`SharedView`, coalition values: ``coalition, service_id,
         value``), for metrics under a sharing attribution.
+    by_item : dict
+        ``(item, index)`` → the values of ``team`` for that item, as an array in label order.
     """
 
     team: pd.DataFrame
     pairs: pd.DataFrame
     shared: dict[int, tuple[SharedView, pd.DataFrame]] = field(default_factory=dict)
+    by_item: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+
+    def values(self, item: str, index: int) -> np.ndarray:
+        """Return one item's values in label order (the order of ``real`` when measured)."""
+        return self.by_item[item, index]
 
 
 def period_tables(log: EventLog, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
@@ -301,4 +308,5 @@ def measure_period(
         if pair_parts
         else pd.DataFrame(columns=pair_columns)
     )
-    return Measured(team=team, pairs=pairs, shared=shared)
+    by_item = {(m.item, m.index): v for m, v in zip(done, values, strict=True)}
+    return Measured(team=team, pairs=pairs, shared=shared, by_item=by_item)

@@ -401,14 +401,8 @@ class PlanScorer:
             self._metric(item, metric, measured, k, labels, teams, credit_parts)
             for item, metric in zip(self._metric_items(), self.plan.metrics, strict=True)
         ]
-        table = (
-            pd.concat(metrics, ignore_index=True)
-            if metrics
-            else pd.DataFrame(columns=METRIC_COLUMNS)
-        )
         n = len(labels)
-        columns = [m["payout_pct"].to_numpy(dtype=float) for m in metrics]
-        payout = np.column_stack(columns or [np.zeros(n)])
+        payout = np.column_stack([m["payout_pct"] for m in metrics] or [np.zeros(n)])
         weight = np.array([m.weight for m in self.plan.metrics] or [0.0])
         zeroed = np.zeros(payout.shape, dtype=bool)
         multiplier = np.ones(n)
@@ -418,7 +412,7 @@ class PlanScorer:
         gated = np.zeros(n, dtype=bool)
         if k >= self.start:
             for j, counter in enumerate(self.plan.counter_metrics):
-                fired = self._counter(j, counter, measured, k, labels, teams)
+                fired = self._counter(j, counter, measured, k, teams)
                 for row in np.flatnonzero(fired):
                     fired_names[row].append(self.counter_names[j])
                 if counter.action == "zero_metric":
@@ -431,12 +425,20 @@ class PlanScorer:
                 else:
                     audit |= fired
             for g, gate in enumerate(self.plan.gates):
-                gated |= self._gate_total(g, measured, k, labels, teams) >= gate.at_least
+                gated |= self._gate_total(g, measured, k, teams) >= gate.at_least
         raw = _composite(payout, weight)
         final = _composite(np.where(zeroed, 0.0, payout), weight) * multiplier
         final = np.where(zero_award | gated, 0.0, final)
         if metrics:
-            table["zeroed"] = zeroed.T.reshape(-1)
+            for m, column in zip(metrics, zeroed.T, strict=True):
+                m["zeroed"] = column
+            table = pd.DataFrame(
+                {c: np.concatenate([m[c] for m in metrics]) for c in METRIC_COLUMNS}
+            )
+            table["team_id"] = table["team_id"].astype("str")
+            table["kpi"] = table["kpi"].astype("str")
+        else:
+            table = pd.DataFrame(columns=METRIC_COLUMNS)
         out = pd.DataFrame(
             {
                 "team_id": labels,
@@ -452,7 +454,7 @@ class PlanScorer:
             if credit_parts
             else pd.DataFrame(columns=CREDIT_COLUMNS)
         )
-        return TeamScores(teams=out, metrics=table[METRIC_COLUMNS], credits=credits)
+        return TeamScores(teams=out, metrics=table, credits=credits)
 
     def _metric_items(self) -> list[Item]:
         return [item for item in self.items if item.item == "metric"]
@@ -466,25 +468,22 @@ class PlanScorer:
         labels: pd.Index,
         teams: pd.Index,
         credit_parts: list[pd.DataFrame],
-    ) -> pd.DataFrame:
-        """Return one metric's row per label; append its credits under a sharing rule."""
-        team = measured.team
-        rows = team.loc[(team["item"] == "metric") & (team["index"] == item.index)]
-        value = rows.set_index("team_id")["value"].reindex(labels).to_numpy(dtype=float)
-        frame = pd.DataFrame(
-            {
-                "team_id": labels,
-                "index": item.index,
-                "kpi": item.kpi,
-                "value": value,
-                "scored_value": value,
-                "baseline": np.nan,
-                "basis_value": np.nan,
-                "payout_pct": 0.0,
-                "weight": metric.weight,
-                "zeroed": False,
-            }
-        )
+    ) -> dict[str, np.ndarray]:
+        """Return one metric's columns, a value per label; append its credits under sharing."""
+        n = len(labels)
+        value = measured.values("metric", item.index).astype(float)
+        frame = {
+            "team_id": labels.to_numpy(dtype=object),
+            "index": np.full(n, item.index),
+            "kpi": np.full(n, item.kpi, dtype=object),
+            "value": value,
+            "scored_value": value,
+            "baseline": np.full(n, np.nan),
+            "basis_value": np.full(n, np.nan),
+            "payout_pct": np.zeros(n),
+            "weight": np.full(n, metric.weight),
+            "zeroed": np.zeros(n, dtype=bool),
+        }
         if k < self.start:
             return frame
         scale = None
@@ -503,7 +502,7 @@ class PlanScorer:
             )
         else:
             frame["basis_value"] = frame["scored_value"]
-        frame["payout_pct"] = curve_payout(metric.curve, frame["basis_value"].to_numpy())
+        frame["payout_pct"] = curve_payout(metric.curve, frame["basis_value"])
         if item.view == "shared":
             view, coalitions = measured.shared[item.index]
             level = coalitions["value"].to_numpy(dtype=float)
@@ -517,7 +516,7 @@ class PlanScorer:
             coalition_payout = pd.Series(
                 curve_payout(metric.curve, level), index=coalitions["coalition"].to_numpy()
             )
-            own = pd.Series(frame["payout_pct"].to_numpy(), index=labels)
+            own = pd.Series(frame["payout_pct"], index=labels)
             payout, credits = credited_payout(view, coalition_payout, own)
             frame["payout_pct"] = payout.to_numpy(dtype=float)
             credit_parts.append(credits.assign(index=item.index, kpi=item.kpi))
@@ -555,29 +554,17 @@ class PlanScorer:
         return (sums["wg"] / sums["w"]).to_numpy()
 
     def _counter(
-        self,
-        j: int,
-        counter: CounterMetric,
-        measured: Measured,
-        k: int,
-        labels: pd.Index,
-        teams: pd.Index,
+        self, j: int, counter: CounterMetric, measured: Measured, k: int, teams: pd.Index
     ) -> np.ndarray:
         """Return whether counter-metric ``j`` fires, per label."""
-        team = measured.team
-        rows = team.loc[(team["item"] == "counter") & (team["index"] == j)]
-        value = rows.set_index("team_id")["value"].reindex(labels).to_numpy(dtype=float)
+        value = measured.values("counter", j).astype(float)
         direction = next(i.direction for i in self.items if i.item == "counter" and i.index == j)
         base = self._baseline("team", "counter", j, k, counter.baseline, direction)
         return _fires(counter, value, base.reindex(teams).to_numpy())
 
-    def _gate_total(
-        self, g: int, measured: Measured, k: int, labels: pd.Index, teams: pd.Index
-    ) -> np.ndarray:
+    def _gate_total(self, g: int, measured: Measured, k: int, teams: pd.Index) -> np.ndarray:
         """Sum gate ``g``'s KPI over the plan year so far: committed periods of it plus ``k``."""
-        team = measured.team
-        rows = team.loc[(team["item"] == "gate") & (team["index"] == g)]
-        now = rows.set_index("team_id")["value"].reindex(labels).fillna(0.0).to_numpy()
+        now = np.nan_to_num(measured.values("gate", g).astype(float))
         year_start = self.start + self.plan_year(k) * self.periods_per_year
         history = self._matrix("team", "gate", g, k).loc[:, year_start : k - 1]
         before = history.sum(axis=1).reindex(teams).fillna(0.0).to_numpy()
