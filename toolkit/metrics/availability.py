@@ -12,7 +12,7 @@ import pandas as pd
 from toolkit.events import EventLog
 from toolkit.events.periods import NS
 from toolkit.events.schema import PRIORITIES
-from toolkit.metrics.context import ALL, KpiRows, MeasureContext, tidy
+from toolkit.metrics.context import ALL, KpiRows, MeasureContext
 from toolkit.metrics.registry import register
 
 HIGHEST_PRIORITY = min(PRIORITIES)
@@ -34,12 +34,14 @@ def service_owners(log: EventLog) -> pd.DataFrame:
         Columns ``service_id, team_id``, one row per service, sorted by service.
     """
     listed = log.services[["service_id", "team_id"]].dropna().drop_duplicates("service_id")
-    seen = log.incidents.groupby(["service_id", "team_id"]).size().rename("n").reset_index()
-    seen = seen.sort_values(["service_id", "n", "team_id"], ascending=[True, False, True])
-    seen = seen.drop_duplicates("service_id")
-    extra = seen.loc[~seen["service_id"].isin(listed["service_id"]), ["service_id", "team_id"]]
-    owners = pd.concat([listed, extra], ignore_index=True)
-    return owners.sort_values("service_id", ignore_index=True)
+    unlisted = ~log.incidents["service_id"].isin(listed["service_id"])
+    if unlisted.any():
+        rows = log.incidents.loc[unlisted]
+        seen = rows.groupby(["service_id", "team_id"]).size().rename("n").reset_index()
+        seen = seen.sort_values(["service_id", "n", "team_id"], ascending=[True, False, True])
+        extra = seen.drop_duplicates("service_id")[["service_id", "team_id"]]
+        listed = pd.concat([listed, extra], ignore_index=True)
+    return listed.sort_values("service_id", ignore_index=True)
 
 
 def downtime_intervals(log: EventLog, services: pd.Series) -> pd.DataFrame:
@@ -59,23 +61,41 @@ def downtime_intervals(log: EventLog, services: pd.Series) -> pd.DataFrame:
         Columns ``service_id, start, end``: merged, non-overlapping intervals clipped to the
         window, sorted by service and start.
     """
-    outages = log.outages
-    p1 = log.incidents.loc[log.incidents["priority"] == HIGHEST_PRIORITY]
-    p1 = p1.rename(columns={"opened_at": "start", "resolved_at": "end"})
-    columns = ["service_id", "start", "end"]
-    intervals = pd.concat([outages[columns], p1[columns]], ignore_index=True)
-    intervals["end"] = intervals["end"].fillna(log.end).clip(upper=log.end)
-    intervals["start"] = intervals["start"].clip(lower=log.start)
-    keep = intervals["service_id"].isin(services) & (intervals["end"] > intervals["start"])
-    intervals = intervals.loc[keep].sort_values(["service_id", "start"], ignore_index=True)
-    # An interval opens a new block unless it starts before every earlier one of its service ends.
-    reach = intervals.groupby("service_id")["end"].cummax().shift()
-    service = intervals["service_id"]
-    new_block = (service != service.shift()) | (intervals["start"] > reach)
-    merged = intervals.groupby(new_block.cumsum()).agg(
-        service_id=("service_id", "first"), start=("start", "min"), end=("end", "max")
+    incidents = log.incidents
+    p1 = (incidents["priority"] == HIGHEST_PRIORITY).to_numpy()
+    known = pd.Index(services)
+    service = np.concatenate(
+        [
+            known.get_indexer(log.outages["service_id"]),
+            known.get_indexer(incidents["service_id"].to_numpy()[p1]),
+        ]
     )
-    return merged.reset_index(drop=True)
+    window_start, window_end = np.datetime64(log.start, "ns"), np.datetime64(log.end, "ns")
+    starts = np.concatenate(
+        [log.outages["start"].to_numpy(dtype=NS), incidents["opened_at"].to_numpy(dtype=NS)[p1]]
+    )
+    ends = np.concatenate(
+        [log.outages["end"].to_numpy(dtype=NS), incidents["resolved_at"].to_numpy(dtype=NS)[p1]]
+    )
+    ends = np.minimum(np.where(np.isnat(ends), window_end, ends), window_end)
+    starts = np.maximum(starts, window_start)
+    keep = (service >= 0) & (ends > starts)
+    service, starts, ends = service[keep], starts[keep], ends[keep]
+    order = np.lexsort((starts, service))
+    service, starts, ends = service[order], starts[order], ends[order]
+    # An interval opens a new block unless it starts before every earlier one of its service ends.
+    reach = pd.Series(ends).groupby(service).cummax().to_numpy(dtype=NS)
+    first = np.ones(len(service), dtype=bool)
+    first[1:] = (service[1:] != service[:-1]) | (starts[1:] > reach[:-1])
+    blocks = np.flatnonzero(first)
+    merged_end = np.maximum.reduceat(ends, blocks) if len(blocks) else ends[:0]
+    return pd.DataFrame(
+        {
+            "service_id": known.to_numpy(dtype=object)[service[blocks]],
+            "start": starts[blocks],
+            "end": merged_end,
+        }
+    )
 
 
 def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFrame:
@@ -132,21 +152,42 @@ def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFram
 def availability(ctx: MeasureContext) -> KpiRows:
     """Pool downtime per service, team and organisation; services never down score 1.0."""
     owners = service_owners(ctx.log)
-    intervals = downtime_intervals(ctx.log, owners["service_id"])
-    down = downtime_hours(intervals, ctx.bounds)
-    grid = owners.merge(pd.DataFrame({"period": np.arange(len(ctx.bounds))}), how="cross")
-    grid = grid.merge(down, on=["service_id", "period"], how="left").fillna({"downtime": 0.0})
-    grid["hours"] = ctx.bounds["hours"].to_numpy()[grid["period"].to_numpy()]
-    parts = {
-        "pair": lambda: grid,
-        "team": lambda: grid.assign(service_id=ALL),
-        "org": lambda: grid.assign(team_id=ALL, service_id=ALL),
+    down = downtime_hours(downtime_intervals(ctx.log, owners["service_id"]), ctx.bounds)
+    services = pd.Index(owners["service_id"])
+    team_codes, teams = pd.factorize(owners["team_id"])
+    periods = len(ctx.bounds)
+    downtime = np.zeros((len(services), periods))
+    downtime[services.get_indexer(down["service_id"]), down["period"].to_numpy()] = down[
+        "downtime"
+    ].to_numpy()
+    hours = ctx.bounds["hours"].to_numpy(dtype=float)
+    levels = {
+        "pair": (services.to_numpy(dtype=object), owners["team_id"].to_numpy(dtype=object)),
+        "team": (np.full(len(teams), ALL, dtype=object), np.asarray(teams, dtype=object)),
+        "org": (np.array([ALL], dtype=object), np.array([ALL], dtype=object)),
     }
-    pooled = (
-        pd.concat([parts[level]() for level in ctx.levels], ignore_index=True)
-        .groupby(["period", "team_id", "service_id"], as_index=False)[["downtime", "hours"]]
-        .sum()
+    if not len(services) or not periods:
+        return KpiRows.concat([])
+    team_down = np.stack(
+        [np.bincount(team_codes, downtime[:, p], len(teams)) for p in range(periods)], axis=1
     )
-    pooled["value"] = 1 - pooled["downtime"] / pooled["hours"]
-    pooled["period"] = ctx.labels[pooled["period"].to_numpy()]
-    return tidy(pooled, "availability")
+    pooled = {
+        "pair": (downtime, np.ones(len(services))),
+        "team": (team_down, np.bincount(team_codes, minlength=len(teams)).astype(float)),
+        "org": (downtime.sum(axis=0, keepdims=True), np.array([float(len(services))])),
+    }
+    parts = []
+    for level in ctx.levels:
+        service_ids, team_ids = levels[level]
+        down_hours, count = pooled[level]
+        value = 1 - down_hours / (count[:, None] * hours[None, :])
+        parts.append(
+            KpiRows(
+                np.tile(ctx.labels, len(count)),
+                np.repeat(team_ids, periods),
+                np.repeat(service_ids, periods),
+                np.full(value.size, "availability", dtype=object),
+                value.reshape(-1),
+            )
+        )
+    return KpiRows.concat(parts)

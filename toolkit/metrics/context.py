@@ -49,15 +49,6 @@ class KpiRows:
         return frame
 
 
-def tidy(frame: pd.DataFrame, kpi: str) -> KpiRows:
-    """Return ``frame`` (``period, team_id, service_id, value``) as rows of ``kpi``."""
-    return KpiRows(
-        *(frame[key].to_numpy(dtype=object) for key in KEYS),
-        np.full(len(frame), kpi, dtype=object),
-        frame["value"].to_numpy(dtype=float),
-    )
-
-
 class Grouped:
     """The rows of one table assigned to periods, with group codes at each reporting level.
 

@@ -145,35 +145,49 @@ def _exclude(tables: dict[str, pd.DataFrame], causes: tuple[str, ...]) -> dict[s
     }
 
 
+def _copies(row_teams: pd.Series, label_teams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair each row with every label of its team: row and label positions, row by row."""
+    codes, teams = pd.factorize(label_teams)
+    row_codes = pd.Index(teams).get_indexer(row_teams)
+    return np.nonzero((row_codes[:, None] == codes[None, :]) & (row_codes[:, None] >= 0))
+
+
+def _relabelled(
+    frame: pd.DataFrame, rows: np.ndarray, labels: np.ndarray, team_too: bool = True
+) -> pd.DataFrame:
+    """Copy ``frame``'s rows under labels: ``service_id`` suffixed, ``team_id`` the label."""
+    copied = frame.iloc[rows]
+    service = copied["service_id"].to_numpy(dtype=object) + SEP + labels
+    changed = {"service_id": service, **({"team_id": labels} if team_too else {})}
+    return copied.assign(**changed)
+
+
 def _availability_view(
     tables: dict[str, pd.DataFrame], services: pd.DataFrame, real: Mapping[str, str]
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Give every label its own copy of its real team's services (see the module docstring)."""
     owner = services.set_index("service_id")["team_id"]
-    labels = pd.DataFrame({"label": list(real), "team": list(real.values())})
-    own_services = services.merge(labels, left_on="team_id", right_on="team")
-    own_services = own_services.assign(
-        service_id=own_services["service_id"] + SEP + own_services["label"],
-        team_id=own_services["label"],
-    ).reindex(columns=list(SCHEMA["services"]))
+    label = np.array(list(real), dtype=object)
+    label_team = np.array(list(real.values()), dtype=object)
+    rows, labs = _copies(services["team_id"], label_team)
+    own_services = _relabelled(services, rows, label[labs]).reindex(
+        columns=list(SCHEMA["services"])
+    )
     p1 = tables["incidents"].loc[tables["incidents"]["priority"] == HIGHEST_PRIORITY]
     handler = p1["team_id"].map(real)
     owning = p1["service_id"].map(owner).fillna(handler)
     mine = p1.loc[handler == owning]
     mine = mine.assign(service_id=mine["service_id"] + SEP + mine["team_id"])
-    helping = (handler != owning) & (p1["team_id"] == handler)
-    helped = p1.loc[helping].assign(team=owning.loc[helping].to_numpy()).merge(labels, on="team")
-    helped = helped.assign(
-        service_id=helped["service_id"] + SEP + helped["label"], team_id=helped["label"]
-    )
+    helping = ((handler != owning) & (p1["team_id"] == handler)).to_numpy()
+    rows, labs = _copies(owning.loc[helping], label_team)
+    helped = _relabelled(p1.loc[helping], rows, label[labs])
     out = tables["outages"]
-    out = out.assign(team=out["service_id"].map(owner)).merge(labels, on="team")
-    out = out.assign(service_id=out["service_id"] + SEP + out["label"])
-    columns = tables["incidents"].columns
+    rows, labs = _copies(out["service_id"].map(owner), label_team)
+    out = _relabelled(out, rows, label[labs], team_too=False)
     view = {
         **tables,
-        "incidents": pd.concat([mine[columns], helped[columns]], ignore_index=True),
-        "outages": out[tables["outages"].columns],
+        "incidents": pd.concat([mine, helped], ignore_index=True),
+        "outages": out,
     }
     return view, own_services
 
