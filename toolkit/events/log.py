@@ -20,6 +20,9 @@ class EventLogError(ValueError):
 _EMPTY = {t: pd.DataFrame({c: pd.Series(dtype=d) for c, d in s.items()}) for t, s in SCHEMA.items()}
 
 
+_DTYPES = {t: list(frame.dtypes) for t, frame in _EMPTY.items()}
+
+
 def empty_table(table: str) -> pd.DataFrame:
     """Return an empty DataFrame with the table's columns and dtypes."""
     return _EMPTY[table].copy()
@@ -46,7 +49,7 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         raise EventLogError(f"{table}: missing columns {missing}")
     frame = frame.reset_index(drop=True)
     names = list(frame.columns[: len(schema)])
-    if names == list(schema) and all(frame[c].dtype == d for c, d in schema.items()):
+    if names == list(schema) and list(frame.dtypes.iloc[: len(schema)]) == _DTYPES[table]:
         return frame  # already conformed, e.g. a slice of a log: nothing to cast or reorder
     out = {}
     for column, dtype in schema.items():

@@ -7,12 +7,40 @@ timestamp falls outside the window belongs to no period.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 PERIODS: dict[str, str | None] = {"month": "M", "quarter": "Q", "year": "Y", "all": None}
 
 NS = "datetime64[ns]"
+
+
+@functools.lru_cache(maxsize=256)
+def _bounds(start: pd.Timestamp, end: pd.Timestamp, period: str) -> pd.DataFrame:
+    """Compute :func:`period_bounds` once per window and period (callers get a copy)."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
+    freq = PERIODS[period]
+    if end <= start:
+        labels, starts, ends = [], [], []
+    elif freq is None:
+        labels, starts, ends = ["all"], [start], [end]
+    else:
+        spans = pd.period_range(start, end - pd.Timedelta(1, "ns"), freq=freq)
+        labels = [str(span) for span in spans]
+        starts = pd.Series(spans.start_time.as_unit("ns")).clip(lower=start)
+        ends = pd.Series((spans + 1).start_time.as_unit("ns")).clip(upper=end)
+    bounds = pd.DataFrame(
+        {
+            "label": pd.Series(labels, dtype="str"),
+            "start": pd.Series(np.asarray(starts, dtype=NS)),
+            "end": pd.Series(np.asarray(ends, dtype=NS)),
+        }
+    )
+    bounds["hours"] = (bounds["end"] - bounds["start"]) / pd.Timedelta(1, "h")
+    return bounds
 
 
 def period_bounds(start: pd.Timestamp, end: pd.Timestamp, period: str) -> pd.DataFrame:
@@ -37,28 +65,7 @@ def period_bounds(start: pd.Timestamp, end: pd.Timestamp, period: str) -> pd.Dat
     ValueError
         If ``period`` is not one of :data:`PERIODS`.
     """
-    if period not in PERIODS:
-        raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    freq = PERIODS[period]
-    if end <= start:
-        labels, starts, ends = [], [], []
-    elif freq is None:
-        labels, starts, ends = ["all"], [start], [end]
-    else:
-        spans = pd.period_range(start, end - pd.Timedelta(1, "ns"), freq=freq)
-        labels = [str(span) for span in spans]
-        starts = pd.Series(spans.start_time.as_unit("ns")).clip(lower=start)
-        ends = pd.Series((spans + 1).start_time.as_unit("ns")).clip(upper=end)
-    bounds = pd.DataFrame(
-        {
-            "label": pd.Series(labels, dtype="str"),
-            "start": pd.Series(np.asarray(starts, dtype=NS)),
-            "end": pd.Series(np.asarray(ends, dtype=NS)),
-        }
-    )
-    bounds["hours"] = (bounds["end"] - bounds["start"]) / pd.Timedelta(1, "h")
-    return bounds
+    return _bounds(pd.Timestamp(start), pd.Timestamp(end), period).copy()
 
 
 def assign_periods(times: pd.Series, bounds: pd.DataFrame) -> np.ndarray:
