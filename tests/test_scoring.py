@@ -655,6 +655,24 @@ def test_measure_lists_every_team_and_item():
     assert values[("T2", "metric")] == pytest.approx(10)
 
 
+def test_items_share_a_measurement_unless_their_sla_tolerances_differ():
+    from toolkit.plans.measurement import Item, measurement_groups
+
+    def item(kpi, tolerance=0.0, exclude=("vendor",), view="plain", index=0):
+        return Item("metric", index, kpi, "incidents", "share", "higher", exclude, tolerance, view)
+
+    sla_5, sla_10 = item("sla_attainment", 0.05, index=1), item("sla_attainment", 0.1, index=2)
+    mttr, volume = item("mttr_mean_hours"), item("incident_volume", exclude=())
+    avail = item("availability", view="availability")
+    groups = measurement_groups([mttr, sla_5, volume, sla_10, avail])
+    assert groups == {
+        ("plain", ("vendor",), 0.05): [sla_5, mttr],
+        ("plain", ("vendor",), 0.1): [sla_10],
+        ("plain", (), 0.0): [volume],
+        ("availability", ("vendor",), 0.0): [avail],
+    }
+
+
 def test_scores_are_deterministic():
     rng = np.random.default_rng(3)
     rows = [

@@ -51,10 +51,30 @@ class Item:
     view: str = "plain"
     pairs: bool = False
 
-    @property
-    def group(self) -> tuple:
-        """Items with equal groups are measured in one call (tolerance counts for SLA only)."""
-        return (self.view, self.exclude, self.tolerance if self.kpi in TOLERANT else 0.0)
+
+def measurement_groups(items: list[Item]) -> dict[tuple, list[Item]]:
+    """Group items measured in one call: same view and exclusions, and one SLA tolerance.
+
+    Only the KPIs in :data:`TOLERANT` read the tolerance, so each of them sets its group's, and
+    the other items join the first group with their view and exclusions.
+
+    Returns
+    -------
+    dict
+        ``(view, exclude, tolerance)`` → the items, in the order first met.
+    """
+    groups: dict[tuple, list[Item]] = {}
+    for item in items:
+        if item.kpi in TOLERANT:
+            groups.setdefault((item.view, item.exclude, item.tolerance), []).append(item)
+    for item in items:
+        if item.kpi not in TOLERANT:
+            key = next(
+                (key for key in groups if key[:2] == (item.view, item.exclude)),
+                (item.view, item.exclude, 0.0),
+            )
+            groups.setdefault(key, []).append(item)
+    return groups
 
 
 def plan_items(plan: Plan) -> list[Item]:
@@ -243,9 +263,7 @@ def measure_period(
     values: list[np.ndarray] = []
     pair_parts, shared = [], {}
     shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
-    groups: dict[tuple, list[Item]] = {}
-    for item in items:
-        groups.setdefault(item.group, []).append(item)
+    groups = measurement_groups(items)
     for (view, exclude, tolerance), members in groups.items():
         cut = _exclude(tables, exclude)
         cut_services = log.services
