@@ -6,19 +6,24 @@ Columns may be added, never renamed without a migration. ``responded_at`` (work 
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 ROOT_CAUSES = ("internal", "change", "vendor", "external", "unknown")
 CHANGE_TYPES = ("standard", "normal", "emergency", "unauthorized")
 OUTAGE_SOURCES = ("vendor", "external")
 PRIORITIES = (1, 2, 3, 4)
 
-STR = "str"
+# Text held as Python strings: logs are filtered and sliced many times per run, and taking rows
+# of small Arrow-backed columns costs more than the strings save.
+STR = pd.StringDtype("python", na_value=np.nan)
 TIME = "datetime64[ns]"
 INT = "int64"
 NULLABLE_INT = "Int64"  # pandas' integer with missing values
 FLOAT = "float64"
 BOOL = "bool"
 
-SCHEMA: dict[str, dict[str, str]] = {
+SCHEMA: dict[str, dict[str, str | pd.StringDtype]] = {
     "incidents": {
         "incident_id": STR,
         "service_id": STR,
