@@ -19,6 +19,7 @@ import pandas as pd
 
 from toolkit.behaviour.levers import LeverSet
 from toolkit.config.scenario import Scenario
+from toolkit.events.schema import STR
 from toolkit.sim.levers import care_factors, change_pace
 from toolkit.sim.streams import hash_ids, uniforms
 
@@ -65,7 +66,7 @@ class Counterfactuals:
             row.update({f"cur_{k}": v for k, v in current.values.items()})
             row.update({f"new_{k}": v for k, v in candidate.values.items()})
             rows.append(row)
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows).astype({"label": STR, "team_id": STR})
 
     def build(
         self,

@@ -89,3 +89,8 @@ ALLOWED_VALUES: dict[tuple[str, str], tuple] = {
     ("changes", "type"): CHANGE_TYPES,
     ("outages", "source"): OUTAGE_SOURCES,
 }
+
+
+def text(values) -> pd.api.extensions.ExtensionArray:
+    """Return ``values`` (strings, ``None`` for missing) in the schema's text dtype."""
+    return pd.array(values, dtype=STR)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from toolkit.config.plan import Plan
 from toolkit.events import SCHEMA, EventLog, empty_table
+from toolkit.events.schema import text
 from toolkit.metrics.availability import HIGHEST_PRIORITY
 from toolkit.metrics.compute import kpi_rows
 from toolkit.metrics.context import ALL, KpiRows
@@ -177,8 +178,8 @@ def _relabelled(
 ) -> pd.DataFrame:
     """Copy ``frame``'s rows under labels: ``service_id`` suffixed, ``team_id`` the label."""
     copied = frame.iloc[rows]
-    service = copied["service_id"].to_numpy(dtype=object) + SEP + labels
-    changed = {"service_id": service, **({"team_id": labels} if team_too else {})}
+    service = text(copied["service_id"].to_numpy(dtype=object) + SEP + labels)
+    changed = {"service_id": service, **({"team_id": text(labels)} if team_too else {})}
     return copied.assign(**changed)
 
 
@@ -190,9 +191,9 @@ def _availability_view(
     label = np.array(list(real), dtype=object)
     label_team = np.array(list(real.values()), dtype=object)
     rows, labs = _copies(services["team_id"], label_team)
-    own_services = _relabelled(services, rows, label[labs]).reindex(
-        columns=list(SCHEMA["services"])
-    )
+    own_services = _relabelled(services, rows, label[labs])
+    own_services = own_services.assign(business_unit=text([None] * len(own_services)))
+    own_services = own_services[list(SCHEMA["services"])]
     p1 = tables["incidents"].loc[tables["incidents"]["priority"] == HIGHEST_PRIORITY]
     handler = p1["team_id"].map(real)
     owning = p1["service_id"].map(owner).fillna(handler)

@@ -26,6 +26,7 @@ from scipy.special import ndtri
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
 from toolkit.events import EventLog, period_bounds
+from toolkit.events.schema import STR, text
 from toolkit.sim.levers import WorldLevers, care_factors, change_pace, natural_levers
 from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 
@@ -487,8 +488,8 @@ class World:
         return self.event_log()
 
     def _timestamps(self, hours: np.ndarray) -> pd.Series:
-        seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s")
-        return pd.Series(self.start + seconds)
+        seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s").as_unit("ns")
+        return pd.Series(self.start.as_unit("ns") + seconds)
 
     def event_log(self) -> EventLog:
         """Return the true event log as it stands at the current simulation time."""
@@ -519,18 +520,18 @@ class World:
         )
         incidents = pd.DataFrame(
             {
-                "incident_id": [r.incident_id for r in recs],
-                "service_id": [r.service_id for r in recs],
-                "team_id": [r.team_id for r in recs],
+                "incident_id": text([r.incident_id for r in recs]),
+                "service_id": text([r.service_id for r in recs]),
+                "team_id": text([r.team_id for r in recs]),
                 "opened_at": self._timestamps(opened),
                 "responded_at": self._timestamps(column("responded")),
                 "resolved_at": self._timestamps(resolved),
                 "closed_at": self._timestamps(closed),
                 "priority": priority,
                 "priority_initial": priority,
-                "root_cause": [r.root_cause for r in recs],
-                "change_id": [r.change_id for r in recs],
-                "vendor_id": [r.vendor_id for r in recs],
+                "root_cause": text([r.root_cause for r in recs]),
+                "change_id": text([r.change_id for r in recs]),
+                "vendor_id": text([r.vendor_id for r in recs]),
                 "reopen_count": reopens,
                 "reassignment_count": column("reassignments", np.int64),
                 "on_hold_hours": np.zeros(len(recs)),
@@ -541,21 +542,22 @@ class World:
         )
         changes = pd.DataFrame(
             {
-                "change_id": [c.change_id for c in self.changes],
-                "team_id": [c.service.owning_team for c in self.changes],
-                "service_id": [c.service.id for c in self.changes],
-                "type": [c.type for c in self.changes],
+                "change_id": text([c.change_id for c in self.changes]),
+                "team_id": text([c.service.owning_team for c in self.changes]),
+                "service_id": text([c.service.id for c in self.changes]),
+                "type": text([c.type for c in self.changes]),
                 "submitted_at": self._timestamps(np.array([c.submitted for c in self.changes])),
                 "implemented_at": self._timestamps(
                     np.array([c.implemented for c in self.changes], dtype=float)
                 ),
                 "cab_reviewed": [c.type == "normal" for c in self.changes],
                 "failed": [c.failed and not math.isnan(c.implemented) for c in self.changes],
-                "justification": [c.justification for c in self.changes],
+                "justification": text([c.justification for c in self.changes]),
             }
         )
         columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
         outages = pd.DataFrame(self.outages, columns=[*columns, "start_h", "end_h"])
+        outages[columns] = outages[columns].astype(STR)
         outages["start"] = self._timestamps(outages.pop("start_h").to_numpy(dtype=float))
         outages["end"] = self._timestamps(outages.pop("end_h").to_numpy(dtype=float))
         services = pd.DataFrame(
@@ -570,7 +572,7 @@ class World:
                 }
                 for s in self.scenario.organisation.services
             ]
-        )
+        ).astype({"service_id": STR, "team_id": STR, "business_unit": STR})
         return EventLog(
             incidents=incidents,
             changes=changes,
