@@ -341,11 +341,11 @@ class PlanScorer:
         if parts:
             self._history.add(pd.concat(parts, ignore_index=True).assign(period=k))
         self._committed += 1
-        self._cache.clear()
 
     def _matrix(
         self, level: str, item: str, index: int, k: int, column: str = "value"
     ) -> pd.DataFrame:
+        """Return committed values before period ``k``; they never change once committed."""
         key = ("matrix", level, item, index, k, column)
         if key not in self._cache:
             self._cache[key] = self._history.matrix(level, item, index, k, column)
