@@ -74,26 +74,32 @@ class History:
     """Values committed period by period, at team, pair (team and service) and service level.
 
     Records have the columns of :data:`HISTORY_COLUMNS`; ``key`` is a team id, a team id and a
-    service id joined by the ``SEP`` character, or a service id, according to ``level``.
+    service id joined by the ``SEP`` character, or a service id, according to ``level``. They
+    are kept as arrays per level, item and index, the way baselines read them.
     """
 
     def __init__(self) -> None:
-        self._parts: list[pd.DataFrame] = []
-        self._frame = pd.DataFrame(columns=HISTORY_COLUMNS)
+        self._parts: dict[tuple[str, str, int], list[tuple[int, np.ndarray, dict]]] = {}
 
     def add(self, records: pd.DataFrame) -> None:
         """Append one period's records."""
-        self._parts.append(records[HISTORY_COLUMNS])
-        self._frame = pd.concat(self._parts, ignore_index=True)
+        records = records[HISTORY_COLUMNS]
+        for (level, item, index), rows in records.groupby(["level", "item", "index"], sort=False):
+            columns = {c: rows[c].to_numpy(dtype=float) for c in ("value", "volume")}
+            period = int(rows["period"].iloc[0])
+            keys = rows["key"].to_numpy(dtype=object)
+            self._parts.setdefault((level, item, int(index)), []).append((period, keys, columns))
 
     def matrix(self, level: str, item: str, index: int, periods: int, column: str = "value"):
         """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``."""
-        frame = self._frame
-        rows = frame.loc[
-            (frame["level"] == level)
-            & (frame["item"] == item)
-            & (frame["index"] == index)
-            & (frame["period"] < periods)
-        ]
-        table = rows.pivot(index="key", columns="period", values=column)
-        return table.reindex(columns=range(periods)).astype(float)
+        parts = [p for p in self._parts.get((level, item, index), []) if p[0] < periods]
+        keys = pd.Index(np.concatenate([p[1] for p in parts] or [np.array([], dtype=object)]))
+        keys = keys.unique().sort_values()
+        table = np.full((len(keys), periods), np.nan)
+        for period, rows, columns in parts:
+            table[keys.get_indexer(rows), period] = columns[column]
+        return pd.DataFrame(
+            table,
+            index=pd.Index(keys, dtype="str", name="key"),
+            columns=pd.RangeIndex(periods, name="period"),
+        )
