@@ -85,30 +85,30 @@ class ScoreExpectation:
         """
         if not self.curves:
             return dict.fromkeys(teams["team_id"], 0.0)
-        basis = metrics.pivot_table(index="team_id", columns="index", values="basis_value")
-        zeroed = metrics.pivot_table(index="team_id", columns="index", values="zeroed")
+        basis = metrics.pivot(index="team_id", columns="index", values="basis_value")
+        zeroed = metrics.pivot(index="team_id", columns="index", values="zeroed")
         teams = teams.set_index("team_id")
+        labels = [label for label in teams.index if team_of.get(label) in stay]
+        real = [team_of[label] for label in labels]
+        own = basis.reindex(index=labels).to_numpy(dtype=float)
+        base = basis.reindex(index=[stay[team] for team in real]).to_numpy(dtype=float)
+        off = zeroed.reindex(index=labels).fillna(False).to_numpy(dtype=bool)
+        total = np.zeros(len(labels))
+        for index, curve in enumerate(self.curves):
+            use = np.isfinite(own[:, index]) & ~off[:, index]
+            shift = np.where(np.isfinite(base[:, index]), own[:, index] - base[:, index], 0.0)
+            for row in np.flatnonzero(use):
+                centre, spread = self._centre_and_spread(real[row], index, own[row, index])
+                pays = curve_payout(curve, centre + shift[row] + spread * NODES)
+                total[row] += self.weights[index] * float(WEIGHTS @ np.nan_to_num(pays))
         out = {}
-        for label in teams.index:
-            team = team_of.get(label)
-            if team not in stay:  # a team's status quo kept only for sharing credit
-                continue
-            row = teams.loc[label]
-            if bool(row["gated"]):
+        for row, label in enumerate(labels):
+            scores = teams.loc[label]
+            if bool(scores["gated"]):
                 out[label] = 0.0
                 continue
-            total = 0.0
-            for index, curve in enumerate(self.curves):
-                own = basis.at[label, index] if label in basis.index else np.nan
-                base = basis.at[stay[team], index] if stay[team] in basis.index else np.nan
-                if not np.isfinite(own) or bool(zeroed.at[label, index]):
-                    continue
-                shift = own - base if np.isfinite(base) else 0.0
-                centre, spread = self._centre_and_spread(team, index, own)
-                pays = curve_payout(curve, centre + shift + spread * NODES)
-                total += self.weights[index] * float(WEIGHTS @ np.nan_to_num(pays))
-            expected = total / self.weights.sum()
-            raw, final = float(row["raw_score_pct"]), float(row["score_pct"])
-            multiplier = final / raw if raw > 0 else (0.0 if row["fired"] else 1.0)
+            expected = total[row] / self.weights.sum()
+            raw, final = float(scores["raw_score_pct"]), float(scores["score_pct"])
+            multiplier = final / raw if raw > 0 else (0.0 if scores["fired"] else 1.0)
             out[label] = expected * multiplier
         return out
