@@ -21,6 +21,23 @@ def test_same_seed_gives_identical_logs(small_scenario):
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_asking_for_the_log_period_by_period_changes_nothing(small_scenario):
+    straight = World(small_scenario, seed=4).run()
+    world = World(small_scenario, seed=4)
+    earlier = []
+    for edge in world.edges:
+        world.advance(edge)
+        earlier.append(world.event_log())  # incidents still open here are read again later
+    stepped = world.event_log()
+    assert any(log.incidents["resolved_at"].isna().any() for log in earlier)
+    for table in ("incidents", "changes", "outages"):
+        pd.testing.assert_frame_equal(getattr(stepped, table), getattr(straight, table))
+    first = earlier[0].incidents
+    again = stepped.incidents.iloc[: len(first)]
+    reopened = first["resolved_at"].isna() & again["resolved_at"].notna().to_numpy()
+    assert reopened.any()  # open at the first period's end, resolved since: re-read
+
+
 def test_different_seeds_give_different_logs(small_scenario):
     a, b = simulate(small_scenario, seed=3), simulate(small_scenario, seed=4)
     assert not a.incidents["opened_at"].equals(b.incidents["opened_at"])

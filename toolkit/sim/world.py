@@ -52,6 +52,7 @@ class IncidentRecord:
         "reopens",
         "reassignments",
         "queue_key",
+        "done",
     )
 
     def __init__(
@@ -69,6 +70,54 @@ class IncidentRecord:
         self.resolved = math.nan
         self.reopens = 0
         self.reassignments = 0
+        self.done = False
+
+
+FIXED_TEXT = ("incident_id", "service_id", "team_id", "root_cause", "change_id", "vendor_id")
+FIXED_NUMBERS = {"opened": float, "priority": np.int64, "reassignments": np.int64}
+CHANGING_NUMBERS = {"responded": float, "resolved": float, "reopens": np.int64}
+
+
+class IncidentColumns:
+    """Incident records as columns, each converted once; unfinished ones are read again.
+
+    An incident's ids, opening, priority and reassignments are set when it is recorded; its
+    response, resolution and reopens change until its handling ends (``done``). Period by
+    period the loop asks for the log, so rebuilding every column each time would cost more
+    than the simulation itself.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.text = {name: np.empty(0, dtype=object) for name in FIXED_TEXT}
+        self.numbers = {
+            name: np.empty(0, dtype=dtype)
+            for name, dtype in {**FIXED_NUMBERS, **CHANGING_NUMBERS}.items()
+        }
+        self.hashed = np.empty(0, dtype=np.uint64)
+        self.pending = np.empty(0, dtype=np.int64)  # rows whose handling had not ended
+
+    def update(self, records: list[IncidentRecord]) -> None:
+        """Convert the records added since the last update and re-read unfinished ones."""
+        new = records[self.count :]
+        for name in FIXED_TEXT:
+            values = np.array([getattr(r, name) for r in new], dtype=object)
+            self.text[name] = np.concatenate([self.text[name], values])
+        added = hash_ids(self.text["incident_id"][self.count :])
+        self.hashed = np.concatenate([self.hashed, added])
+        for name, dtype in FIXED_NUMBERS.items():
+            values = np.fromiter((getattr(r, name) for r in new), dtype=dtype, count=len(new))
+            self.numbers[name] = np.concatenate([self.numbers[name], values])
+        rows = np.concatenate([self.pending, np.arange(self.count, len(records))])
+        for name, dtype in CHANGING_NUMBERS.items():
+            column = np.resize(self.numbers[name], len(records))
+            column[rows] = np.fromiter(
+                (getattr(records[i], name) for i in rows), dtype=dtype, count=len(rows)
+            )
+            self.numbers[name] = column
+        done = np.fromiter((records[i].done for i in rows), dtype=bool, count=len(rows))
+        self.pending = rows[~done]
+        self.count = len(records)
 
 
 class ChangeRecord:
@@ -171,6 +220,7 @@ class World:
         self.draw_priority = _chooser(self.incident_cfg.priority_mix)
         self.draw_change_type = _chooser(self.change_cfg.mix.model_dump())
         self.incidents: list[IncidentRecord] = []
+        self.incident_columns = IncidentColumns()
         self.changes: list[ChangeRecord] = []
         self.outages: list[tuple] = []
         self._outage_count = 0
@@ -331,6 +381,7 @@ class World:
             record.resolved = env.now
             step = next(pending, None)
             if step is None:
+                record.done = True
                 return
             gap, work = step
             yield env.timeout(gap)
@@ -494,21 +545,19 @@ class World:
     def event_log(self) -> EventLog:
         """Return the true event log as it stands at the current simulation time."""
         now = self.env.now
-        recs = self.incidents
         cfg, csat = self.incident_cfg, self.csat_cfg
-
-        def column(name, dtype=float):
-            return np.fromiter((getattr(r, name) for r in recs), dtype=dtype, count=len(recs))
-
-        opened, resolved = column("opened"), column("resolved")
-        priority, reopens = column("priority", np.int64), column("reopens", np.int64)
+        columns = self.incident_columns
+        columns.update(self.incidents)
+        number, ids = columns.numbers, columns.text
+        opened, resolved = number["opened"], number["resolved"]
+        priority, reopens = number["priority"], number["reopens"]
         target = np.array([cfg.sla_target_hours[p] for p in priority], dtype=float)
         elapsed = np.where(np.isnan(resolved), now - opened, resolved - opened)
         breached = elapsed > target
         closed = resolved + cfg.closure_delay_hours
         closed[closed > now] = np.nan
         # survey draws keyed by incident id: the same at every period end and in every run
-        hashed = hash_ids([r.incident_id for r in recs])
+        hashed = columns.hashed
         surveyed = ~np.isnan(resolved) & (
             uniforms(hashed, self.seed, "csat/response") < csat.response_rate
         )
@@ -520,21 +569,21 @@ class World:
         )
         incidents = pd.DataFrame(
             {
-                "incident_id": text([r.incident_id for r in recs]),
-                "service_id": text([r.service_id for r in recs]),
-                "team_id": text([r.team_id for r in recs]),
+                "incident_id": text(ids["incident_id"]),
+                "service_id": text(ids["service_id"]),
+                "team_id": text(ids["team_id"]),
                 "opened_at": self._timestamps(opened),
-                "responded_at": self._timestamps(column("responded")),
+                "responded_at": self._timestamps(number["responded"]),
                 "resolved_at": self._timestamps(resolved),
                 "closed_at": self._timestamps(closed),
                 "priority": priority,
                 "priority_initial": priority,
-                "root_cause": text([r.root_cause for r in recs]),
-                "change_id": text([r.change_id for r in recs]),
-                "vendor_id": text([r.vendor_id for r in recs]),
+                "root_cause": text(ids["root_cause"]),
+                "change_id": text(ids["change_id"]),
+                "vendor_id": text(ids["vendor_id"]),
                 "reopen_count": reopens,
-                "reassignment_count": column("reassignments", np.int64),
-                "on_hold_hours": np.zeros(len(recs)),
+                "reassignment_count": number["reassignments"],
+                "on_hold_hours": np.zeros(len(opened)),
                 "sla_target_hours": target,
                 "sla_breached": breached,
                 "csat": np.where(surveyed, np.clip(np.round(score), 1, 5), np.nan),
