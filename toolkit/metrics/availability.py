@@ -160,14 +160,14 @@ def availability(ctx: MeasureContext) -> KpiRows:
     downtime[services.get_indexer(down["service_id"]), down["period"].to_numpy()] = down[
         "downtime"
     ].to_numpy()
+    if not len(services) or not periods:
+        return KpiRows.concat([])
     hours = ctx.bounds["hours"].to_numpy(dtype=float)
     levels = {
         "pair": (services.to_numpy(dtype=object), owners["team_id"].to_numpy(dtype=object)),
         "team": (np.full(len(teams), ALL, dtype=object), np.asarray(teams, dtype=object)),
         "org": (np.array([ALL], dtype=object), np.array([ALL], dtype=object)),
     }
-    if not len(services) or not periods:
-        return KpiRows.concat([])
     team_down = np.stack(
         [np.bincount(team_codes, downtime[:, p], len(teams)) for p in range(periods)], axis=1
     )

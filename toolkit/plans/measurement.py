@@ -294,7 +294,8 @@ def measure_period(
         )
         is_team = rows.service_id == ALL
         labelled = labels.get_indexer(rows.team_id) >= 0
-        coalition = np.array([str(team).startswith(SEP) for team in rows.team_id], dtype=bool)
+        if view == "shared":  # coalitions are measured under ids that start with SEP
+            coalition = np.array([str(t).startswith(SEP) for t in rows.team_id], dtype=bool)
         team_values = _by_label(rows.take(is_team), labels, kpis)
         for m in members:
             fill = 0.0 if m.unit in COUNT_UNITS else np.nan
