@@ -105,11 +105,12 @@ class PlanLoop:
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> PlanRun:
         """Run every period and return the results."""
-        truth = reported = None
         for k in range(len(self.labels)):
-            truth, reported = self._period(k)
+            self._period(k)
             if progress:
                 progress(k + 1, len(self.labels))
+        truth = self.world.event_log()
+        reported = self.report(truth, self.intensities)
         awards = self.ledger.awards()
         return PlanRun(
             self.scenario,
@@ -134,7 +135,7 @@ class PlanLoop:
             vendor_links=self.vendor_links,
         )
 
-    def _period(self, k: int) -> tuple[EventLog, EventLog]:
+    def _period(self, k: int) -> None:
         label = self.labels[k]
         agents = self.adaptation.agents
         self.world.begin_period({t: a.levers.world() for t, a in agents.items()})
@@ -142,7 +143,10 @@ class PlanLoop:
             {"period": label, "team_id": t, **a.levers.reporting()} for t, a in agents.items()
         ]
         self.world.advance(self.world.edges[k])
-        truth = self.world.event_log()
+        # Rows that can count in period k: padding there is counted on the period's true volume,
+        # and a padded ticket of period k - 1 may be resolved in k, so the cut starts at k - 1.
+        since = self.world.edges[k - 2] if k >= 2 else 0.0
+        truth = self.world.event_log(since=since)
         reported = self.report(truth, self.intensities)
         true_scores = self.scorer.score(truth, k).teams.set_index("team_id")
         committed = self.scorer.commit(reported, k)
@@ -168,7 +172,6 @@ class PlanLoop:
             )
         if self.plan.start_after_periods <= k + 1 < len(self.labels) and self._at_stake(k + 1):
             self._adapt(k, truth)
-        return truth, reported
 
     def _at_stake(self, k: int) -> bool:
         """Tell whether any team has money riding on period ``k``; if not, nobody moves."""

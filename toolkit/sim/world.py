@@ -198,6 +198,9 @@ class World:
 
         env_cfg = scenario.environment
         self.incident_cfg = env_cfg.incidents
+        targets = self.incident_cfg.sla_target_hours
+        self._targets = np.full(max(targets) + 1, np.nan)  # SLA target hours by priority
+        self._targets[list(targets)] = list(targets.values())
         self.change_cfg = env_cfg.changes
         self.csat_cfg = env_cfg.csat
         self.queues = {
@@ -542,22 +545,37 @@ class World:
         seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s").as_unit("ns")
         return pd.Series(self.start.as_unit("ns") + seconds)
 
-    def event_log(self) -> EventLog:
-        """Return the true event log as it stands at the current simulation time."""
+    def event_log(self, since: float | None = None) -> EventLog:
+        """Return the true event log as it stands at the current simulation time.
+
+        Parameters
+        ----------
+        since : float, optional
+            Hours from the start. If given, only incidents and changes that can still count from
+            then on are kept: opened (submitted) since, or not resolved (implemented) before it.
+            The loop reads each period this way rather than rebuilding the whole history; rows
+            keep their order, so any measurement from ``since`` on matches the full log's.
+        """
         now = self.env.now
         cfg, csat = self.incident_cfg, self.csat_cfg
         columns = self.incident_columns
         columns.update(self.incidents)
         number, ids = columns.numbers, columns.text
-        opened, resolved = number["opened"], number["resolved"]
-        priority, reopens = number["priority"], number["reopens"]
-        target = np.array([cfg.sla_target_hours[p] for p in priority], dtype=float)
+        rows = slice(None)
+        if since is not None:
+            resolved = number["resolved"]
+            rows = np.flatnonzero(
+                (number["opened"] >= since) | np.isnan(resolved) | (resolved >= since)
+            )
+        opened, resolved = number["opened"][rows], number["resolved"][rows]
+        priority, reopens = number["priority"][rows], number["reopens"][rows]
+        target = self._targets[priority]
         elapsed = np.where(np.isnan(resolved), now - opened, resolved - opened)
         breached = elapsed > target
         closed = resolved + cfg.closure_delay_hours
         closed[closed > now] = np.nan
         # survey draws keyed by incident id: the same at every period end and in every run
-        hashed = columns.hashed
+        hashed = columns.hashed[rows]
         surveyed = ~np.isnan(resolved) & (
             uniforms(hashed, self.seed, "csat/response") < csat.response_rate
         )
@@ -569,39 +587,45 @@ class World:
         )
         incidents = pd.DataFrame(
             {
-                "incident_id": text(ids["incident_id"]),
-                "service_id": text(ids["service_id"]),
-                "team_id": text(ids["team_id"]),
+                "incident_id": text(ids["incident_id"][rows]),
+                "service_id": text(ids["service_id"][rows]),
+                "team_id": text(ids["team_id"][rows]),
                 "opened_at": self._timestamps(opened),
-                "responded_at": self._timestamps(number["responded"]),
+                "responded_at": self._timestamps(number["responded"][rows]),
                 "resolved_at": self._timestamps(resolved),
                 "closed_at": self._timestamps(closed),
                 "priority": priority,
                 "priority_initial": priority,
-                "root_cause": text(ids["root_cause"]),
-                "change_id": text(ids["change_id"]),
-                "vendor_id": text(ids["vendor_id"]),
+                "root_cause": text(ids["root_cause"][rows]),
+                "change_id": text(ids["change_id"][rows]),
+                "vendor_id": text(ids["vendor_id"][rows]),
                 "reopen_count": reopens,
-                "reassignment_count": number["reassignments"],
+                "reassignment_count": number["reassignments"][rows],
                 "on_hold_hours": np.zeros(len(opened)),
                 "sla_target_hours": target,
                 "sla_breached": breached,
                 "csat": np.where(surveyed, np.clip(np.round(score), 1, 5), np.nan),
             }
         )
+        changes = self.changes
+        if since is not None:
+            changes = [
+                c
+                for c in changes
+                if c.submitted >= since or not c.implemented < since  # NaN: not yet implemented
+            ]
+        implemented = np.array([c.implemented for c in changes], dtype=float)
         changes = pd.DataFrame(
             {
-                "change_id": text([c.change_id for c in self.changes]),
-                "team_id": text([c.service.owning_team for c in self.changes]),
-                "service_id": text([c.service.id for c in self.changes]),
-                "type": text([c.type for c in self.changes]),
-                "submitted_at": self._timestamps(np.array([c.submitted for c in self.changes])),
-                "implemented_at": self._timestamps(
-                    np.array([c.implemented for c in self.changes], dtype=float)
-                ),
-                "cab_reviewed": [c.type == "normal" for c in self.changes],
-                "failed": [c.failed and not math.isnan(c.implemented) for c in self.changes],
-                "justification": text([c.justification for c in self.changes]),
+                "change_id": text([c.change_id for c in changes]),
+                "team_id": text([c.service.owning_team for c in changes]),
+                "service_id": text([c.service.id for c in changes]),
+                "type": text([c.type for c in changes]),
+                "submitted_at": self._timestamps(np.array([c.submitted for c in changes])),
+                "implemented_at": self._timestamps(implemented),
+                "cab_reviewed": [c.type == "normal" for c in changes],
+                "failed": [c.failed and not math.isnan(c.implemented) for c in changes],
+                "justification": text([c.justification for c in changes]),
             }
         )
         columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
