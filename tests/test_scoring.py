@@ -692,3 +692,38 @@ def test_scores_are_deterministic():
     for a, b in zip(first, second, strict=True):
         pd.testing.assert_frame_equal(a.teams, b.teams)
         pd.testing.assert_frame_equal(a.metrics, b.metrics)
+
+
+@pytest.mark.parametrize("rule", ["owner", "shapley"])
+def test_a_side_world_scores_as_if_measured_alone_and_is_never_recorded(rule):
+    # T2 helps with a P1 on T1's service S; in the record it is downgraded to P2.
+    services = [*SERVICES, service("S", "T1")]
+    helped = incident(1, 30, service="S", team="T2", priority=1, day=12)
+    truth = [incident(k, h) for k, h in ((0, 10), (1, 6), (2, 9))]
+    truth += [incident(k, 16, service="S2", team="T2") for k in (0, 1, 2)]
+    truth += [incident(1, 4, service="S", team="T1"), helped]
+    record = [*truth[:-1], {**helped, "priority": 2}]
+    truth_log, record_log = make_log(truth, services=services), make_log(record, services=services)
+    points = ((0.99, 50.0), (0.995, 100.0), (1.0, 150.0))
+    plan = make_plan([metric(), metric("availability", points)], attribution=rule)
+
+    alone, _ = run(plan, record_log, 1)
+    true_alone = alone.score(truth_log, 1).teams.set_index("team_id")["score_pct"]
+    record_alone = alone.commit(record_log, 1).teams.set_index("team_id")["score_pct"]
+
+    side = {f"{t}@true": t for t in ("T1", "T2")}
+    both = make_log(
+        record + [{**r, "team_id": f"{r['team_id']}@true"} for r in truth], services=services
+    )
+    together, _ = run(plan, record_log, 1)
+    scores = together.commit(both, 1, team_of=side, worlds={label: "true" for label in side})
+    got = scores.teams.set_index("team_id")["score_pct"]
+    assert sorted(got.index) == ["T1", "T1@true", "T2", "T2@true"]
+    assert true_alone["T1"] != pytest.approx(record_alone["T1"])  # the downgrade shows
+    for team in ("T1", "T2"):
+        assert got[team] == pytest.approx(record_alone[team])
+        assert got[f"{team}@true"] == pytest.approx(true_alone[team])
+    # only the record was committed: the next period scores alike
+    following = [alone.commit(record_log, 2), together.commit(record_log, 2)]
+    pd.testing.assert_frame_equal(following[0].teams, following[1].teams)
+    pd.testing.assert_frame_equal(following[0].metrics, following[1].metrics)

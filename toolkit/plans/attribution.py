@@ -5,10 +5,12 @@ Under ``owner`` every team is scored on the rows it handled and nothing here is 
 
 *Worlds.* Scoring counterfactuals puts many labels of one team in a log (``apps#3`` for
 candidate 3 of ``apps``), so contributors are found per label: label ``L`` of real team ``T``
-shares service ``S`` with the *real-labelled* rows of the other teams on ``S`` (a label is real
-when ``team_of`` maps it to itself or not at all). A candidate is thus judged against the
+shares service ``S`` with the *status-quo* rows of the other teams on ``S`` (a label is status
+quo when ``team_of`` maps it to itself or not at all). A candidate is thus judged against the
 others' status quo, and labels of one team never share with each other. With no relabelling
-every team is real and the rule is the plain one.
+every team is status quo and the rule is the plain one. A log may also hold side worlds (the
+truth measured next to the record): every label of a side world is its team's status quo there,
+and labels share only with labels of their own world.
 
 *Units.* ``L``'s rows on services where it is the only contributor form its own unit, scored like
 a team under ``owner`` (payout ``p_own``, volume ``w_own`` = its rows there). Each shared service
@@ -87,7 +89,13 @@ def _coefficients(rule: str, label: str, members: tuple[str, ...], w: Mapping[st
                 yield tuple(sorted((*subset, label))), subset, coef
 
 
-def shared_view(rows: pd.DataFrame, real: Mapping[str, str], rule: str, prefix: str) -> SharedView:
+def shared_view(
+    rows: pd.DataFrame,
+    real: Mapping[str, str],
+    rule: str,
+    prefix: str,
+    worlds: Mapping[str, str] | None = None,
+) -> SharedView:
     """Split a table's rows into own units and coalitions, per the module's rule.
 
     Parameters
@@ -100,24 +108,30 @@ def shared_view(rows: pd.DataFrame, real: Mapping[str, str], rule: str, prefix: 
         ``"equal"``, ``"contribution"`` or ``"shapley"``.
     prefix : str
         Starts every coalition id (one per table, so that ids never clash).
+    worlds : mapping, optional
+        Label to side world, for the labels of side worlds (see the module docstring).
 
     Returns
     -------
     SharedView
         The relabelled rows and the crediting tables.
     """
+    worlds = worlds or {}
     pairs = rows.groupby(["service_id", "team_id"]).size().rename("w").reset_index()
     pairs["team"] = pairs["team_id"].map(real)
-    is_real = pairs["team_id"] == pairs["team"]
-    teams_on = pairs.loc[is_real].groupby("service_id").size()
+    # a service is shared within one world: "space" is the service in the label's world
+    world = pairs["team_id"].map(lambda label: worlds.get(label, ""))
+    pairs["space"] = pairs["service_id"] + SEP + world
+    is_real = (pairs["team_id"] == pairs["team"]) | (world != "")
+    teams_on = pairs.loc[is_real].groupby("space").size()
     own_team_on = pairs.merge(
-        pairs.loc[is_real, ["service_id", "team"]].assign(present=1),
-        on=["service_id", "team"],
+        pairs.loc[is_real, ["space", "team"]].assign(present=1),
+        on=["space", "team"],
         how="left",
     )["present"].fillna(0)
-    partners = pairs["service_id"].map(teams_on).fillna(0).to_numpy() - own_team_on.to_numpy()
+    partners = pairs["space"].map(teams_on).fillna(0).to_numpy() - own_team_on.to_numpy()
     shared = partners >= 1
-    real_on = pairs.loc[is_real].groupby("service_id")["team_id"].agg(tuple).to_dict()
+    real_on = pairs.loc[is_real].groupby("space")["team_id"].agg(tuple).to_dict()
     w = {
         (s, t): n for s, t, n in zip(pairs["service_id"], pairs["team_id"], pairs["w"], strict=True)
     }
@@ -128,8 +142,9 @@ def shared_view(rows: pd.DataFrame, real: Mapping[str, str], rule: str, prefix: 
         return coalitions.setdefault((service, members), f"{prefix}{len(coalitions)}")
 
     terms, stakes = [], []
-    for service, label in pairs.loc[shared, ["service_id", "team_id"]].itertuples(index=False):
-        others = (r for r in real_on[service] if real[r] != real[label])
+    chosen = pairs.loc[shared, ["service_id", "team_id", "space"]]
+    for service, label, space in chosen.itertuples(index=False):
+        others = (r for r in real_on[space] if real[r] != real[label])
         members = tuple(sorted({label, *others}))
         if rule == "shapley" and len(members) > MAX_SHAPLEY_TEAMS:
             raise ValueError(

@@ -7,10 +7,16 @@ period. There are three views of a period:
 - ``plain``: the log as it is, labels in ``team_id``; every incident and change KPI.
 - ``availability``: for KPIs on the outages table, each label gets its own copy of its real
   team's services (``service_id`` suffixed with the label), the outages on them and the
-  priority-1 incidents on them that the label handled or that a real-labelled team handled,
-  so that every label's availability reflects its own incidents and the status quo of others.
+  priority-1 incidents on them that the label handled or that another team's status-quo label
+  of its world handled, so that every label's availability reflects its own incidents and the
+  status quo of others.
 - ``shared``: rows relabelled for coalition measurement (:mod:`toolkit.plans.attribution`),
   for metrics under a sharing attribution.
+
+Worlds: the main world holds the record, where a label is its team's status quo when it is the
+team's own id, and the candidates teams weigh (``apps#3``); a side world (the truth, measured in
+the same call as the record) holds one status-quo label per team. Labels of different worlds
+never see each other's rows, so one measurement serves both (see :mod:`toolkit.plans.attribution`).
 
 Root-cause exclusions remove incidents with those root causes and, since outage sources use the
 same words (``vendor``, ``external``), outages of those sources.
@@ -19,7 +25,7 @@ same words (``vendor``, ``external``), outages of those sources.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -128,16 +134,31 @@ class Measured:
         value``), for metrics under a sharing attribution.
     by_item : dict
         ``(item, index)`` → the values of ``team`` for that item, as an array in label order.
+    labels : ndarray
+        The labels, in order.
     """
 
     team: pd.DataFrame
     pairs: pd.DataFrame
     shared: dict[int, tuple[SharedView, pd.DataFrame]] = field(default_factory=dict)
     by_item: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    labels: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
     def values(self, item: str, index: int) -> np.ndarray:
         """Return one item's values in label order (the order of ``real`` when measured)."""
         return self.by_item[item, index]
+
+    def restricted(self, labels: list[str]) -> Measured:
+        """Return the measurement of some labels only, in the order they had."""
+        keep = np.isin(self.labels, labels)
+        team = self.team.loc[self.team["team_id"].isin(labels)].reset_index(drop=True)
+        pairs = self.pairs.loc[self.pairs["team_id"].isin(labels)].reset_index(drop=True)
+        shared = {}
+        for index, (view, coalitions) in self.shared.items():
+            stakes = view.stakes.loc[view.stakes["label"].isin(labels)]
+            shared[index] = (replace(view, stakes=stakes), coalitions)
+        by_item = {key: values[keep] for key, values in self.by_item.items()}
+        return Measured(team, pairs, shared, by_item, self.labels[keep])
 
 
 def period_tables(log: EventLog, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
@@ -184,12 +205,16 @@ def _relabelled(
 
 
 def _availability_view(
-    tables: dict[str, pd.DataFrame], services: pd.DataFrame, real: Mapping[str, str]
+    tables: dict[str, pd.DataFrame],
+    services: pd.DataFrame,
+    real: Mapping[str, str],
+    worlds: Mapping[str, str],
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Give every label its own copy of its real team's services (see the module docstring)."""
     owner = services.set_index("service_id")["team_id"]
     label = np.array(list(real), dtype=object)
     label_team = np.array(list(real.values()), dtype=object)
+    label_world = np.array([worlds.get(lab, "") for lab in label], dtype=object)
     rows, labs = _copies(services["team_id"], label_team)
     own_services = _relabelled(services, rows, label[labs])
     own_services = own_services.assign(business_unit=text([None] * len(own_services)))
@@ -199,8 +224,11 @@ def _availability_view(
     owning = p1["service_id"].map(owner).fillna(handler)
     mine = p1.loc[handler == owning]
     mine = mine.assign(service_id=mine["service_id"] + SEP + mine["team_id"])
-    helping = ((handler != owning) & (p1["team_id"] == handler)).to_numpy()
-    rows, labs = _copies(owning.loc[helping], label_team)
+    status_quo = (p1["team_id"] == handler) | p1["team_id"].isin(list(worlds))
+    helping = ((handler != owning) & status_quo).to_numpy()
+    # a helped incident counts for the owning team's labels in the helper's world
+    helper_world = p1["team_id"].loc[helping].map(lambda lab: worlds.get(lab, ""))
+    rows, labs = _copies(owning.loc[helping] + SEP + helper_world, label_team + SEP + label_world)
     helped = _relabelled(p1.loc[helping], rows, label[labs])
     out = tables["outages"]
     rows, labs = _copies(out["service_id"].map(owner), label_team)
@@ -235,6 +263,7 @@ def measure_period(
     services: pd.DataFrame,
     real: Mapping[str, str],
     attribution: str,
+    worlds: Mapping[str, str] | None = None,
 ) -> Measured:
     """Measure every item for every label on ``[start, end)``.
 
@@ -252,6 +281,8 @@ def measure_period(
         Every label (in the log or wanted in the output) to its real team.
     attribution : str
         The plan's attribution rule.
+    worlds : mapping, optional
+        Label to side world, for the labels of side worlds (see the module docstring).
 
     Returns
     -------
@@ -259,6 +290,7 @@ def measure_period(
         The values; one KPI measurement per group of items.
     """
     labels = pd.Index(list(real))
+    worlds = worlds or {}
     tables = period_tables(log, start, end)
     done: list[Item] = []
     values: list[np.ndarray] = []
@@ -270,13 +302,13 @@ def measure_period(
         cut_services = log.services
         views: dict[str, SharedView] = {}
         if view == "availability":
-            cut, cut_services = _availability_view(cut, services, real)
+            cut, cut_services = _availability_view(cut, services, real, worlds)
         elif view == "shared":
             for table in sorted({m.table for m in members}):
                 if (table, exclude) not in shared_views:
                     prefix = f"{SEP}{table}{SEP}"
                     shared_views[table, exclude] = shared_view(
-                        cut[table], real, attribution, prefix
+                        cut[table], real, attribution, prefix, worlds
                     )
                 views[table] = shared_views[table, exclude]
                 cut = {**cut, table: views[table].rows}
@@ -343,4 +375,4 @@ def measure_period(
         else pd.DataFrame(columns=pair_columns)
     )
     by_item = {(m.item, m.index): v for m, v in zip(done, values, strict=True)}
-    return Measured(team=team, pairs=pairs, shared=shared, by_item=by_item)
+    return Measured(team, pairs, shared, by_item, labels.to_numpy(dtype=object))

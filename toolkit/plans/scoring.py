@@ -202,7 +202,11 @@ class PlanScorer:
         return self._measure(log, period_index, real).team.copy()
 
     def score(
-        self, log: EventLog, period_index: int, team_of: Mapping[str, str] | None = None
+        self,
+        log: EventLog,
+        period_index: int,
+        team_of: Mapping[str, str] | None = None,
+        worlds: Mapping[str, str] | None = None,
     ) -> TeamScores:
         """Score period ``k`` against the baselines committed so far, changing no state.
 
@@ -215,6 +219,10 @@ class PlanScorer:
         team_of : mapping, optional
             Label to real team (``{"apps#3": "apps"}``): baselines and gate history of a label
             are its real team's. Labels not in it are real teams. Results are keyed by label.
+        worlds : mapping, optional
+            Label to side world, for labels that stand for their team in another world measured
+            in the same log, such as the truth next to the record: they see only their own
+            world's rows (see :mod:`toolkit.plans.measurement`).
 
         Returns
         -------
@@ -228,22 +236,33 @@ class PlanScorer:
         """
         self._check_period(period_index)
         real = self._labels(log, team_of)
-        return self._score(self._measure(log, period_index, real), period_index, real)
+        measured = self._measure(log, period_index, real, worlds)
+        return self._score(measured, period_index, real)
 
-    def commit(self, log: EventLog, period_index: int) -> TeamScores:
-        """Score period ``k``, then record its values for later baselines, ratchets and gates.
+    def commit(
+        self,
+        log: EventLog,
+        period_index: int,
+        team_of: Mapping[str, str] | None = None,
+        worlds: Mapping[str, str] | None = None,
+    ) -> TeamScores:
+        """Score period ``k``, then record the real teams' values for later baselines and gates.
 
         Parameters
         ----------
         log : EventLog
-            The reported log, with real team ids.
+            The reported log, with real team ids; it may also hold other labels (candidates,
+            or a side world such as the truth), scored alongside but never recorded.
         period_index : int
             The next period to commit: periods are committed in order, each once.
+        team_of, worlds : mapping, optional
+            As in :meth:`score`, for the other labels.
 
         Returns
         -------
         TeamScores
-            The period's scores, as :meth:`score` gives them.
+            The period's scores, as :meth:`score` gives them: the real teams' and those of every
+            other label.
         """
         if period_index != self._committed:
             raise ValueError(
@@ -251,10 +270,13 @@ class PlanScorer:
                 f"got {period_index}"
             )
         self._check_period(period_index)
-        real = self._labels(log, None)
-        measured = self._measure(log, period_index, real)
+        team_of = team_of or {}
+        worlds = worlds or {}
+        real = self._labels(log, {**{t: t for t in self.services["team_id"]}, **team_of})
+        measured = self._measure(log, period_index, real, worlds)
         scores = self._score(measured, period_index, real)
-        self._record(measured, period_index)
+        own = [label for label, team in real.items() if label == team and label not in worlds]
+        self._record(measured.restricted(own), period_index)
         return scores
 
     # -- measurement and history ----------------------------------------------------------
@@ -275,7 +297,9 @@ class PlanScorer:
         team_of = team_of or {}
         return {label: team_of.get(label, label) for label in sorted(found)}
 
-    def _measure(self, log: EventLog, k: int, real: dict[str, str]) -> Measured:
+    def _measure(
+        self, log: EventLog, k: int, real: dict[str, str], worlds: Mapping[str, str] | None = None
+    ) -> Measured:
         bounds = self.periods.iloc[k]
         return measure_period(
             log,
@@ -285,6 +309,7 @@ class PlanScorer:
             self.services,
             real,
             self.plan.attribution,
+            worlds,
         )
 
     def _record(self, measured: Measured, k: int) -> None:
