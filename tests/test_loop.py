@@ -66,3 +66,19 @@ def test_shared_services_are_credited_under_a_sharing_rule(small_scenario):
     assert set(crm["team_id"]) == {"apps", "workplace"}
     scores = run.behaviour["score_pct"].to_numpy()
     assert np.isfinite(scores).all() and (scores > 0).any()
+
+
+def test_moves_drafted_before_scoring_can_be_taken_back(small_scenario):
+    loop = PlanLoop(small_scenario, load_plan("mttr_only"), seed=4)
+    loop.world.advance(loop.world.edges[0])
+    truth = loop.world.event_log()
+    agents = loop.adaptation.agents
+    before = {t: (a.rng.getstate(), a.levers) for t, a in agents.items()}
+    moves = loop._draft(0, truth)
+    assert moves.revising  # with these seeds some teams revise
+    labels = set(moves.log.incidents["team_id"]) - set(truth.incidents["team_id"])
+    assert labels and labels <= set(moves.team_of)
+    assert all(moves.team_of[label] == label.split("#")[0] for label in labels)
+    assert any(a.rng.getstate() != before[t][0] for t, a in agents.items())
+    moves.take_back()
+    assert {t: (a.rng.getstate(), a.levers) for t, a in agents.items()} == before

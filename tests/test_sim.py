@@ -37,6 +37,7 @@ def test_asking_for_the_log_period_by_period_changes_nothing(small_scenario):
     reopened = first["resolved_at"].isna() & again["resolved_at"].notna().to_numpy()
     assert reopened.any()  # open at the first period's end, resolved since: re-read
 
+
 def test_a_log_since_an_hour_keeps_exactly_the_rows_that_can_still_count(small_scenario):
     world = World(small_scenario, seed=4)
     world.advance(world.edges[2])
@@ -52,7 +53,6 @@ def test_a_log_since_an_hour_keeps_exactly_the_rows_that_can_still_count(small_s
     pd.testing.assert_frame_equal(recent.changes, chg.loc[open_chg].reset_index(drop=True))
     pd.testing.assert_frame_equal(recent.outages, full.outages)
     assert (recent.start, recent.end) == (full.start, full.end)
-
 
 
 def test_different_seeds_give_different_logs(small_scenario):

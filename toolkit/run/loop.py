@@ -4,31 +4,41 @@ Period by period, the world runs under the teams' levers and writes the truth; t
 layer turns it into the record under the teams' gaming; the plan scores the record (and,
 for comparison, the truth); the ledger turns scores into money; audits look for gaming; then
 each team revises its levers by scoring counterfactual logs with the same plan code.
+
+Plan code is dear per call and cheap per row, so each period is measured once: the record, the
+candidates' counterfactual rows under their labels (``apps#3``, judged against the others'
+status quo in the record) and the truth as a side world (see :mod:`toolkit.plans.measurement`).
+The candidates are therefore drawn before the period is scored, and the draws are taken back if
+nothing turns out to be at stake. Each period reads the truth from the previous period's start
+on; the whole truth and record are built once, at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from toolkit.behaviour.adaptation import Adaptation, Stakes
+from toolkit.behaviour.adaptation import Adaptation, Stakes, TeamAgent
 from toolkit.behaviour.audit import audit_evidence, misattributions_without_outage
 from toolkit.behaviour.counterfactual import Counterfactuals
 from toolkit.behaviour.expectation import ScoreExpectation
-from toolkit.behaviour.levers import ALL_LEVERS
+from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
 from toolkit.behaviour.reporting import REPORTING_LEVERS, report
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
 from toolkit.events import EventLog
+from toolkit.events.schema import text
+from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
 from toolkit.plans.scoring import PlanScorer
 from toolkit.sim import World
 from toolkit.sim.streams import stream
 
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+TRUE_WORLD = "true"  # the side world in which the truth is scored next to the record
 
 
 @dataclass
@@ -55,6 +65,24 @@ class PlanRun:
     awards: pd.DataFrame
     behaviour: pd.DataFrame
     ledger: AwardLedger
+
+
+def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> EventLog:
+    """Return ``log`` with ``side``'s incidents and changes appended under side-world labels."""
+
+    def stacked(table: str) -> pd.DataFrame:
+        extra = getattr(side, table)
+        extra = extra.assign(team_id=text(extra["team_id"].map(label).to_numpy(dtype=object)))
+        return pd.concat([getattr(log, table), extra], ignore_index=True)
+
+    return EventLog(
+        incidents=stacked("incidents"),
+        changes=stacked("changes"),
+        outages=log.outages,
+        services=log.services,
+        start=log.start,
+        end=log.end,
+    )
 
 
 def _period_rows(log: EventLog, start: pd.Timestamp, end: pd.Timestamp):
@@ -100,6 +128,14 @@ class PlanLoop:
         self.sla_targets = scenario.environment.incidents.sla_target_hours
         self.vendor_links = {s.id: s.vendor_dependencies for s in scenario.organisation.services}
         self.audit_streams = {t: stream(seed, f"audits/{t}") for t in self.adaptation.agents}
+        self.true_label = {t: f"{t}{SEP}{TRUE_WORLD}" for t in self.adaptation.agents}
+        self.true_team = {label: t for t, label in self.true_label.items()}
+        self.start_after = plan.start_after_periods
+        self.may_pay = any(
+            self.ledger.period_value(t, k) > 0
+            for t in self.adaptation.agents
+            for k in range(len(self.labels))
+        )
         self.intensities: list[dict] = []
         self.records: list[dict] = []
 
@@ -147,12 +183,27 @@ class PlanLoop:
         # and a padded ticket of period k - 1 may be resolved in k, so the cut starts at k - 1.
         since = self.world.edges[k - 2] if k >= 2 else 0.0
         truth = self.world.event_log(since=since)
-        reported = self.report(truth, self.intensities)
-        true_scores = self.scorer.score(truth, k).teams.set_index("team_id")
-        committed = self.scorer.commit(reported, k)
+        moves = self._draft(k, truth) if self._may_move(k + 1) else None
+        # One measurement scores the record, the candidates next to it and, as a side world of
+        # its own, the truth.
+        if moves is None or moves.log is None:
+            reported = self.report(truth, self.intensities)
+            team_of = self.true_team
+        else:
+            reported = self.report(moves.log, self.intensities + moves.intensities)
+            team_of = {**self.true_team, **moves.team_of}
+        committed = self.scorer.commit(
+            _with_side_world(reported, truth, self.true_label),
+            k,
+            team_of=team_of,
+            worlds=dict.fromkeys(self.true_team, TRUE_WORLD),
+        )
+        teams = committed.teams.set_index("team_id")
+        scores = teams.loc[teams.index.isin(list(agents))]
+        true_scores = teams.loc[list(self.true_label.values())].rename(index=self.true_team)
         if k >= self.plan.start_after_periods:
-            self.expectation.record(committed.metrics)
-        scores = committed.teams.set_index("team_id")
+            metrics = committed.metrics
+            self.expectation.record(metrics.loc[metrics["team_id"].isin(list(agents))])
         findings, audited = self._audit(k, truth, reported, scores)
         self.ledger.close_period(k, scores["score_pct"].to_dict(), findings)
         found = {}
@@ -170,8 +221,15 @@ class PlanLoop:
                     "findings": ",".join(sorted(set(found.get(team_id, [])))),
                 }
             )
-        if self.plan.start_after_periods <= k + 1 < len(self.labels) and self._at_stake(k + 1):
-            self._adapt(k, truth)
+        if moves is not None:
+            if self._at_stake(k + 1):
+                self._choose(k, moves, committed)
+            else:
+                moves.take_back()
+
+    def _may_move(self, k: int) -> bool:
+        """Tell whether teams may revise their levers before period ``k`` (if it is at stake)."""
+        return self.start_after <= k < len(self.labels) and self.may_pay
 
     def _at_stake(self, k: int) -> bool:
         """Tell whether any team has money riding on period ``k``; if not, nobody moves."""
@@ -217,53 +275,55 @@ class PlanLoop:
         mine = inside & (changes["team_id"] == team_id) & (changes["type"] == "emergency")
         return int((mine & changes["justification"].isna()).sum())
 
-    def _adapt(self, k: int, truth: EventLog) -> None:
-        """Let every team value candidate moves on its last period and choose one."""
+    def _draft(self, k: int, truth: EventLog) -> Moves | None:
+        """Draw who revises and their candidate moves, and build the counterfactual rows.
+
+        Drawn before period ``k`` is scored, so that the candidates are scored in the same
+        measurement; :meth:`Moves.take_back` undoes the draws if nothing turns out at stake.
+        """
         adaptation = self.adaptation
-        start, end = self.periods.iloc[k][["start", "end"]]
-        label = self.labels[k]
-        options, pairs = {}, []
+        states = {t: a.rng.getstate() for t, a in adaptation.agents.items()}
         revising = {t: a for t, a in adaptation.agents.items() if adaptation.revises(a)}
-        if not revising:
-            return
+        options, pairs = {}, []
         for team_id, agent in revising.items():
             options[team_id] = adaptation.candidates(agent)
             for i, candidate in enumerate(options[team_id]):
                 pairs.append((f"{team_id}#{i}", team_id, agent.levers, candidate))
-        moves = self.counterfactuals.moves_table(pairs)
+        moves = Moves(adaptation.agents, states, revising, options)
+        if not pairs:
+            return moves
+        start, end = self.periods.iloc[k][["start", "end"]]
+        table = self.counterfactuals.moves_table(pairs)
         incidents, changes = _period_rows(truth, start, end)
-        cf_incidents, cf_changes = self.counterfactuals.build(incidents, changes, moves, end)
-        services = truth.services.merge(moves[["label", "team_id"]], on="team_id")
+        cf_incidents, cf_changes = self.counterfactuals.build(incidents, changes, table, end)
+        services = truth.services.merge(table[["label", "team_id"]], on="team_id")
         services["team_id"] = services.pop("label")
-        intensities = [
-            {"period": label, "team_id": lab, **cand.reporting()} for lab, _, _, cand in pairs
-        ]
-        if self.plan.attribution != "owner":
-            # a shared service's credit depends on the other teams' work: keep it, as it is
-            cf_incidents = pd.concat([cf_incidents, incidents], ignore_index=True)
-            cf_changes = pd.concat([cf_changes, changes], ignore_index=True)
-            intensities += [
-                {"period": label, "team_id": t, **a.levers.reporting()}
-                for t, a in adaptation.agents.items()
-            ]
-        counterfactual = EventLog(
-            incidents=cf_incidents,
-            changes=cf_changes,
+        moves.log = EventLog(
+            incidents=pd.concat([truth.incidents, cf_incidents], ignore_index=True),
+            changes=pd.concat([truth.changes, cf_changes], ignore_index=True),
             outages=truth.outages,
-            services=services,
+            services=pd.concat([truth.services, services], ignore_index=True),
             start=truth.start,
             end=truth.end,
         )
-        team_of = dict(zip(moves["label"], moves["team_id"], strict=True))
-        if self.plan.attribution != "owner":
-            team_of.update({t: t for t in adaptation.agents})
-        scored = self.scorer.score(self.report(counterfactual, intensities), k, team_of=team_of)
+        moves.intensities = [
+            {"period": self.labels[k], "team_id": lab, **cand.reporting()}
+            for lab, _, _, cand in pairs
+        ]
+        moves.team_of = dict(zip(table["label"], table["team_id"], strict=True))
+        return moves
+
+    def _choose(self, k: int, moves: Moves, scored) -> None:
+        """Let every revising team value its candidates and pick one."""
+        if not moves.revising:
+            return
+        adaptation = self.adaptation
         expected = self.expectation.expected_scores(
-            scored.teams, scored.metrics, team_of, {t: f"{t}#0" for t in revising}
+            scored.teams, scored.metrics, moves.team_of, {t: f"{t}#0" for t in moves.revising}
         )
         requested = scored.teams.set_index("team_id")["audit_requested"]
         audit = self.plan.audit
-        for team_id, agent in revising.items():
+        for team_id, agent in moves.revising.items():
             exposure = self.ledger.exposure(team_id)
             stakes = Stakes(
                 period_value=self.ledger.period_value(team_id, k + 1),
@@ -274,7 +334,7 @@ class PlanLoop:
                 root_cause_audit=audit.root_cause_audit,
             )
             utilities = []
-            for i, candidate in enumerate(options[team_id]):
+            for i, candidate in enumerate(moves.options[team_id]):
                 label = f"{team_id}#{i}"
                 utilities.append(
                     adaptation.utility(
@@ -285,7 +345,25 @@ class PlanLoop:
                         stakes,
                     )
                 )
-            agent.levers = adaptation.choose(agent, options[team_id], utilities)
+            agent.levers = adaptation.choose(agent, moves.options[team_id], utilities)
+
+
+@dataclass
+class Moves:
+    """The candidate moves drawn before a period is scored, and the rows that price them."""
+
+    agents: dict[str, TeamAgent]
+    states: dict[str, tuple]  # every team's random state before the draws
+    revising: dict[str, TeamAgent]
+    options: dict[str, list[LeverSet]]
+    log: EventLog | None = None  # the true period plus each candidate's counterfactual rows
+    intensities: list[dict] = field(default_factory=list)  # the candidates' reporting levers
+    team_of: dict[str, str] = field(default_factory=dict)  # candidate label → team
+
+    def take_back(self) -> None:
+        """Undo the draws: nobody revises, as if they had never been made."""
+        for team_id, agent in self.agents.items():
+            agent.rng.setstate(self.states[team_id])
 
 
 def run_plan(scenario: Scenario, plan: Plan, seed: int | None = None) -> PlanRun:
