@@ -19,27 +19,45 @@ import pandas as pd
 
 from toolkit.behaviour.levers import LeverSet
 from toolkit.config.scenario import Scenario
-from toolkit.events.schema import STR
+from toolkit.events.schema import STR, text
 from toolkit.sim.levers import care_factors, change_pace
 from toolkit.sim.streams import hash_ids, uniforms
 
 NS = "datetime64[ns]"
 HOUR = np.timedelta64(1, "h")
 CHERRY_WAIT_SHIFT = 0.6  # share of a short ticket's wait that full cherry-picking removes
+COPY = "~x"  # suffix of a row a candidate repeats (a change made twice, its incident)
+WORK = ["label", "_move", "_hash"]  # working columns, dropped from the result
 
 
-def _expand(frame: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
-    """Repeat each team's rows once per candidate label of that team."""
-    return frame.merge(moves, on="team_id", how="inner", sort=False)
+def _expand(frame: pd.DataFrame, moves: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """Repeat each team's rows once per candidate of that team, row by row.
+
+    A copy carries the candidate's ``label``, its position in ``moves`` (``_move``, to look its
+    levers up) and the hashed row id (``_hash``, to key draws without hashing each copy again).
+    """
+    teams = moves["team_id"].to_numpy(dtype=object)
+    known = pd.Index(pd.unique(teams))
+    code = known.get_indexer(frame["team_id"].to_numpy(dtype=object))
+    rows, move = np.nonzero(code[:, None] == known.get_indexer(teams)[None, :])
+    hashed = hash_ids(frame[id_column])
+    return (
+        frame.take(rows)
+        .reset_index(drop=True)
+        .assign(
+            label=text(moves["label"].to_numpy(dtype=object)[move]), _move=move, _hash=hashed[rows]
+        )
+    )
 
 
 def _resample(frame: pd.DataFrame, ratio: np.ndarray, draw: np.ndarray, id_column: str):
     """Keep rows with probability ``ratio`` (< 1) or add copies with probability ``ratio - 1``."""
     keep = np.where(ratio < 1, draw < ratio, True)
     extra = (ratio > 1) & (draw < ratio - 1)
-    copies = frame.loc[extra].copy()
-    copies[id_column] = copies[id_column] + "~x"
-    return frame.loc[keep], copies
+    copies = frame.loc[extra]
+    ids = copies[id_column] + COPY
+    copies = copies.assign(**{id_column: ids, "_hash": hash_ids(ids)})
+    return pd.concat([frame.loc[keep], copies], ignore_index=True)
 
 
 class Counterfactuals:
@@ -87,74 +105,79 @@ class Counterfactuals:
             Changes pushed past it are not implemented within the period.
         """
         eff = self.effects
-        inc = _expand(incidents, moves)
-        chg = _expand(changes, moves)
+        inc = _expand(incidents, moves, "incident_id")
+        chg = _expand(changes, moves, "change_id")
         seed = self.seed
         end = np.datetime64(period_end, "ns")
+
+        def lever(frame: pd.DataFrame, name: str) -> np.ndarray:
+            """Each row's value of a lever column of ``moves`` (``cur_...`` or ``new_...``)."""
+            return moves[name].to_numpy(dtype=float)[frame["_move"].to_numpy()]
 
         # change pace: reliability work and care take time from delivery; the lever scales it
         def pace_of(prefix):
             return change_pace(
                 eff,
-                chg[f"{prefix}change_rate"].to_numpy(),
-                chg[f"{prefix}reliability_effort"].to_numpy(),
-                chg[f"{prefix}change_care"].to_numpy(),
+                lever(chg, f"{prefix}change_rate"),
+                lever(chg, f"{prefix}reliability_effort"),
+                lever(chg, f"{prefix}change_care"),
             )
 
         pace = pace_of("new_") / pace_of("cur_")
-        kept, extra = _resample(
-            chg, pace, uniforms(hash_ids(chg["change_id"]), seed, "cf/pace"), "change_id"
+        draw = uniforms(chg["_hash"].to_numpy(), seed, "cf/pace")
+        chg = _resample(chg, pace, draw, "change_id")
+        chg = self._care_and_abuse(chg, end, lever)
+
+        # change-caused incidents follow their change (dropped, repeated, or added when flipped):
+        # keyed by candidate and change, the key of a repeated change's copy one above its own
+        ids = pd.Index(pd.unique(changes["change_id"].to_numpy(dtype=object)))
+        failed = chg.loc[chg["failed"]]
+        failed_ids = failed["change_id"].to_numpy(dtype=object)
+        repeat = np.array([str(c).endswith(COPY) for c in failed_ids], dtype=bool)
+        base_ids = np.where(repeat, [str(c)[: -len(COPY)] for c in failed_ids], failed_ids)
+        failed_keys = (failed["_move"].to_numpy() * len(ids) + ids.get_indexer(base_ids)) * 2
+        failed_keys = failed_keys + repeat
+        change = ids.get_indexer(inc["change_id"].to_numpy(dtype=object))
+        key = np.where(change >= 0, (inc["_move"].to_numpy() * len(ids) + change) * 2, -2)
+        caused = (inc["root_cause"] == "change").to_numpy()
+        survives = ~caused | np.isin(key, failed_keys)
+        repeated = caused & np.isin(key + 1, failed_keys)
+        again = inc.loc[repeated]
+        again_ids = again["incident_id"] + COPY
+        again = again.assign(
+            incident_id=again_ids, change_id=again["change_id"] + COPY, _hash=hash_ids(again_ids)
         )
-        chg = pd.concat([kept, extra], ignore_index=True)
-
-        chg = self._care_and_abuse(chg, end)
-
-        # change-caused incidents follow their change (dropped, repeated, or added when flipped)
-        caused = inc["root_cause"] == "change"
-        key = inc["label"] + "|" + inc["change_id"].fillna("")
-        alive = set(chg["label"] + "|" + chg["change_id"])
-        failed = set(chg.loc[chg["failed"], "label"] + "|" + chg.loc[chg["failed"], "change_id"])
-        survives = ~caused | (key.isin(alive) & key.isin(failed))
-        repeated = caused & (key + "~x").isin(failed)
-        again = inc.loc[repeated].copy()
-        again["incident_id"] = again["incident_id"] + "~x"
-        again["change_id"] = again["change_id"] + "~x"
         inc = pd.concat([inc.loc[survives], again], ignore_index=True)
 
         # reliability work: internal incident rates move after the lag, as the world does
         pull = 1.0 / (1.0 + eff.reliability_lag_periods)
-        shift = inc["new_reliability_effort"] - inc["cur_reliability_effort"]
-        ratio = np.exp(-eff.reliability_effect * pull * shift.to_numpy())
+        shift = lever(inc, "new_reliability_effort") - lever(inc, "cur_reliability_effort")
+        ratio = np.exp(-eff.reliability_effect * pull * shift)
         ratio = np.where(inc["root_cause"].to_numpy() == "internal", ratio, 1.0)
-        kept, extra = _resample(
-            inc,
-            ratio,
-            uniforms(hash_ids(inc["incident_id"]), seed, "cf/reliability"),
-            "incident_id",
-        )
-        inc = pd.concat([kept, extra], ignore_index=True)
+        draw = uniforms(inc["_hash"].to_numpy(), seed, "cf/reliability")
+        inc = _resample(inc, ratio, draw, "incident_id")
 
-        inc = self._cherry_picking(inc)
-        inc["team_id"] = inc.pop("label")
-        chg["team_id"] = chg.pop("label")
-        lever_columns = [c for c in inc.columns if c.startswith(("cur_", "new_"))]
-        return inc.drop(columns=lever_columns), chg.drop(columns=lever_columns)
+        inc = self._cherry_picking(inc, lever)
+        inc["team_id"] = inc["label"]
+        chg["team_id"] = chg["label"]
+        return inc.drop(columns=WORK), chg.drop(columns=WORK)
 
-    def _care_and_abuse(self, chg: pd.DataFrame, end: np.datetime64) -> pd.DataFrame:
+    def _care_and_abuse(self, chg: pd.DataFrame, end: np.datetime64, lever) -> pd.DataFrame:
         eff, cfg, seed = self.effects, self.changes_cfg, self.seed
-        chg = chg.copy()
-        hashed = hash_ids(chg["change_id"])
+        hashed = chg["_hash"].to_numpy()
         p = cfg.failure_probability.model_dump()
 
         # emergency abuse: more of it pushes pending or slow normal changes through at once
-        rise = (chg["new_emergency_abuse"] - chg["cur_emergency_abuse"]).to_numpy()
+        current_abuse = lever(chg, "cur_emergency_abuse")
+        rise = lever(chg, "new_emergency_abuse") - current_abuse
         u = uniforms(hashed, seed, "cf/abuse")
-        is_normal = (chg["type"] == "normal").to_numpy()
-        share_up = np.clip(rise / np.maximum(1 - chg["cur_emergency_abuse"].to_numpy(), 1e-9), 0, 1)
+        kind = chg["type"].to_numpy(dtype=object)
+        is_normal = kind == "normal"
+        share_up = np.clip(rise / np.maximum(1 - current_abuse, 1e-9), 0, 1)
         pushed = is_normal & (rise > 0) & (u < share_up)
-        is_emergency = (chg["type"] == "emergency").to_numpy()
+        is_emergency = kind == "emergency"
         unjustified = chg["justification"].isna().to_numpy()
-        share_down = np.clip(-rise / np.maximum(chg["cur_emergency_abuse"].to_numpy(), 1e-9), 0, 1)
+        share_down = np.clip(-rise / np.maximum(current_abuse, 1e-9), 0, 1)
         pulled = is_emergency & unjustified & (rise < 0) & (u < share_down)
         submitted = chg["submitted_at"].to_numpy(dtype=NS)
         implemented = chg["implemented_at"].to_numpy(dtype=NS)
@@ -162,32 +185,34 @@ class Counterfactuals:
         slow = submitted + np.timedelta64(int(cfg.cab_lead_time_days * 86400), "s")
         implemented = np.where(pushed, fast, implemented)
         implemented = np.where(pulled, np.maximum(slow, implemented), implemented)
-        chg.loc[pushed, "type"] = "emergency"
-        chg.loc[pulled, "type"] = "normal"
-        chg.loc[pushed, "cab_reviewed"] = False
-        chg.loc[pulled, "cab_reviewed"] = True
+        kind = np.where(pushed, "emergency", np.where(pulled, "normal", kind))
+        reviewed = chg["cab_reviewed"].to_numpy(dtype=bool)
+        reviewed = np.where(pushed, False, np.where(pulled, True, reviewed))
         u_fail = uniforms(hashed, seed, "cf/abuse-failure")
         extra_risk = (p["emergency"] - p["normal"]) / (1 - p["normal"])
         failed = chg["failed"].to_numpy() | (pushed & (u_fail < extra_risk))
 
         # care: failures and lead times scale with care as the world makes them
-        new_fail, new_lead, _ = care_factors(eff, chg["new_change_care"].to_numpy())
-        cur_fail, cur_lead, _ = care_factors(eff, chg["cur_change_care"].to_numpy())
+        new_fail, new_lead, _ = care_factors(eff, lever(chg, "new_change_care"))
+        cur_fail, cur_lead, _ = care_factors(eff, lever(chg, "cur_change_care"))
         ratio = new_fail / cur_fail
         u_care = uniforms(hashed, seed, "cf/care")
-        base_p = chg["type"].map(p).to_numpy(dtype=float)
+        base_p = pd.Series(kind).map(p).to_numpy(dtype=float)
         flip_to_fail = (ratio > 1) & (u_care < (ratio - 1) * base_p / np.maximum(1 - base_p, 1e-9))
         failed = np.where(ratio < 1, failed & (u_care < ratio), failed | flip_to_fail)
         stretch = new_lead / cur_lead
         lead_hours = (implemented - submitted) / HOUR
         implemented = submitted + (lead_hours * stretch * 3600).astype("timedelta64[s]")
         implemented = np.where(implemented < end, implemented, np.datetime64("NaT"))
-        chg["implemented_at"] = pd.Series(implemented, index=chg.index).astype(NS)
-        chg["failed"] = failed & ~np.isnat(implemented)
-        return chg
+        return chg.assign(
+            type=text(kind),
+            cab_reviewed=reviewed,
+            implemented_at=implemented.astype(NS),
+            failed=failed & ~np.isnat(implemented),
+        )
 
-    def _cherry_picking(self, inc: pd.DataFrame) -> pd.DataFrame:
-        rise = (inc["new_cherry_picking"] - inc["cur_cherry_picking"]).to_numpy()
+    def _cherry_picking(self, inc: pd.DataFrame, lever) -> pd.DataFrame:
+        rise = lever(inc, "new_cherry_picking") - lever(inc, "cur_cherry_picking")
         if not rise.any():
             return inc
         opened = inc["opened_at"].to_numpy(dtype=NS)
@@ -200,9 +225,9 @@ class Counterfactuals:
         factor = np.where(short, -CHERRY_WAIT_SHIFT, CHERRY_WAIT_SHIFT / 2) * rise
         shift = np.nan_to_num(wait * factor)
         delta = (shift * 3600).astype("timedelta64[s]")
-        inc = inc.copy()
-        inc["responded_at"] = pd.Series(responded + delta, index=inc.index).astype(NS)
-        inc["resolved_at"] = pd.Series(resolved + delta, index=inc.index).astype(NS)
         closed = inc["closed_at"].to_numpy(dtype=NS)
-        inc["closed_at"] = pd.Series(closed + delta, index=inc.index).astype(NS)
-        return inc
+        return inc.assign(
+            responded_at=(responded + delta).astype(NS),
+            resolved_at=(resolved + delta).astype(NS),
+            closed_at=(closed + delta).astype(NS),
+        )

@@ -68,6 +68,9 @@ class Grouped:
         The period labels, by position.
     levels : tuple of str
         The levels to compute, from :data:`LEVELS`.
+    keys : tuple, optional
+        ``(team codes, teams, service codes, services)`` of every row of ``table``, from
+        :func:`entity_codes`; computed here if not given.
     """
 
     def __init__(
@@ -76,13 +79,14 @@ class Grouped:
         period: np.ndarray,
         labels: np.ndarray,
         levels: tuple[str, ...] = LEVELS,
+        keys: tuple | None = None,
     ) -> None:
         keep = period >= 0
         self.rows = table.loc[keep]
         self.labels = labels
         period = period[keep]
-        team, teams = pd.factorize(self.rows["team_id"], sort=True)
-        service, services = pd.factorize(self.rows["service_id"], sort=True)
+        team, teams, service, services = keys or entity_codes(table)
+        team, service = team[keep], service[keep]
         names = {
             "team": np.append(np.asarray(teams, dtype=object), ALL),
             "service": np.append(np.asarray(services, dtype=object), ALL),
@@ -186,6 +190,19 @@ class Grouped:
         return self._rows(kpi, parts)
 
 
+def entity_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Code a table's teams and services in sorted order (-1 where missing).
+
+    Returns
+    -------
+    tuple
+        ``(team codes, teams, service codes, services)``.
+    """
+    team, teams = pd.factorize(table["team_id"].to_numpy(dtype=object), sort=True)
+    service, services = pd.factorize(table["service_id"].to_numpy(dtype=object), sort=True)
+    return team, teams, service, services
+
+
 @dataclass(frozen=True)
 class _Level:
     """One reporting level of a :class:`Grouped`: which rows count and the group of each.
@@ -257,6 +274,7 @@ class MeasureContext:
         self.bounds = period_bounds(log.start, log.end, period)
         self.labels = self.bounds["label"].to_numpy(dtype=object)
         self._grouped: dict[tuple[str, str], Grouped] = {}
+        self._keys: dict[str, tuple] = {}
 
     def wants(self, name: str) -> bool:
         """Tell whether a KPI name (or variant) was asked for, so others need not be computed."""
@@ -282,5 +300,8 @@ class MeasureContext:
         if key not in self._grouped:
             frame = getattr(self.log, table)
             period = assign_periods(frame[time_column], self.bounds)
-            self._grouped[key] = Grouped(frame, period, self.labels, self.levels)
+            if table not in self._keys:  # shared by every time column of the table
+                self._keys[table] = entity_codes(frame)
+            keys = self._keys[table]
+            self._grouped[key] = Grouped(frame, period, self.labels, self.levels, keys)
         return self._grouped[key]
