@@ -37,8 +37,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.events import EventLog, conform
-from toolkit.events.schema import PRIORITIES
+from toolkit.events import EventLog
+from toolkit.events.schema import PRIORITIES, SCHEMA, STR, text
 from toolkit.sim.streams import hash_ids, uniforms
 
 REPORTING_LEVERS = (
@@ -382,11 +382,19 @@ def _premature_closure(
 
 
 def _added(columns: dict[str, object], rows: np.ndarray | None = None) -> pd.DataFrame:
-    """Build added tickets in the schema's dtypes, so appending them keeps the log's dtypes."""
-    frame = pd.DataFrame(columns)
-    if rows is not None:
-        frame = frame.loc[rows].reset_index(drop=True)
-    return conform(frame, "incidents")
+    """Build added tickets in the schema's dtypes, so appending them keeps the log's dtypes.
+
+    ``columns`` holds every incident column, as arrays or scalars; ``rows`` keeps some tickets.
+    """
+    n = max(len(v) for v in columns.values() if isinstance(v, np.ndarray | pd.Series))
+    typed = {}
+    for name, dtype in SCHEMA["incidents"].items():
+        values = columns[name]
+        values = np.full(n, values, dtype=object) if np.ndim(values) == 0 else np.asarray(values)
+        if rows is not None:
+            values = values[rows]
+        typed[name] = text(values) if dtype == STR else values.astype(dtype)
+    return pd.DataFrame(typed)
 
 
 def _padding(
@@ -465,9 +473,10 @@ def _padding(
 def _team_services(truth: EventLog, team_ids: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Pick a service of each team: from the services table, else from its incidents."""
     listed = truth.services[["team_id", "service_id"]].dropna()
+    offered = listed.groupby("team_id", sort=False)["service_id"].agg(list).to_dict()
     service = np.full(len(team_ids), None, dtype=object)
     for team in pd.unique(team_ids):
-        options = listed.loc[listed["team_id"] == team, "service_id"].to_numpy(dtype=object)
+        options = np.asarray(offered.get(team, []), dtype=object)
         if not len(options):
             seen = truth.incidents.loc[truth.incidents["team_id"] == team, "service_id"]
             options = np.sort(seen.unique().to_numpy(dtype=object))
@@ -527,7 +536,7 @@ def report(
     levels = _Intensities(intensities, spans)
     inc = truth.incidents
     period = spans.locate(inc["opened_at"].to_numpy(dtype=NS))
-    team = levels.teams.get_indexer(inc["team_id"].astype(str))
+    team = levels.teams.get_indexer(inc["team_id"].to_numpy(dtype=object))
     intensity = {lever: levels.at(lever, period, team) for lever in REPORTING_LEVERS}
     delay_hours = _closure_delay_hours(inc)
 

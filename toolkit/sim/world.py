@@ -14,6 +14,7 @@ runs that differ only in levers share their random numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Generator
@@ -541,6 +542,30 @@ class World:
         self.advance(self.horizon_hours)
         return self.event_log()
 
+    @functools.cached_property
+    def _services(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "service_id": s.id,
+                    "team_id": s.owning_team,
+                    "business_unit": s.business_unit,
+                    "criticality": s.criticality,
+                    "complexity": s.complexity,
+                    "platform_age_years": s.platform_age_years,
+                }
+                for s in self.scenario.organisation.services
+            ]
+        ).astype({"service_id": STR, "team_id": STR, "business_unit": STR})
+
+    def _outage_table(self) -> pd.DataFrame:
+        columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
+        rows = list(zip(*self.outages, strict=True)) or [()] * (len(columns) + 2)
+        table = {name: text(list(values)) for name, values in zip(columns, rows, strict=False)}
+        table["start"] = self._timestamps(np.array(rows[-2], dtype=float)).to_numpy()
+        table["end"] = self._timestamps(np.array(rows[-1], dtype=float)).to_numpy()
+        return pd.DataFrame(table)
+
     def _timestamps(self, hours: np.ndarray) -> pd.Series:
         seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s").as_unit("ns")
         return pd.Series(self.start.as_unit("ns") + seconds)
@@ -628,29 +653,11 @@ class World:
                 "justification": text([c.justification for c in changes]),
             }
         )
-        columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
-        outages = pd.DataFrame(self.outages, columns=[*columns, "start_h", "end_h"])
-        outages[columns] = outages[columns].astype(STR)
-        outages["start"] = self._timestamps(outages.pop("start_h").to_numpy(dtype=float))
-        outages["end"] = self._timestamps(outages.pop("end_h").to_numpy(dtype=float))
-        services = pd.DataFrame(
-            [
-                {
-                    "service_id": s.id,
-                    "team_id": s.owning_team,
-                    "business_unit": s.business_unit,
-                    "criticality": s.criticality,
-                    "complexity": s.complexity,
-                    "platform_age_years": s.platform_age_years,
-                }
-                for s in self.scenario.organisation.services
-            ]
-        ).astype({"service_id": STR, "team_id": STR, "business_unit": STR})
         return EventLog(
             incidents=incidents,
             changes=changes,
-            outages=outages,
-            services=services,
+            outages=self._outage_table(),
+            services=self._services,
             start=self.start,
             end=min(self.end, self.start + pd.Timedelta(hours=now)),
             meta={"scenario": self.scenario.name, "seed": self.seed, "view": "truth"},
