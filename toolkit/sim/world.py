@@ -26,8 +26,8 @@ import simpy
 from scipy.special import ndtri
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
-from toolkit.events import EventLog, period_bounds
-from toolkit.events.schema import STR, text
+from toolkit.events import EventLog, conform, period_bounds
+from toolkit.events.schema import text
 from toolkit.sim.levers import WorldLevers, care_factors, change_pace, natural_levers
 from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 
@@ -556,7 +556,7 @@ class World:
                 }
                 for s in self.scenario.organisation.services
             ]
-        ).astype({"service_id": STR, "team_id": STR, "business_unit": STR})
+        ).pipe(conform, "services")
 
     def _outage_table(self) -> pd.DataFrame:
         columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
