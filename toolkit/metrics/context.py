@@ -49,6 +49,26 @@ class KpiRows:
         return frame
 
 
+class Rows:
+    """Some rows of a table, each column taken only when a KPI reads it.
+
+    A KPI reads a few columns of a table that has many, so taking every column of the rows
+    would cost more than the measurement. ``rows[name]`` is the column as a Series.
+    """
+
+    def __init__(self, table: pd.DataFrame, index: np.ndarray) -> None:
+        self._table, self._index = table, index
+        self._columns: dict[str, pd.Series] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._columns:
+            self._columns[name] = self._table[name].iloc[self._index]
+        return self._columns[name]
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 class Grouped:
     """The rows of one table assigned to periods, with group codes at each reporting level.
 
@@ -82,7 +102,7 @@ class Grouped:
         keys: tuple | None = None,
     ) -> None:
         keep = period >= 0
-        self.rows = table.loc[keep]
+        self.rows = Rows(table, np.flatnonzero(keep))
         self.labels = labels
         period = period[keep]
         team, teams, service, services = keys or entity_codes(table)
