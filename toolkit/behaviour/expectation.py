@@ -95,20 +95,22 @@ class ScoreExpectation:
         off = zeroed.reindex(index=labels).fillna(False).to_numpy(dtype=bool)
         total = np.zeros(len(labels))
         for index, curve in enumerate(self.curves):
-            use = np.isfinite(own[:, index]) & ~off[:, index]
-            shift = np.where(np.isfinite(base[:, index]), own[:, index] - base[:, index], 0.0)
-            for row in np.flatnonzero(use):
-                centre, spread = self._centre_and_spread(real[row], index, own[row, index])
-                pays = curve_payout(curve, centre + shift[row] + spread * NODES)
-                total[row] += self.weights[index] * float(WEIGHTS @ np.nan_to_num(pays))
-        out = {}
-        for row, label in enumerate(labels):
-            scores = teams.loc[label]
-            if bool(scores["gated"]):
-                out[label] = 0.0
+            use = np.flatnonzero(np.isfinite(own[:, index]) & ~off[:, index])
+            if not len(use):
                 continue
-            expected = total[row] / self.weights.sum()
-            raw, final = float(scores["raw_score_pct"]), float(scores["score_pct"])
-            multiplier = final / raw if raw > 0 else (0.0 if scores["fired"] else 1.0)
-            out[label] = expected * multiplier
-        return out
+            shift = np.where(np.isfinite(base[:, index]), own[:, index] - base[:, index], 0.0)
+            centre, spread = np.array(
+                [self._centre_and_spread(real[row], index, own[row, index]) for row in use]
+            ).T
+            levels = (centre + shift[use])[:, None] + spread[:, None] * NODES[None, :]
+            pays = np.nan_to_num(curve_payout(curve, levels))
+            total[use] += self.weights[index] * np.array([float(WEIGHTS @ p) for p in pays])
+        rows = teams.reindex(labels)
+        gated = rows["gated"].to_numpy(dtype=bool)
+        raw = rows["raw_score_pct"].to_numpy(dtype=float)
+        final = rows["score_pct"].to_numpy(dtype=float)
+        fired = rows["fired"].fillna("").to_numpy(dtype=object) != ""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            multiplier = np.where(raw > 0, final / raw, np.where(fired, 0.0, 1.0))
+        expected = np.where(gated, 0.0, total / self.weights.sum() * multiplier)
+        return dict(zip(labels, expected.tolist(), strict=True))
