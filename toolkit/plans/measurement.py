@@ -35,7 +35,7 @@ from toolkit.events import SCHEMA, EventLog, empty_table
 from toolkit.events.schema import text
 from toolkit.metrics.availability import HIGHEST_PRIORITY
 from toolkit.metrics.compute import kpi_rows
-from toolkit.metrics.context import ALL, KpiRows
+from toolkit.metrics.context import ALL, KpiRows, entity_codes
 from toolkit.plans.attribution import SEP, SharedView, shared_view
 from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
 
@@ -251,8 +251,17 @@ def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
     return matrix
 
 
-def _volumes(table: pd.DataFrame) -> pd.Series:
-    return table.groupby(["team_id", "service_id"]).size().astype(float)
+def _pair_volumes(table: pd.DataFrame, teams: np.ndarray, services: np.ndarray) -> np.ndarray:
+    """Count the table's rows of each (team, service) pair asked for; 0 where it has none."""
+    team, team_ids, service, service_ids = entity_codes(table)
+    counts = np.bincount(
+        (team * len(service_ids) + service)[(team >= 0) & (service >= 0)],
+        minlength=len(team_ids) * len(service_ids),
+    )
+    row = pd.Index(team_ids).get_indexer(teams)
+    column = pd.Index(service_ids).get_indexer(services)
+    found = (row >= 0) & (column >= 0)
+    return np.where(found, counts[np.maximum(row, 0) * len(service_ids) + column], 0).astype(float)
 
 
 def measure_period(
@@ -297,8 +306,11 @@ def measure_period(
     pair_parts, shared = [], {}
     shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
     groups = measurement_groups(items)
+    excluded: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
     for (view, exclude, tolerance), members in groups.items():
-        cut = _exclude(tables, exclude)
+        if exclude not in excluded:
+            excluded[exclude] = _exclude(tables, exclude)
+        cut = excluded[exclude]
         cut_services = log.services
         views: dict[str, SharedView] = {}
         if view == "availability":
@@ -348,8 +360,7 @@ def measure_period(
                 service = pairs["service_id"].str.split(SEP).str[0]
                 pairs = pairs.assign(service_id=service, volume=1.0)
             else:
-                keys = pd.MultiIndex.from_frame(pairs[["team_id", "service_id"]])
-                volume = _volumes(cut[m.table]).reindex(keys).fillna(0.0).to_numpy()
+                volume = _pair_volumes(cut[m.table], pair_rows.team_id, pair_rows.service_id)
                 pairs = pairs.assign(volume=volume)
             pair_parts.append(pairs.assign(index=m.index))
             if view == "shared":
