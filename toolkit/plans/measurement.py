@@ -18,8 +18,7 @@ team's own id, and the candidates teams weigh (``apps#3``); a side world (the tr
 the same call as the record) holds one status-quo label per team. Labels of different worlds
 never see each other's rows, so one measurement serves both (see :mod:`toolkit.plans.attribution`).
 
-Root-cause exclusions remove incidents with those root causes and, since outage sources use the
-same words (``vendor``, ``external``), outages of those sources.
+Root-cause exclusions are applied as the log is cut to the period (:func:`period_tables`).
 """
 
 from __future__ import annotations
@@ -161,29 +160,26 @@ class Measured:
         return Measured(team, pairs, shared, by_item, self.labels[keep])
 
 
-def period_tables(log: EventLog, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """Keep the rows that can count in ``[start, end)``.
+def period_tables(
+    log: EventLog, start: pd.Timestamp, end: pd.Timestamp, exclude: tuple[str, ...] = ()
+) -> dict[str, pd.DataFrame]:
+    """Keep the rows that can count in ``[start, end)``, less those of excluded root causes.
 
     Incidents open at some time in the period (so every KPI placing them by opening or
     resolution, and downtime overlapping it, is kept), changes implemented in it and outages
-    overlapping it.
+    overlapping it. Excluded root causes remove incidents with those causes and, since outage
+    sources use the same words (``vendor``, ``external``), outages of those sources.
     """
     inc, chg, out = log.incidents, log.changes, log.outages
+    keep_inc = (inc["opened_at"] < end) & ~(inc["resolved_at"] < start)
+    keep_out = (out["start"] < end) & ~(out["end"] < start)
+    if exclude:
+        keep_inc &= ~inc["root_cause"].isin(exclude)
+        keep_out &= ~out["source"].isin(exclude)
     return {
-        "incidents": inc.loc[(inc["opened_at"] < end) & ~(inc["resolved_at"] < start)],
+        "incidents": inc.loc[keep_inc],
         "changes": chg.loc[(chg["implemented_at"] >= start) & (chg["implemented_at"] < end)],
-        "outages": out.loc[(out["start"] < end) & ~(out["end"] < start)],
-    }
-
-
-def _exclude(tables: dict[str, pd.DataFrame], causes: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    if not causes:
-        return tables
-    inc, out = tables["incidents"], tables["outages"]
-    return {
-        **tables,
-        "incidents": inc.loc[~inc["root_cause"].isin(causes)],
-        "outages": out.loc[~out["source"].isin(causes)],
+        "outages": out.loc[keep_out],
     }
 
 
@@ -300,7 +296,6 @@ def measure_period(
     """
     labels = pd.Index(list(real))
     worlds = worlds or {}
-    tables = period_tables(log, start, end)
     done: list[Item] = []
     values: list[np.ndarray] = []
     pair_parts, shared = [], {}
@@ -309,7 +304,7 @@ def measure_period(
     excluded: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
     for (view, exclude, tolerance), members in groups.items():
         if exclude not in excluded:
-            excluded[exclude] = _exclude(tables, exclude)
+            excluded[exclude] = period_tables(log, start, end, exclude)
         cut = excluded[exclude]
         cut_services = log.services
         views: dict[str, SharedView] = {}
