@@ -7,8 +7,6 @@ import pandas as pd
 
 from toolkit.config.plan import Baseline
 
-HISTORY_COLUMNS = ["period", "level", "key", "item", "index", "value", "volume"]
-
 
 def nanmean(values: np.ndarray) -> np.ndarray:
     """Average each row over its present values; missing where a row has none."""
@@ -73,22 +71,33 @@ def volume_weights(volumes: np.ndarray, baseline: Baseline, start: int) -> np.nd
 class History:
     """Values committed period by period, at team, pair (team and service) and service level.
 
-    Records have the columns of :data:`HISTORY_COLUMNS`; ``key`` is a team id, a team id and a
-    service id joined by the ``SEP`` character, or a service id, according to ``level``. They
-    are kept as arrays per level, item and index, the way baselines read them.
+    ``key`` is a team id, a team id and a service id joined by the ``SEP`` character, or a
+    service id, according to ``level``. Values are kept as arrays per level, item and index,
+    the way baselines read them.
     """
 
     def __init__(self) -> None:
         self._parts: dict[tuple[str, str, int], list[tuple[int, np.ndarray, dict]]] = {}
 
-    def add(self, records: pd.DataFrame) -> None:
-        """Append one period's records."""
-        records = records[HISTORY_COLUMNS]
-        for (level, item, index), rows in records.groupby(["level", "item", "index"], sort=False):
-            columns = {c: rows[c].to_numpy(dtype=float) for c in ("value", "volume")}
-            period = int(rows["period"].iloc[0])
-            keys = rows["key"].to_numpy(dtype=object)
-            self._parts.setdefault((level, item, int(index)), []).append((period, keys, columns))
+    def add(
+        self,
+        period: int,
+        level: str,
+        item: str,
+        index: int,
+        keys: np.ndarray,
+        values: np.ndarray,
+        volumes: np.ndarray | None = None,
+    ) -> None:
+        """Append one period's values (and volumes) of one level, item and index, by key."""
+        if not len(keys):
+            return
+        columns = {
+            "value": np.asarray(values, dtype=float),
+            "volume": np.full(len(keys), np.nan) if volumes is None else np.asarray(volumes, float),
+        }
+        part = (period, np.asarray(keys, dtype=object), columns)
+        self._parts.setdefault((level, item, int(index)), []).append(part)
 
     def matrix(self, level: str, item: str, index: int, periods: int, column: str = "value"):
         """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``."""
@@ -100,6 +109,6 @@ class History:
             table[keys.get_indexer(rows), period] = columns[column]
         return pd.DataFrame(
             table,
-            index=pd.Index(keys, dtype="str", name="key"),
+            index=pd.Index(keys, dtype=object, name="key"),
             columns=pd.RangeIndex(periods, name="period"),
         )

@@ -314,57 +314,30 @@ class PlanScorer:
 
     def _record(self, measured: Measured, k: int) -> None:
         """Commit period ``k``: team values, pair values (normalised metrics), service values."""
-        team = measured.team
-        parts = [
-            pd.DataFrame(
-                {
-                    "level": "team",
-                    "key": team["team_id"],
-                    "item": team["item"],
-                    "index": team["index"],
-                    "value": team["value"],
-                    "volume": np.nan,
-                }
-            )
-        ]
+        add = self._history.add
+        for (item, index), values in measured.by_item.items():
+            add(k, "team", item, index, measured.labels, values)
         pairs = measured.pairs
-        parts.append(
-            pd.DataFrame(
-                {
-                    "level": "pair",
-                    "key": pairs["team_id"] + SEP + pairs["service_id"],
-                    "item": "metric",
-                    "index": pairs["index"],
-                    "value": pairs["value"],
-                    "volume": pairs["volume"],
-                }
-            )
-        )
+        keys = (pairs["team_id"] + SEP + pairs["service_id"]).to_numpy(dtype=object)
+        index = pairs["index"].to_numpy()
+        value, volume = pairs["value"].to_numpy(dtype=float), pairs["volume"].to_numpy(float)
+        for i in pd.unique(index):
+            mine = index == i
+            add(k, "pair", "metric", int(i), keys[mine], value[mine], volume[mine])
         for i, (view, coalitions) in measured.shared.items():
             grand = view.stakes.drop_duplicates("service_id").set_index("service_id")["grand"]
             pooled = coalitions.set_index("coalition")["value"].reindex(grand.to_numpy())
             own = pairs.loc[(pairs["index"] == i) & ~pairs["service_id"].isin(grand.index)]
-            values = pd.concat(
-                [
-                    pd.Series(pooled.to_numpy(), index=grand.index),
-                    own.set_index("service_id")["value"],
-                ]
+            add(
+                k,
+                "service",
+                "metric",
+                i,
+                np.concatenate(
+                    [grand.index.to_numpy(dtype=object), own["service_id"].to_numpy(object)]
+                ),
+                np.concatenate([pooled.to_numpy(dtype=float), own["value"].to_numpy(dtype=float)]),
             )
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "level": "service",
-                        "key": values.index,
-                        "item": "metric",
-                        "index": i,
-                        "value": values.to_numpy(),
-                        "volume": np.nan,
-                    }
-                )
-            )
-        parts = [p for p in parts if len(p)]
-        if parts:
-            self._history.add(pd.concat(parts, ignore_index=True).assign(period=k))
         self._committed += 1
 
     def _matrix(
