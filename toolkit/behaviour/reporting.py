@@ -486,6 +486,27 @@ def _team_services(truth: EventLog, team_ids: np.ndarray, pick: np.ndarray) -> n
     return service
 
 
+def _gamed(truth, intensity, levels, spans, period, team, *, seed, targets, vendor_links):
+    """Apply the transforms in :data:`APPLICATION_ORDER`; return the reported incidents."""
+    inc = truth.incidents
+    delay_hours = _closure_delay_hours(inc)
+    draft = _Draft(truth, seed)
+    _underreporting(draft, intensity["underreporting"])
+    _misattribution(draft, intensity["misattribution"], vendor_links)
+    _priority_downgrade(draft, intensity["priority_downgrade"], targets)
+    _stop_the_clock(draft, intensity["stop_the_clock"])
+    _premature_closure(draft, intensity["premature_closure"], targets, delay_hours)
+    padded = _padding(truth, levels, spans, period, team, seed, targets, delay_hours)
+
+    reported = inc.assign(**draft.columns) if draft.columns else inc.copy()
+    if not draft.keep.all():
+        reported = reported.loc[draft.keep].reset_index(drop=True)
+    added = [frame for frame in (draft.follow_ups, padded) if frame is not None and len(frame)]
+    if added:
+        reported = pd.concat([reported, *added], ignore_index=True)
+    return reported
+
+
 # -- the public entry point ----------------------------------------------------------------
 
 
@@ -538,22 +559,20 @@ def report(
     period = spans.locate(inc["opened_at"].to_numpy(dtype=NS))
     team = levels.teams.get_indexer(inc["team_id"].to_numpy(dtype=object))
     intensity = {lever: levels.at(lever, period, team) for lever in REPORTING_LEVERS}
-    delay_hours = _closure_delay_hours(inc)
-
-    draft = _Draft(truth, seed)
-    _underreporting(draft, intensity["underreporting"])
-    _misattribution(draft, intensity["misattribution"], vendor_links)
-    _priority_downgrade(draft, intensity["priority_downgrade"], targets)
-    _stop_the_clock(draft, intensity["stop_the_clock"])
-    _premature_closure(draft, intensity["premature_closure"], targets, delay_hours)
-    padded = _padding(truth, levels, spans, period, team, seed, targets, delay_hours)
-
-    reported = inc.assign(**draft.columns) if draft.columns else inc.copy()
-    if not draft.keep.all():
-        reported = reported.loc[draft.keep].reset_index(drop=True)
-    added = [frame for frame in (draft.follow_ups, padded) if frame is not None and len(frame)]
-    if added:
-        reported = pd.concat([reported, *added], ignore_index=True)
+    if any(values.any() for values in intensity.values()) or levels.grid["padding"].any():
+        reported = _gamed(
+            truth,
+            intensity,
+            levels,
+            spans,
+            period,
+            team,
+            seed=seed,
+            targets=targets,
+            vendor_links=vendor_links,
+        )
+    else:  # nobody games: the record is the truth
+        reported = inc.copy()
     return EventLog(
         incidents=reported,
         changes=truth.changes,

@@ -185,23 +185,24 @@ class PlanLoop:
         truth = self.world.event_log(since=since)
         moves = self._draft(k, truth) if self._may_move(k + 1) else None
         # One measurement scores the record, the candidates next to it and, as a side world of
-        # its own, the truth.
+        # its own, the truth (before the plan starts every score is 0, so the truth is left out).
         if moves is None or moves.log is None:
             reported = self.report(truth, self.intensities)
-            team_of = self.true_team
+            team_of = {}
         else:
             reported = self.report(moves.log, self.intensities + moves.intensities)
-            team_of = {**self.true_team, **moves.team_of}
-        committed = self.scorer.commit(
-            _with_side_world(reported, truth, self.true_label),
-            k,
-            team_of=team_of,
-            worlds=dict.fromkeys(self.true_team, TRUE_WORLD),
-        )
+            team_of = dict(moves.team_of)
+        measured, worlds = reported, {}
+        if k >= self.start_after:
+            measured = _with_side_world(reported, truth, self.true_label)
+            team_of.update(self.true_team)
+            worlds = dict.fromkeys(self.true_team, TRUE_WORLD)
+        committed = self.scorer.commit(measured, k, team_of=team_of, worlds=worlds)
         teams = committed.teams.set_index("team_id")
         scores = teams.loc[teams.index.isin(list(agents))]
-        true_scores = teams.loc[list(self.true_label.values())].rename(index=self.true_team)
-        if k >= self.plan.start_after_periods:
+        true_labels = list(self.true_label.values())
+        true_scores = teams["score_pct"].reindex(true_labels).fillna(0.0).rename(self.true_team)
+        if k >= self.start_after:
             metrics = committed.metrics
             self.expectation.record(metrics.loc[metrics["team_id"].isin(list(agents))])
         findings, audited = self._audit(k, truth, reported, scores)
@@ -216,7 +217,7 @@ class PlanLoop:
                     "team_id": team_id,
                     **{lever: agent.levers[lever] for lever in ALL_LEVERS},
                     "score_pct": float(scores["score_pct"].get(team_id, 0.0)),
-                    "true_score_pct": float(true_scores["score_pct"].get(team_id, 0.0)),
+                    "true_score_pct": float(true_scores.get(team_id, 0.0)),
                     "audited": team_id in audited,
                     "findings": ",".join(sorted(set(found.get(team_id, [])))),
                 }
