@@ -127,14 +127,16 @@ def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFram
     overlap = np.minimum(ends[row], period_ends[period]) - np.maximum(
         starts[row], period_starts[period]
     )
-    pieces = pd.DataFrame(
+    service, services = pd.factorize(intervals["service_id"].to_numpy(dtype=object)[row], sort=True)
+    cell = service * len(period_starts) + period
+    cells, at = np.unique(cell, return_inverse=True)
+    return pd.DataFrame(
         {
-            "service_id": intervals["service_id"].to_numpy()[row],
-            "period": period,
-            "downtime": overlap / HOUR,
+            "service_id": np.asarray(services, dtype=object)[cells // len(period_starts)],
+            "period": cells % len(period_starts),
+            "downtime": np.bincount(at, weights=overlap / HOUR, minlength=len(cells)),
         }
     )
-    return pieces.groupby(["service_id", "period"], as_index=False)["downtime"].sum()
 
 
 @register(
