@@ -207,7 +207,7 @@ def _availability_view(
     worlds: Mapping[str, str],
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Give every label its own copy of its real team's services (see the module docstring)."""
-    owner = services.set_index("service_id")["team_id"]
+    owner = dict(zip(services["service_id"], services["team_id"], strict=True))
     label = np.array(list(real), dtype=object)
     label_team = np.array(list(real.values()), dtype=object)
     label_world = np.array([worlds.get(lab, "") for lab in label], dtype=object)
@@ -215,23 +215,31 @@ def _availability_view(
     own_services = _relabelled(services, rows, label[labs])
     own_services = own_services.assign(business_unit=text([None] * len(own_services)))
     own_services = own_services[list(SCHEMA["services"])]
-    p1 = tables["incidents"].loc[tables["incidents"]["priority"] == HIGHEST_PRIORITY]
-    handler = p1["team_id"].map(real)
-    owning = p1["service_id"].map(owner).fillna(handler)
-    mine = p1.loc[handler == owning]
-    mine = mine.assign(service_id=mine["service_id"] + SEP + mine["team_id"])
-    status_quo = (p1["team_id"] == handler) | p1["team_id"].isin(list(worlds))
-    helping = ((handler != owning) & status_quo).to_numpy()
+    incidents = tables["incidents"]
+    p1 = incidents.loc[(incidents["priority"] == HIGHEST_PRIORITY).to_numpy()]
+    team = p1["team_id"].to_numpy(dtype=object)
+    service = p1["service_id"].to_numpy(dtype=object)
+    handler = np.array([real.get(t) for t in team], dtype=object)
+    owning = [owner.get(s, h) for s, h in zip(service, handler, strict=True)]
+    owning = np.array(owning, dtype=object)
+    known = np.array([h is not None for h in handler], dtype=bool)
+    mine = known & (handler == owning)
+    status_quo = (team == handler) | np.isin(team, list(worlds))
+    helping = known & (handler != owning) & status_quo
     # a helped incident counts for the owning team's labels in the helper's world
-    helper_world = p1["team_id"].loc[helping].map(lambda lab: worlds.get(lab, ""))
-    rows, labs = _copies(owning.loc[helping] + SEP + helper_world, label_team + SEP + label_world)
+    helper_world = np.array([worlds.get(t, "") for t in team[helping]], dtype=object)
+    rows, labs = _copies(owning[helping] + SEP + helper_world, label_team + SEP + label_world)
     helped = _relabelled(p1.loc[helping], rows, label[labs])
     out = tables["outages"]
-    rows, labs = _copies(out["service_id"].map(owner), label_team)
+    out_owner = np.array([owner.get(s) for s in out["service_id"]], dtype=object)
+    rows, labs = _copies(out_owner, label_team)
     out = _relabelled(out, rows, label[labs], team_too=False)
     view = {
         **tables,
-        "incidents": pd.concat([mine, helped], ignore_index=True),
+        "incidents": pd.concat(
+            [p1.loc[mine].assign(service_id=text(service[mine] + SEP + team[mine])), helped],
+            ignore_index=True,
+        ),
         "outages": out,
     }
     return view, own_services
