@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.behaviour.levers import LeverSet
+from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
 from toolkit.config.scenario import Scenario
-from toolkit.events.schema import STR, text
+from toolkit.events.schema import text
 from toolkit.sim.levers import care_factors, change_pace
 from toolkit.sim.streams import hash_ids, uniforms
 
@@ -78,13 +78,12 @@ class Counterfactuals:
 
     def moves_table(self, pairs: list[tuple[str, str, LeverSet, LeverSet]]) -> pd.DataFrame:
         """Tabulate (label, team, current levers, candidate levers) as one row per label."""
-        rows = []
-        for label, team, current, candidate in pairs:
-            row = {"label": label, "team_id": team}
-            row.update({f"cur_{k}": v for k, v in current.values.items()})
-            row.update({f"new_{k}": v for k, v in candidate.values.items()})
-            rows.append(row)
-        return pd.DataFrame(rows).astype({"label": STR, "team_id": STR})
+        labels, teams, current, candidate = zip(*pairs, strict=True) if pairs else ([],) * 4
+        columns = {"label": text(list(labels)), "team_id": text(list(teams))}
+        for prefix, levers in (("cur_", current), ("new_", candidate)):
+            for name in ALL_LEVERS:
+                columns[prefix + name] = np.array([lev[name] for lev in levers], dtype=float)
+        return pd.DataFrame(columns)
 
     def build(
         self,
