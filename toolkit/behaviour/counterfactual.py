@@ -196,7 +196,7 @@ class Counterfactuals:
         cur_fail, cur_lead, _ = care_factors(eff, lever(chg, "cur_change_care"))
         ratio = new_fail / cur_fail
         u_care = uniforms(hashed, seed, "cf/care")
-        base_p = pd.Series(kind).map(p).to_numpy(dtype=float)
+        base_p = np.select([kind == name for name in p], list(p.values()), np.nan)
         flip_to_fail = (ratio > 1) & (u_care < (ratio - 1) * base_p / np.maximum(1 - base_p, 1e-9))
         failed = np.where(ratio < 1, failed & (u_care < ratio), failed | flip_to_fail)
         stretch = new_lead / cur_lead

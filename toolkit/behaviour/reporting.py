@@ -140,7 +140,7 @@ class _Intensities:
         keys = intensities[["period", "team_id"]].astype(str)
         if keys.duplicated().any():
             raise ValueError("intensities: more than one row for a (period, team_id)")
-        self.teams = pd.Index(sorted(keys["team_id"].unique()))
+        self.teams = pd.Index(sorted(keys["team_id"].unique()), dtype=object)
         period = pd.Index(periods.labels).get_indexer(keys["period"])
         team = self.teams.get_indexer(keys["team_id"])
         known = period >= 0
