@@ -19,7 +19,7 @@ import pandas as pd
 
 from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
 from toolkit.config.scenario import Scenario
-from toolkit.events.schema import text
+from toolkit.events.schema import positions, text
 from toolkit.sim.levers import care_factors, change_pace
 from toolkit.sim.streams import hash_ids, uniforms
 
@@ -38,8 +38,8 @@ def _expand(frame: pd.DataFrame, moves: pd.DataFrame, id_column: str) -> pd.Data
     """
     teams = moves["team_id"].to_numpy(dtype=object)
     known = pd.Index(pd.unique(teams))
-    code = known.get_indexer(frame["team_id"].to_numpy(dtype=object))
-    rows, move = np.nonzero(code[:, None] == known.get_indexer(teams)[None, :])
+    code = positions(known, frame["team_id"])
+    rows, move = np.nonzero(code[:, None] == positions(known, teams)[None, :])
     hashed = hash_ids(frame[id_column])
     return (
         frame.take(rows)
@@ -134,9 +134,9 @@ class Counterfactuals:
         failed_ids = failed["change_id"].to_numpy(dtype=object)
         repeat = np.array([str(c).endswith(COPY) for c in failed_ids], dtype=bool)
         base_ids = np.where(repeat, [str(c)[: -len(COPY)] for c in failed_ids], failed_ids)
-        failed_keys = (failed["_move"].to_numpy() * len(ids) + ids.get_indexer(base_ids)) * 2
+        failed_keys = (failed["_move"].to_numpy() * len(ids) + positions(ids, base_ids)) * 2
         failed_keys = failed_keys + repeat
-        change = ids.get_indexer(inc["change_id"].to_numpy(dtype=object))
+        change = positions(ids, inc["change_id"])
         key = np.where(change >= 0, (inc["_move"].to_numpy() * len(ids) + change) * 2, -2)
         caused = (inc["root_cause"] == "change").to_numpy()
         survives = ~caused | np.isin(key, failed_keys)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.events import EventLog
-from toolkit.events.schema import PRIORITIES, SCHEMA, STR, text
+from toolkit.events.schema import PRIORITIES, SCHEMA, STR, positions, text
 from toolkit.sim.streams import hash_ids, uniforms
 
 REPORTING_LEVERS = (
@@ -557,7 +557,7 @@ def report(
     levels = _Intensities(intensities, spans)
     inc = truth.incidents
     period = spans.locate(inc["opened_at"].to_numpy(dtype=NS))
-    team = levels.teams.get_indexer(inc["team_id"].to_numpy(dtype=object))
+    team = positions(levels.teams, inc["team_id"])
     intensity = {lever: levels.at(lever, period, team) for lever in REPORTING_LEVERS}
     if any(values.any() for values in intensity.values()) or levels.grid["padding"].any():
         reported = _gamed(

@@ -94,3 +94,12 @@ ALLOWED_VALUES: dict[tuple[str, str], tuple] = {
 def text(values) -> pd.api.extensions.ExtensionArray:
     """Return ``values`` (strings, ``None`` for missing) in the schema's text dtype."""
     return pd.array(values, dtype=STR)
+
+
+def positions(index, values) -> np.ndarray:
+    """Return the position of each of ``values`` in ``index`` (-1 where absent).
+
+    Both sides are matched as Python objects: left to itself, pandas would first convert them
+    to its Arrow string dtype, which costs more than the lookup.
+    """
+    return pd.Index(index, dtype=object).get_indexer(pd.Index(values, dtype=object))

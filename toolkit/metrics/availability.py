@@ -11,7 +11,7 @@ import pandas as pd
 
 from toolkit.events import EventLog
 from toolkit.events.periods import NS
-from toolkit.events.schema import PRIORITIES
+from toolkit.events.schema import PRIORITIES, positions
 from toolkit.metrics.context import ALL, KpiRows, MeasureContext
 from toolkit.metrics.registry import register
 
@@ -66,8 +66,8 @@ def downtime_intervals(log: EventLog, services: pd.Series) -> pd.DataFrame:
     known = pd.Index(services)
     service = np.concatenate(
         [
-            known.get_indexer(log.outages["service_id"]),
-            known.get_indexer(incidents["service_id"].to_numpy()[p1]),
+            positions(known, log.outages["service_id"]),
+            positions(known, incidents["service_id"].to_numpy()[p1]),
         ]
     )
     window_start, window_end = np.datetime64(log.start, "ns"), np.datetime64(log.end, "ns")

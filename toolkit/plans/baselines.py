@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config.plan import Baseline
+from toolkit.events.schema import positions
 
 
 def nanmean(values: np.ndarray) -> np.ndarray:
@@ -102,11 +103,11 @@ class History:
     def matrix(self, level: str, item: str, index: int, periods: int, column: str = "value"):
         """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``."""
         parts = [p for p in self._parts.get((level, item, index), []) if p[0] < periods]
-        keys = pd.Index(np.concatenate([p[1] for p in parts] or [np.array([], dtype=object)]))
-        keys = keys.unique().sort_values()
+        keys = np.concatenate([p[1] for p in parts] or [np.array([], dtype=object)])
+        keys = pd.Index(keys, dtype=object).unique().sort_values()
         table = np.full((len(keys), periods), np.nan)
         for period, rows, columns in parts:
-            table[keys.get_indexer(rows), period] = columns[column]
+            table[positions(keys, rows), period] = columns[column]
         return pd.DataFrame(
             table,
             index=pd.Index(keys, dtype=object, name="key"),

@@ -31,7 +31,7 @@ import pandas as pd
 
 from toolkit.config.plan import Plan
 from toolkit.events import SCHEMA, EventLog, empty_table
-from toolkit.events.schema import text
+from toolkit.events.schema import positions, text
 from toolkit.metrics.availability import HIGHEST_PRIORITY
 from toolkit.metrics.compute import kpi_rows
 from toolkit.metrics.context import ALL, KpiRows, entity_codes
@@ -186,7 +186,7 @@ def period_tables(
 def _copies(row_teams: pd.Series, label_teams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pair each row with every label of its team: row and label positions, row by row."""
     codes, teams = pd.factorize(label_teams)
-    row_codes = pd.Index(teams).get_indexer(row_teams)
+    row_codes = positions(teams, row_teams)
     return np.nonzero((row_codes[:, None] == codes[None, :]) & (row_codes[:, None] >= 0))
 
 
@@ -248,8 +248,8 @@ def _availability_view(
 def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
     """Return a kpis × labels matrix of values, missing where a label has no value."""
     matrix = np.full((len(kpis), len(labels)), np.nan)
-    column = labels.get_indexer(rows.team_id)
-    row = pd.Index(kpis).get_indexer(rows.kpi)
+    column = positions(labels, rows.team_id)
+    row = positions(kpis, rows.kpi)
     known = column >= 0
     matrix[row[known], column[known]] = rows.value[known]
     return matrix
@@ -262,8 +262,8 @@ def _pair_volumes(table: pd.DataFrame, teams: np.ndarray, services: np.ndarray) 
         (team * len(service_ids) + service)[(team >= 0) & (service >= 0)],
         minlength=len(team_ids) * len(service_ids),
     )
-    row = pd.Index(team_ids).get_indexer(teams)
-    column = pd.Index(service_ids).get_indexer(services)
+    row = positions(team_ids, teams)
+    column = positions(service_ids, services)
     found = (row >= 0) & (column >= 0)
     return np.where(found, counts[np.maximum(row, 0) * len(service_ids) + column], 0).astype(float)
 
@@ -340,7 +340,7 @@ def measure_period(
             levels=("pair", "team") if wants_pairs else ("team",),
         )
         is_team = rows.service_id == ALL
-        labelled = labels.get_indexer(rows.team_id) >= 0
+        labelled = positions(labels, rows.team_id) >= 0
         if view == "shared":  # coalitions are measured under ids that start with SEP
             coalition = np.array([str(t).startswith(SEP) for t in rows.team_id], dtype=bool)
         team_values = _by_label(rows.take(is_team), labels, kpis)
