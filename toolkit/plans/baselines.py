@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config.plan import Baseline
-from toolkit.events.schema import positions
 
 
 def nanmean(values: np.ndarray) -> np.ndarray:
@@ -78,7 +77,11 @@ class History:
     """
 
     def __init__(self) -> None:
-        self._parts: dict[tuple[str, str, int], list[tuple[int, np.ndarray, dict]]] = {}
+        # per (level, item, index): key -> row, each row's key and first period, and the
+        # committed cells as (period, rows, {"value": ..., "volume": ...})
+        self._rows: dict[tuple[str, str, int], dict[str, int]] = {}
+        self._first: dict[tuple[str, str, int], list[int]] = {}
+        self._cells: dict[tuple[str, str, int], list[tuple[int, np.ndarray, dict]]] = {}
 
     def add(
         self,
@@ -90,26 +93,42 @@ class History:
         values: np.ndarray,
         volumes: np.ndarray | None = None,
     ) -> None:
-        """Append one period's values (and volumes) of one level, item and index, by key."""
+        """Append one period's values (and volumes) of one level, item and index, by key.
+
+        Periods are added in order, each once per level, item and index.
+        """
         if not len(keys):
             return
+        track = (level, item, int(index))
+        rows_of = self._rows.setdefault(track, {})
+        first = self._first.setdefault(track, [])
+        rows = np.empty(len(keys), dtype=np.int64)
+        for i, key in enumerate(keys):
+            if key not in rows_of:
+                rows_of[key] = len(first)
+                first.append(period)
+            rows[i] = rows_of[key]
         columns = {
             "value": np.asarray(values, dtype=float),
             "volume": np.full(len(keys), np.nan) if volumes is None else np.asarray(volumes, float),
         }
-        part = (period, np.asarray(keys, dtype=object), columns)
-        self._parts.setdefault((level, item, int(index)), []).append(part)
+        self._cells.setdefault(track, []).append((period, rows, columns))
 
     def matrix(self, level: str, item: str, index: int, periods: int, column: str = "value"):
-        """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``."""
-        parts = [p for p in self._parts.get((level, item, index), []) if p[0] < periods]
-        keys = np.concatenate([p[1] for p in parts] or [np.array([], dtype=object)])
-        keys = pd.Index(keys, dtype=object).unique().sort_values()
+        """Return ``column`` as a keys × periods frame over periods ``0 .. periods-1``.
+
+        Keys are those committed in those periods, sorted.
+        """
+        track = (level, item, index)
+        keys = np.array(list(self._rows.get(track, {})), dtype=object)
         table = np.full((len(keys), periods), np.nan)
-        for period, rows, columns in parts:
-            table[positions(keys, rows), period] = columns[column]
+        for period, rows, columns in self._cells.get(track, []):
+            if period < periods:
+                table[rows, period] = columns[column]
+        seen = np.flatnonzero(np.array(self._first.get(track, []), dtype=np.int64) < periods)
+        order = seen[np.argsort(keys[seen], kind="stable")]
         return pd.DataFrame(
-            table,
-            index=pd.Index(keys, dtype=object, name="key"),
+            table[order],
+            index=pd.Index(keys[order], dtype=object, name="key"),
             columns=pd.RangeIndex(periods, name="period"),
         )
