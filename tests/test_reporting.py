@@ -453,6 +453,35 @@ def test_audit_finds_each_lever_used_and_only_it(truth, gamed, lever):
     assert all(count == 0 for other, count in total.items() if other != lever)
 
 
+def test_audit_ignores_rows_of_other_labels(truth, periods, setting):
+    # A log scored with candidates holds their gamed copies of the team's incidents, under the
+    # same ids; an audit of the team must see only the team's own record.
+    honest = report(truth, intensities(truth, periods), periods, seed=SEED, **setting)
+    team = "platform"
+    mine = truth.incidents.loc[truth.incidents["team_id"] == team]
+    candidate = EventLog(
+        mine.assign(team_id=f"{team}#1"),
+        truth.changes,
+        truth.outages,
+        truth.services,
+        truth.start,
+        truth.end,
+    )
+    levers = intensities(candidate, periods, **dict.fromkeys(REPORTING_LEVERS, 0.5))
+    gamed = report(candidate, levers, periods, seed=SEED, **setting)
+    both = EventLog(
+        pd.concat([honest.incidents, gamed.incidents], ignore_index=True),
+        truth.changes,
+        truth.outages,
+        truth.services,
+        truth.start,
+        truth.end,
+    )
+    assert any(audit_evidence(candidate, gamed, f"{team}#1", truth.start, truth.end).values())
+    found = audit_evidence(truth, both, team, truth.start, truth.end)
+    assert set(found.values()) == {0}
+
+
 def test_audit_counts_one_window(truth, periods, setting):
     quarter = periods.iloc[3]
     levers = intensities(truth, periods, **dict.fromkeys(REPORTING_LEVERS, 0.5))

@@ -47,7 +47,7 @@ def audit_evidence(
     Parameters
     ----------
     truth, reported : EventLog
-        The true log and the reported view derived from it.
+        The true log and the reported view derived from it; rows of other teams are ignored.
     team_id : str
         The team audited.
     start, end : Timestamp-like
@@ -59,9 +59,12 @@ def audit_evidence(
         One count per lever of :data:`~toolkit.behaviour.reporting.REPORTING_LEVERS`.
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    true, rep = truth.incidents, reported.incidents
-    true_ids = pd.Index(true["incident_id"])
-    match = true_ids.get_indexer(rep["incident_id"])
+    # Reporting never moves an incident to another team (added tickets carry their team), so
+    # the team's own rows hold all the evidence; other rows (say, other labels) are left out.
+    true = truth.incidents.loc[(truth.incidents["team_id"] == team_id).to_numpy(dtype=bool)]
+    rep = reported.incidents.loc[(reported.incidents["team_id"] == team_id).to_numpy(dtype=bool)]
+    true_ids = pd.Index(true["incident_id"].to_numpy(dtype=object))
+    match = true_ids.get_indexer(pd.Index(rep["incident_id"].to_numpy(dtype=object)))
     true_window = _in_window(true["team_id"], true["opened_at"], team_id, start, end)
     matched = match >= 0
     recorded = np.zeros(len(true), dtype=bool)
@@ -71,7 +74,9 @@ def audit_evidence(
 
     added = np.flatnonzero(~matched)
     added_ids = rep["incident_id"].iloc[added]
-    original = true_ids.get_indexer(added_ids.str.removesuffix(FOLLOW_UP_SUFFIX))
+    original = true_ids.get_indexer(
+        pd.Index(added_ids.str.removesuffix(FOLLOW_UP_SUFFIX).to_numpy(dtype=object))
+    )
     original[~added_ids.str.endswith(FOLLOW_UP_SUFFIX).to_numpy(dtype=bool)] = -1
     is_follow_up = original >= 0
     follow_ups = true_window[original[is_follow_up]].sum()
