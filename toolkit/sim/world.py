@@ -562,13 +562,17 @@ class World:
         columns = ["outage_id", "source", "vendor_id", "subcontractor_id", "service_id"]
         rows = list(zip(*self.outages, strict=True)) or [()] * (len(columns) + 2)
         table = {name: text(list(values)) for name, values in zip(columns, rows, strict=False)}
-        table["start"] = self._timestamps(np.array(rows[-2], dtype=float)).to_numpy()
-        table["end"] = self._timestamps(np.array(rows[-1], dtype=float)).to_numpy()
+        table["start"] = self._timestamps(np.array(rows[-2], dtype=float))
+        table["end"] = self._timestamps(np.array(rows[-1], dtype=float))
         return pd.DataFrame(table)
 
-    def _timestamps(self, hours: np.ndarray) -> pd.Series:
-        seconds = pd.to_timedelta(np.round(hours * 3600.0), unit="s").as_unit("ns")
-        return pd.Series(self.start.as_unit("ns") + seconds)
+    def _timestamps(self, hours: np.ndarray) -> np.ndarray:
+        """Convert hours from the start to times, to the second; NaN (not yet) to NaT."""
+        seconds = np.round(np.asarray(hours, dtype=float) * 3600.0)
+        known = ~np.isnan(seconds)
+        nanoseconds = np.where(known, seconds, 0).astype(np.int64) * 1_000_000_000
+        times = np.datetime64(self.start, "ns") + nanoseconds.astype("timedelta64[ns]")
+        return np.where(known, times, np.datetime64("NaT", "ns"))
 
     def event_log(self, since: float | None = None) -> EventLog:
         """Return the true event log as it stands at the current simulation time.
