@@ -48,8 +48,8 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     if missing:
         raise EventLogError(f"{table}: missing columns {missing}")
     frame = frame.reset_index(drop=True)
-    names = list(frame.columns[: len(schema)])
-    if names == list(schema) and list(frame.dtypes.iloc[: len(schema)]) == _DTYPES[table]:
+    names = frame.columns.tolist()[: len(schema)]
+    if names == list(schema) and frame.dtypes.tolist()[: len(schema)] == _DTYPES[table]:
         return frame  # already conformed, e.g. a slice of a log: nothing to cast or reorder
     out = {}
     for column, dtype in schema.items():

@@ -161,16 +161,23 @@ class Measured:
 
 
 def period_tables(
-    log: EventLog, start: pd.Timestamp, end: pd.Timestamp, exclude: tuple[str, ...] = ()
+    log: EventLog,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    exclude: tuple[str, ...] = (),
+    changes: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Keep the rows that can count in ``[start, end)``, less those of excluded root causes.
 
     Incidents open at some time in the period (so every KPI placing them by opening or
     resolution, and downtime overlapping it, is kept), changes implemented in it and outages
     overlapping it. Excluded root causes remove incidents with those causes and, since outage
-    sources use the same words (``vendor``, ``external``), outages of those sources.
+    sources use the same words (``vendor``, ``external``), outages of those sources; they do
+    not apply to changes, so the period's changes cut once may be passed in again.
     """
     inc, chg, out = log.incidents, log.changes, log.outages
+    if changes is None:
+        changes = chg.loc[(chg["implemented_at"] >= start) & (chg["implemented_at"] < end)]
     keep_inc = (inc["opened_at"] < end) & ~(inc["resolved_at"] < start)
     keep_out = (out["start"] < end) & ~(out["end"] < start)
     if exclude:
@@ -178,7 +185,7 @@ def period_tables(
         keep_out &= ~out["source"].isin(exclude)
     return {
         "incidents": inc.loc[keep_inc],
-        "changes": chg.loc[(chg["implemented_at"] >= start) & (chg["implemented_at"] < end)],
+        "changes": changes,
         "outages": out.loc[keep_out],
     }
 
@@ -312,7 +319,8 @@ def measure_period(
     excluded: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
     for (view, exclude, tolerance), members in groups.items():
         if exclude not in excluded:
-            excluded[exclude] = period_tables(log, start, end, exclude)
+            changes = next(iter(excluded.values()))["changes"] if excluded else None
+            excluded[exclude] = period_tables(log, start, end, exclude, changes)
         cut = excluded[exclude]
         cut_services = log.services
         views: dict[str, SharedView] = {}
