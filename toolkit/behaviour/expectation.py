@@ -59,15 +59,26 @@ class ScoreExpectation:
             if np.isfinite(basis):
                 self.history[(team_id, int(index))].append(float(basis))
 
-    def _centre_and_spread(self, team_id: str, index: int, fallback: float) -> tuple[float, float]:
-        seen = self.history.get((team_id, index), [])
-        centre = float(np.mean(seen)) if seen else fallback
-        spread = float(np.std(seen, ddof=1)) if len(seen) >= 3 else 0.0
+    def _centre_and_spread(
+        self, teams: list[str], index: int, fallback: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return each row's typical level and noise of metric ``index``, from its team's past.
+
+        A team with no past is centred on ``fallback`` (the row's own value); the spread is the
+        past's standard deviation once there are three periods, and never below a floor.
+        """
+        stats = {}
+        for team in set(teams):
+            seen = self.history.get((team, index), [])
+            mean = float(np.mean(seen)) if seen else np.nan
+            stats[team] = (mean, float(np.std(seen, ddof=1)) if len(seen) >= 3 else 0.0)
+        mean, spread = np.array([stats[team] for team in teams], dtype=float).reshape(-1, 2).T
+        centre = np.where(np.isnan(mean), fallback, mean)
         if self.counts[index]:
-            floor = float(np.sqrt(max(abs(centre), 1.0)))
+            floor = np.sqrt(np.maximum(np.abs(centre), 1.0))
         else:
-            floor = MIN_SPREAD * max(1.0, abs(centre))
-        return centre, max(spread, floor)
+            floor = MIN_SPREAD * np.maximum(1.0, np.abs(centre))
+        return centre, np.maximum(spread, floor)
 
     def expected_scores(
         self, teams: pd.DataFrame, metrics: pd.DataFrame, team_of: dict[str, str], stay: dict
@@ -99,9 +110,9 @@ class ScoreExpectation:
             if not len(use):
                 continue
             shift = np.where(np.isfinite(base[:, index]), own[:, index] - base[:, index], 0.0)
-            centre, spread = np.array(
-                [self._centre_and_spread(real[row], index, own[row, index]) for row in use]
-            ).T
+            centre, spread = self._centre_and_spread(
+                [real[row] for row in use], index, own[use, index]
+            )
             levels = (centre + shift[use])[:, None] + spread[:, None] * NODES[None, :]
             pays = np.nan_to_num(curve_payout(curve, levels))
             total[use] += self.weights[index] * np.array([float(WEIGHTS @ p) for p in pays])
