@@ -475,12 +475,13 @@ def _team_services(truth: EventLog, team_ids: np.ndarray, pick: np.ndarray) -> n
     listed = truth.services[["team_id", "service_id"]].dropna()
     offered = listed.groupby("team_id", sort=False)["service_id"].agg(list).to_dict()
     service = np.full(len(team_ids), None, dtype=object)
-    for team in pd.unique(team_ids):
+    codes, teams = pd.factorize(np.asarray(team_ids, dtype=object))
+    for code, team in enumerate(teams):
         options = np.asarray(offered.get(team, []), dtype=object)
         if not len(options):
             seen = truth.incidents.loc[truth.incidents["team_id"] == team, "service_id"]
             options = np.sort(seen.unique().to_numpy(dtype=object))
-        here = team_ids == team
+        here = codes == code
         if len(options):
             service[here] = options[(pick[here] * len(options)).astype(int)]
     return service
