@@ -137,12 +137,13 @@ class _Intensities:
         missing = {"period", "team_id"} - set(intensities.columns)
         if missing:
             raise ValueError(f"intensities: missing columns {sorted(missing)}")
-        keys = intensities[["period", "team_id"]].astype(str)
-        if keys.duplicated().any():
+        labels = [str(label) for label in intensities["period"]]
+        team_ids = [str(team) for team in intensities["team_id"]]
+        if len(set(zip(labels, team_ids, strict=True))) < len(labels):
             raise ValueError("intensities: more than one row for a (period, team_id)")
-        self.teams = pd.Index(sorted(keys["team_id"].unique()), dtype=object)
-        period = pd.Index(periods.labels).get_indexer(keys["period"])
-        team = self.teams.get_indexer(keys["team_id"])
+        self.teams = pd.Index(sorted(set(team_ids)), dtype=object)
+        period = positions(periods.labels, labels)
+        team = positions(self.teams, team_ids)
         known = period >= 0
         self.grid = {}
         for lever in REPORTING_LEVERS:
