@@ -121,8 +121,7 @@ class Grouped:
         self._levels = []
         for level in levels:
             rows = known.get(level, np.ones(len(period), dtype=bool))
-            seen = np.unique(entity[level][rows])
-            position = np.searchsorted(seen, entity[level][rows])
+            seen, position = _ranked(entity[level][rows], n_team * n_service)
             self._levels.append(
                 _Level(
                     rows=rows,
@@ -208,6 +207,20 @@ class Grouped:
             value = np.bincount(code, minlength=len(level.period)).astype(float)
             parts.append(self._tidy(level, value, np.ones(len(value), dtype=bool)))
         return self._rows(kpi, parts)
+
+
+def _ranked(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct codes in ``[0, size)``, sorted, and each code's rank among them.
+
+    A table of present codes is cheaper than sorting while ``size`` is not much larger than
+    the number of codes; beyond that, sorting is.
+    """
+    if size > 4 * len(codes) + 1024:
+        seen = np.unique(codes)
+        return seen, np.searchsorted(seen, codes)
+    present = np.zeros(size, dtype=bool)
+    present[codes] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[codes]
 
 
 def entity_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
