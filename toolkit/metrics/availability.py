@@ -11,7 +11,7 @@ import pandas as pd
 
 from toolkit.events import EventLog
 from toolkit.events.periods import NS
-from toolkit.events.schema import PRIORITIES, positions
+from toolkit.events.schema import PRIORITIES, positions, text
 from toolkit.metrics.context import ALL, KpiRows, MeasureContext
 from toolkit.metrics.registry import register
 
@@ -33,8 +33,16 @@ def service_owners(log: EventLog) -> pd.DataFrame:
     DataFrame
         Columns ``service_id, team_id``, one row per service, sorted by service.
     """
-    listed = log.services[["service_id", "team_id"]].dropna().drop_duplicates("service_id")
-    unlisted = ~log.incidents["service_id"].isin(listed["service_id"])
+    service = log.services["service_id"].to_numpy(dtype=object)
+    team = log.services["team_id"].to_numpy(dtype=object)
+    named = ~(pd.isna(service) | pd.isna(team))
+    _, first = np.unique(service[named], return_index=True)  # the first row of each service
+    first = np.sort(first)
+    listed = pd.DataFrame(
+        {"service_id": text(service[named][first]), "team_id": text(team[named][first])}
+    )
+    unlisted = positions(listed["service_id"], log.incidents["service_id"]) < 0
+    unlisted &= log.incidents["service_id"].notna().to_numpy()
     if unlisted.any():
         rows = log.incidents.loc[unlisted]
         seen = rows.groupby(["service_id", "team_id"]).size().rename("n").reset_index()
