@@ -14,6 +14,8 @@ only where their levers differ. All candidates of all teams are built in one vec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -27,37 +29,77 @@ NS = "datetime64[ns]"
 HOUR = np.timedelta64(1, "h")
 CHERRY_WAIT_SHIFT = 0.6  # share of a short ticket's wait that full cherry-picking removes
 COPY = "~x"  # suffix of a row a candidate repeats (a change made twice, its incident)
-WORK = ["label", "_move", "_hash"]  # working columns, dropped from the result
 
 
-def _expand(frame: pd.DataFrame, moves: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """Repeat each team's rows once per candidate of that team, row by row.
+@dataclass
+class _Rows:
+    """Counterfactual rows as positions in the true rows, so a table is built only once.
 
-    A copy carries the candidate's ``label``, its position in ``moves`` (``_move``, to look its
-    levers up) and the hashed row id (``_hash``, to key draws without hashing each copy again).
+    ``src`` is the true row, ``move`` the candidate's position in the moves table, ``copies``
+    how many times the row was repeated (each repeat adds :data:`COPY` to its id), ``linked``
+    how many times its change was (an incident repeats with its change) and ``hashed`` its id
+    hashed, which keys its draws.
     """
+
+    src: np.ndarray
+    move: np.ndarray
+    copies: np.ndarray
+    linked: np.ndarray
+    hashed: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> _Rows:
+        """Return the rows where ``mask`` holds."""
+        return _Rows(*(getattr(self, f)[mask] for f in ROW_FIELDS))
+
+    def repeated(self, mask: np.ndarray, ids: np.ndarray, linked: bool = False) -> _Rows:
+        """Return a copy of the rows where ``mask`` holds, each with one more suffix."""
+        rows = self.subset(mask)
+        rows.copies = rows.copies + 1
+        rows.linked = rows.linked + linked
+        rows.hashed = hash_ids(_suffixed(ids, rows.src, rows.copies))
+        return rows
+
+    def then(self, other: _Rows) -> _Rows:
+        """Return these rows followed by ``other``."""
+        return _Rows(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in ROW_FIELDS))
+
+
+ROW_FIELDS = ("src", "move", "copies", "linked", "hashed")
+
+
+def _suffixed(ids: np.ndarray, src: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """Return the ids of rows ``src``, each followed by :data:`COPY` ``copies`` times."""
+    return np.array([f"{ids[i]}{COPY * n}" for i, n in zip(src, copies, strict=True)], dtype=object)
+
+
+def _expand(frame: pd.DataFrame, moves: pd.DataFrame, ids: np.ndarray) -> _Rows:
+    """Repeat each team's rows once per candidate of that team, row by row."""
     teams = moves["team_id"].to_numpy(dtype=object)
     known = pd.Index(pd.unique(teams))
     code = positions(known, frame["team_id"])
-    rows, move = np.nonzero(code[:, None] == positions(known, teams)[None, :])
-    hashed = hash_ids(frame[id_column])
-    return (
-        frame.take(rows)
-        .reset_index(drop=True)
-        .assign(
-            label=text(moves["label"].to_numpy(dtype=object)[move]), _move=move, _hash=hashed[rows]
-        )
-    )
+    src, move = np.nonzero(code[:, None] == positions(known, teams)[None, :])
+    none = np.zeros(len(src), dtype=np.int64)
+    return _Rows(src, move, none, none, hash_ids(ids)[src])
 
 
-def _resample(frame: pd.DataFrame, ratio: np.ndarray, draw: np.ndarray, id_column: str):
+def _resample(rows: _Rows, ratio: np.ndarray, draw: np.ndarray, ids: np.ndarray) -> _Rows:
     """Keep rows with probability ``ratio`` (< 1) or add copies with probability ``ratio - 1``."""
     keep = np.where(ratio < 1, draw < ratio, True)
     extra = (ratio > 1) & (draw < ratio - 1)
-    copies = frame.loc[extra]
-    ids = copies[id_column] + COPY
-    copies = copies.assign(**{id_column: ids, "_hash": hash_ids(ids)})
-    return pd.concat([frame.loc[keep], copies], ignore_index=True)
+    return rows.subset(keep).then(rows.repeated(extra, ids))
+
+
+def _built(frame: pd.DataFrame, rows: _Rows, id_column: str, labels, **columns) -> pd.DataFrame:
+    """Build the table of ``rows``: true rows, suffixed ids, labels and the changed columns."""
+    changed = {"team_id": text(labels[rows.move]), **columns}
+    for column, copies in ((id_column, rows.copies), ("change_id", rows.linked)):
+        if copies.any():
+            values = frame[column].to_numpy(dtype=object)
+            ids = values[rows.src]
+            again = copies > 0
+            ids[again] = _suffixed(values, rows.src[again], copies[again])
+            changed[column] = text(ids)
+    return frame.take(rows.src).reset_index(drop=True).assign(**changed)
 
 
 class Counterfactuals:
@@ -103,15 +145,17 @@ class Counterfactuals:
         period_end : Timestamp
             Changes pushed past it are not implemented within the period.
         """
-        eff = self.effects
-        inc = _expand(incidents, moves, "incident_id")
-        chg = _expand(changes, moves, "change_id")
-        seed = self.seed
+        eff, seed = self.effects, self.seed
         end = np.datetime64(period_end, "ns")
+        labels = moves["label"].to_numpy(dtype=object)
+        incident_ids = incidents["incident_id"].to_numpy(dtype=object)
+        change_ids = changes["change_id"].to_numpy(dtype=object)
+        inc = _expand(incidents, moves, incident_ids)
+        chg = _expand(changes, moves, change_ids)
 
-        def lever(frame: pd.DataFrame, name: str) -> np.ndarray:
+        def lever(rows: _Rows, name: str) -> np.ndarray:
             """Each row's value of a lever column of ``moves`` (``cur_...`` or ``new_...``)."""
-            return moves[name].to_numpy(dtype=float)[frame["_move"].to_numpy()]
+            return moves[name].to_numpy(dtype=float)[rows.move]
 
         # change pace: reliability work and care take time from delivery; the lever scales it
         def pace_of(prefix):
@@ -123,73 +167,66 @@ class Counterfactuals:
             )
 
         pace = pace_of("new_") / pace_of("cur_")
-        draw = uniforms(chg["_hash"].to_numpy(), seed, "cf/pace")
-        chg = _resample(chg, pace, draw, "change_id")
-        chg = self._care_and_abuse(chg, end, lever)
+        chg = _resample(chg, pace, uniforms(chg.hashed, seed, "cf/pace"), change_ids)
+        changed = self._care_and_abuse(changes, chg, end, lever)
 
         # change-caused incidents follow their change (dropped, repeated, or added when flipped):
         # keyed by candidate and change, the key of a repeated change's copy one above its own
-        ids = pd.Index(pd.unique(changes["change_id"].to_numpy(dtype=object)))
-        failed = chg.loc[chg["failed"]]
-        failed_ids = failed["change_id"].to_numpy(dtype=object)
-        repeat = np.array([str(c).endswith(COPY) for c in failed_ids], dtype=bool)
-        base_ids = np.where(repeat, [str(c)[: -len(COPY)] for c in failed_ids], failed_ids)
-        failed_keys = (failed["_move"].to_numpy() * len(ids) + positions(ids, base_ids)) * 2
-        failed_keys = failed_keys + repeat
-        change = positions(ids, inc["change_id"])
-        key = np.where(change >= 0, (inc["_move"].to_numpy() * len(ids) + change) * 2, -2)
-        caused = (inc["root_cause"] == "change").to_numpy()
+        ids = pd.Index(pd.unique(change_ids))
+        code = positions(ids, change_ids)
+        failed = changed["failed"]
+        failed_keys = (chg.move[failed] * len(ids) + code[chg.src[failed]]) * 2 + chg.copies[failed]
+        change = positions(ids, incidents["change_id"])[inc.src]
+        key = np.where(change >= 0, (inc.move * len(ids) + change) * 2, -2)
+        caused = (incidents["root_cause"] == "change").to_numpy()[inc.src]
         survives = ~caused | np.isin(key, failed_keys)
-        repeated = caused & np.isin(key + 1, failed_keys)
-        again = inc.loc[repeated]
-        again_ids = again["incident_id"] + COPY
-        again = again.assign(
-            incident_id=again_ids, change_id=again["change_id"] + COPY, _hash=hash_ids(again_ids)
-        )
-        inc = pd.concat([inc.loc[survives], again], ignore_index=True)
+        again = inc.repeated(caused & np.isin(key + 1, failed_keys), incident_ids, linked=True)
+        inc = inc.subset(survives).then(again)
 
         # reliability work: internal incident rates move after the lag, as the world does
         pull = 1.0 / (1.0 + eff.reliability_lag_periods)
         shift = lever(inc, "new_reliability_effort") - lever(inc, "cur_reliability_effort")
         ratio = np.exp(-eff.reliability_effect * pull * shift)
-        ratio = np.where(inc["root_cause"].to_numpy() == "internal", ratio, 1.0)
-        draw = uniforms(inc["_hash"].to_numpy(), seed, "cf/reliability")
-        inc = _resample(inc, ratio, draw, "incident_id")
+        internal = (incidents["root_cause"] == "internal").to_numpy()[inc.src]
+        ratio = np.where(internal, ratio, 1.0)
+        inc = _resample(inc, ratio, uniforms(inc.hashed, seed, "cf/reliability"), incident_ids)
 
-        inc = self._cherry_picking(inc, lever)
-        inc["team_id"] = inc["label"]
-        chg["team_id"] = chg["label"]
-        return inc.drop(columns=WORK), chg.drop(columns=WORK)
+        times = self._cherry_picking(incidents, inc, lever)
+        return (
+            _built(incidents, inc, "incident_id", labels, **times),
+            _built(changes, chg, "change_id", labels, **changed),
+        )
 
-    def _care_and_abuse(self, chg: pd.DataFrame, end: np.datetime64, lever) -> pd.DataFrame:
+    def _care_and_abuse(self, changes: pd.DataFrame, chg: _Rows, end: np.datetime64, lever):
+        """Return the changed columns of the counterfactual changes (type, CAB, times, failure)."""
         eff, cfg, seed = self.effects, self.changes_cfg, self.seed
-        hashed = chg["_hash"].to_numpy()
+        hashed = chg.hashed
         p = cfg.failure_probability.model_dump()
 
         # emergency abuse: more of it pushes pending or slow normal changes through at once
         current_abuse = lever(chg, "cur_emergency_abuse")
         rise = lever(chg, "new_emergency_abuse") - current_abuse
         u = uniforms(hashed, seed, "cf/abuse")
-        kind = chg["type"].to_numpy(dtype=object)
+        kind = changes["type"].to_numpy(dtype=object)[chg.src]
         is_normal = kind == "normal"
         share_up = np.clip(rise / np.maximum(1 - current_abuse, 1e-9), 0, 1)
         pushed = is_normal & (rise > 0) & (u < share_up)
         is_emergency = kind == "emergency"
-        unjustified = chg["justification"].isna().to_numpy()
+        unjustified = changes["justification"].isna().to_numpy()[chg.src]
         share_down = np.clip(-rise / np.maximum(current_abuse, 1e-9), 0, 1)
         pulled = is_emergency & unjustified & (rise < 0) & (u < share_down)
-        submitted = chg["submitted_at"].to_numpy(dtype=NS)
-        implemented = chg["implemented_at"].to_numpy(dtype=NS)
+        submitted = changes["submitted_at"].to_numpy(dtype=NS)[chg.src]
+        implemented = changes["implemented_at"].to_numpy(dtype=NS)[chg.src]
         fast = submitted + np.timedelta64(int(cfg.emergency_lead_time_hours * 3600), "s")
         slow = submitted + np.timedelta64(int(cfg.cab_lead_time_days * 86400), "s")
         implemented = np.where(pushed, fast, implemented)
         implemented = np.where(pulled, np.maximum(slow, implemented), implemented)
         kind = np.where(pushed, "emergency", np.where(pulled, "normal", kind))
-        reviewed = chg["cab_reviewed"].to_numpy(dtype=bool)
+        reviewed = changes["cab_reviewed"].to_numpy(dtype=bool)[chg.src]
         reviewed = np.where(pushed, False, np.where(pulled, True, reviewed))
         u_fail = uniforms(hashed, seed, "cf/abuse-failure")
         extra_risk = (p["emergency"] - p["normal"]) / (1 - p["normal"])
-        failed = chg["failed"].to_numpy() | (pushed & (u_fail < extra_risk))
+        failed = changes["failed"].to_numpy(dtype=bool)[chg.src] | (pushed & (u_fail < extra_risk))
 
         # care: failures and lead times scale with care as the world makes them
         new_fail, new_lead, _ = care_factors(eff, lever(chg, "new_change_care"))
@@ -203,30 +240,32 @@ class Counterfactuals:
         lead_hours = (implemented - submitted) / HOUR
         implemented = submitted + (lead_hours * stretch * 3600).astype("timedelta64[s]")
         implemented = np.where(implemented < end, implemented, np.datetime64("NaT"))
-        return chg.assign(
-            type=text(kind),
-            cab_reviewed=reviewed,
-            implemented_at=implemented.astype(NS),
-            failed=failed & ~np.isnat(implemented),
-        )
+        return {
+            "type": text(kind),
+            "cab_reviewed": reviewed,
+            "implemented_at": implemented.astype(NS),
+            "failed": failed & ~np.isnat(implemented),
+        }
 
-    def _cherry_picking(self, inc: pd.DataFrame, lever) -> pd.DataFrame:
+    def _cherry_picking(self, incidents: pd.DataFrame, inc: _Rows, lever) -> dict:
+        """Return the shifted times of the counterfactual incidents (none if nobody moves)."""
         rise = lever(inc, "new_cherry_picking") - lever(inc, "cur_cherry_picking")
         if not rise.any():
-            return inc
-        opened = inc["opened_at"].to_numpy(dtype=NS)
-        responded = inc["responded_at"].to_numpy(dtype=NS)
-        resolved = inc["resolved_at"].to_numpy(dtype=NS)
+            return {}
+        opened = incidents["opened_at"].to_numpy(dtype=NS)[inc.src]
+        responded = incidents["responded_at"].to_numpy(dtype=NS)[inc.src]
+        resolved = incidents["resolved_at"].to_numpy(dtype=NS)[inc.src]
         work = (resolved - responded) / HOUR
-        typical = pd.Series(work).groupby(inc["priority"].to_numpy()).transform("median").to_numpy()
+        priority = incidents["priority"].to_numpy()[inc.src]
+        typical = pd.Series(work).groupby(priority).transform("median").to_numpy()
         short = work < typical
         wait = (responded - opened) / HOUR
         factor = np.where(short, -CHERRY_WAIT_SHIFT, CHERRY_WAIT_SHIFT / 2) * rise
         shift = np.nan_to_num(wait * factor)
         delta = (shift * 3600).astype("timedelta64[s]")
-        closed = inc["closed_at"].to_numpy(dtype=NS)
-        return inc.assign(
-            responded_at=(responded + delta).astype(NS),
-            resolved_at=(resolved + delta).astype(NS),
-            closed_at=(closed + delta).astype(NS),
-        )
+        closed = incidents["closed_at"].to_numpy(dtype=NS)[inc.src]
+        return {
+            "responded_at": (responded + delta).astype(NS),
+            "resolved_at": (resolved + delta).astype(NS),
+            "closed_at": (closed + delta).astype(NS),
+        }
