@@ -33,7 +33,7 @@ from toolkit.events import EventLog
 from toolkit.events.schema import text
 from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
-from toolkit.plans.scoring import PlanScorer
+from toolkit.plans.scoring import PlanScorer, TeamScores
 from toolkit.sim import World
 from toolkit.sim.streams import stream
 
@@ -184,20 +184,7 @@ class PlanLoop:
         since = self.world.edges[k - 2] if k >= 2 else 0.0
         truth = self.world.event_log(since=since)
         moves = self._draft(k, truth) if self._may_move(k + 1) else None
-        # One measurement scores the record, the candidates next to it and, as a side world of
-        # its own, the truth (before the plan starts every score is 0, so the truth is left out).
-        if moves is None or moves.log is None:
-            reported = self.report(truth, self.intensities)
-            team_of = {}
-        else:
-            reported = self.report(moves.log, self.intensities + moves.intensities)
-            team_of = dict(moves.team_of)
-        measured, worlds = reported, {}
-        if k >= self.start_after:
-            measured = _with_side_world(reported, truth, self.true_label)
-            team_of.update(self.true_team)
-            worlds = dict.fromkeys(self.true_team, TRUE_WORLD)
-        committed = self.scorer.commit(measured, k, team_of=team_of, worlds=worlds)
+        reported, committed = self._score(k, truth, moves)
         teams = committed.teams.set_index("team_id")
         scores = teams.loc[teams.index.isin(list(agents))]
         true_labels = list(self.true_label.values())
@@ -227,6 +214,26 @@ class PlanLoop:
                 self._choose(k, moves, committed)
             else:
                 moves.take_back()
+
+    def _score(self, k: int, truth: EventLog, moves: Moves | None) -> tuple[EventLog, TeamScores]:
+        """Report period ``k`` and score it in one measurement; return the record and scores.
+
+        The measurement holds the record, the candidates' rows next to it and, as a side world
+        of its own, the truth (before the plan starts every score is 0, so the truth is left
+        out). Only the record is committed.
+        """
+        if moves is None or moves.log is None:
+            reported = self.report(truth, self.intensities)
+            team_of = {}
+        else:
+            reported = self.report(moves.log, self.intensities + moves.intensities)
+            team_of = dict(moves.team_of)
+        measured, worlds = reported, {}
+        if k >= self.start_after:
+            measured = _with_side_world(reported, truth, self.true_label)
+            team_of.update(self.true_team)
+            worlds = dict.fromkeys(self.true_team, TRUE_WORLD)
+        return reported, self.scorer.commit(measured, k, team_of=team_of, worlds=worlds)
 
     def _may_move(self, k: int) -> bool:
         """Tell whether teams may revise their levers before period ``k`` (if it is at stake)."""
@@ -314,7 +321,7 @@ class PlanLoop:
         moves.team_of = dict(zip(table["label"], table["team_id"], strict=True))
         return moves
 
-    def _choose(self, k: int, moves: Moves, scored) -> None:
+    def _choose(self, k: int, moves: Moves, scored: TeamScores) -> None:
         """Let every revising team value its candidates and pick one."""
         if not moves.revising:
             return
