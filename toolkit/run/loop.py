@@ -16,7 +16,7 @@ on; the whole truth and record are built once, at the end.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from toolkit.events import EventLog
 from toolkit.events.schema import text
 from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
+from toolkit.plans.measurement import period_tables
 from toolkit.plans.scoring import PlanScorer, TeamScores
 from toolkit.sim import World
 from toolkit.sim.streams import stream
@@ -230,6 +231,10 @@ class PlanLoop:
             team_of = dict(moves.team_of)
         measured, worlds = reported, {}
         if k >= self.start_after:
+            start, end = self.periods.iloc[k][["start", "end"]]
+            # only the truth's rows that can count in the period: measurement cuts to them anyway
+            cut = period_tables(truth, start, end)
+            truth = replace(truth, incidents=cut["incidents"], changes=cut["changes"])
             measured = _with_side_world(reported, truth, self.true_label)
             team_of.update(self.true_team)
             worlds = dict.fromkeys(self.true_team, TRUE_WORLD)
