@@ -217,11 +217,12 @@ class PlanLoop:
                 moves.take_back()
 
     def _score(self, k: int, truth: EventLog, moves: Moves | None) -> tuple[EventLog, TeamScores]:
-        """Report period ``k`` and score it in one measurement; return the record and scores.
+        """Report period ``k`` and score it in one measurement; return the reported log and scores.
 
         The measurement holds the record, the candidates' rows next to it and, as a side world
         of its own, the truth (before the plan starts every score is 0, so the truth is left
-        out). Only the record is committed.
+        out). Only the record is committed. The reported log returned holds the candidates'
+        rows too, under their labels; audits read only the audited team's rows.
         """
         if moves is None or moves.log is None:
             reported = self.report(truth, self.intensities)
