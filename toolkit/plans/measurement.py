@@ -317,10 +317,11 @@ def measure_period(
     shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
     groups = measurement_groups(items)
     excluded: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
+    changes = None  # exclusions do not touch changes: cut them once
     for (view, exclude, tolerance), members in groups.items():
         if exclude not in excluded:
-            changes = next(iter(excluded.values()))["changes"] if excluded else None
             excluded[exclude] = period_tables(log, start, end, exclude, changes)
+            changes = excluded[exclude]["changes"]
         cut = excluded[exclude]
         cut_services = log.services
         views: dict[str, SharedView] = {}
