@@ -107,7 +107,8 @@ def plan_items(plan: Plan) -> list[Item]:
                     tuple(sorted(getattr(entry, "exclude_root_causes", ()))),
                     getattr(entry, "tolerance", 0.0),
                     view,
-                    kind == "metric" and (view == "shared" or entry.normalisation != "none"),
+                    kind == "metric"
+                    and (view == "shared" or entry.normalisation == "service_baseline"),
                 )
             )
     for i, gate in enumerate(plan.gates):

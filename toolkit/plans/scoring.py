@@ -39,7 +39,7 @@ The rules, for period ``k``:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -156,6 +156,13 @@ class PlanScorer:
         self.periods_per_year = _periods_per_year(self.periods)
         self.start = plan.start_after_periods
         self.items = plan_items(plan)
+        # Expected-volume metrics are measured per pair only before the plan starts: those
+        # per-service counts fit the model, and nothing reads them afterwards.
+        fitted = {i for i, m in enumerate(plan.metrics) if m.normalisation == "expected_volume"}
+        self._pre_plan_items = [
+            replace(item, pairs=True) if item.item == "metric" and item.index in fitted else item
+            for item in self.items
+        ]
         self._history = History()
         self._committed = 0
         self._cache: dict[tuple, pd.DataFrame] = {}
@@ -305,7 +312,7 @@ class PlanScorer:
             log,
             bounds["start"],
             bounds["end"],
-            self.items,
+            self._pre_plan_items if k < self.start else self.items,
             self.services,
             real,
             self.plan.attribution,
