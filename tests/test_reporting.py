@@ -1,5 +1,7 @@
 """Tests of the reporting layer: gaming transforms from the true log to the reported log."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -242,6 +244,22 @@ def test_padding_adds_short_unsurveyed_p4_tickets(truth, periods, gamed, setting
     cells = len(periods) * true["team_id"].nunique()
     expected = intensity * 0.3 * len(true)
     assert abs(len(added) - expected) <= cells
+
+
+def test_padding_of_a_team_without_listed_services_uses_those_of_its_incidents(
+    truth, periods, setting
+):
+    team = truth.services["team_id"].iloc[0]
+    unlisted = replace(truth, services=truth.services.loc[truth.services["team_id"] != team])
+    levers = intensities(truth, periods, padding=1.0)
+    added = added_rows(truth, report(unlisted, levers, periods, seed=SEED, **setting))
+    own = truth.incidents.loc[truth.incidents["team_id"] == team, "service_id"]
+    mine = added.loc[added["team_id"] == team]
+    assert len(mine) > 0 and set(mine["service_id"]) <= set(own)
+    assert mine["service_id"].nunique() == own.nunique()  # every service of its incidents
+    listed = added.loc[added["team_id"] != team]
+    owners = truth.services.set_index("service_id")["team_id"]
+    assert (listed["service_id"].map(owners) == listed["team_id"]).all()
 
 
 @pytest.mark.parametrize("intensity", [0.5, 1.0])

@@ -433,8 +433,9 @@ def _padding(
         return None
     cell = np.repeat(np.arange(len(count)), count)
     k = np.arange(len(cell)) - np.repeat(np.cumsum(count) - count, count)
-    ids = pd.Series(stems, dtype="str").iloc[cell].reset_index(drop=True)
-    ids = ids + pd.Series(k).astype("str").str.zfill(PADDING_DIGITS)
+    ids = np.array(
+        [f"{stems[c]}{j:0{PADDING_DIGITS}d}" for c, j in zip(cell, k, strict=True)], dtype=object
+    )
     hashed = hash_ids(ids)
     team_ids = cell_team_ids[cell]
     start, end = periods.starts[cell_period[cell]], periods.ends[cell_period[cell]]
@@ -474,15 +475,19 @@ def _padding(
 def _team_services(truth: EventLog, team_ids: np.ndarray, pick: np.ndarray) -> np.ndarray:
     """Pick a service of each team: from the services table, else from its incidents."""
     listed = truth.services[["team_id", "service_id"]].dropna()
-    offered = listed.groupby("team_id", sort=False)["service_id"].agg(list).to_dict()
+    code, teams = pd.factorize(listed["team_id"].to_numpy(dtype=object))
+    offered = listed["service_id"].to_numpy(dtype=object)[np.argsort(code, kind="stable")]
+    count = np.bincount(code, minlength=len(teams))
+    first = np.cumsum(count) - count
+    team = positions(teams, team_ids)
     service = np.full(len(team_ids), None, dtype=object)
-    codes, teams = pd.factorize(np.asarray(team_ids, dtype=object))
-    for code, team in enumerate(teams):
-        options = np.asarray(offered.get(team, []), dtype=object)
-        if not len(options):
-            seen = truth.incidents.loc[truth.incidents["team_id"] == team, "service_id"]
-            options = np.sort(seen.unique().to_numpy(dtype=object))
-        here = codes == code
+    has = team >= 0
+    chosen = first[team[has]] + (pick[has] * count[team[has]]).astype(int)
+    service[has] = offered[chosen]
+    for unlisted in pd.unique(np.asarray(team_ids, dtype=object)[~has]):
+        seen = truth.incidents.loc[truth.incidents["team_id"] == unlisted, "service_id"]
+        options = np.sort(seen.unique().to_numpy(dtype=object))
+        here = ~has & (team_ids == unlisted)
         if len(options):
             service[here] = options[(pick[here] * len(options)).astype(int)]
     return service
