@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.events import EventLog, empty_table
+from toolkit.events import TABLES, EventLog, empty_table
 from toolkit.metrics import CATALOGUE, KPI, catalogue_table, compute_kpis, summary
+from toolkit.metrics.compute import kpi_rows
 
 START = pd.Timestamp("2025-01-01")
 END = pd.Timestamp("2025-07-01")  # two whole quarters
@@ -576,3 +577,32 @@ def test_sla_attainment_equals_one_minus_breach_rate_on_a_consistent_log():
     expected = 1 - inc.groupby(["quarter", "team_id", "service_id"])["sla_breached"].mean()
     for (quarter, team, svc), attained in expected.items():
         assert value(out, "sla_attainment", quarter, team, svc) == pytest.approx(attained)
+
+
+def test_rows_marked_to_count_measure_as_the_log_holding_only_them():
+    log = random_log(np.random.default_rng(11), 2000)
+    rng = np.random.default_rng(12)
+    where = {table: rng.random(len(getattr(log, table))) < 0.6 for table in TABLES[:3]}
+    subset = EventLog(
+        **{table: getattr(log, table).loc[rows] for table, rows in where.items()},
+        services=log.services,
+        start=log.start,
+        end=log.end,
+    )
+
+    def tidy(rows):
+        frame = rows.frame()
+        return frame.sort_values(list(frame.columns[:4]), ignore_index=True)
+
+    marked = tidy(kpi_rows(log, period="quarter", where=where))
+    pd.testing.assert_frame_equal(marked, tidy(kpi_rows(subset, period="quarter")))
+    assert not marked.equals(tidy(kpi_rows(log, period="quarter")))
+
+
+@pytest.mark.parametrize(
+    "where", [{"incidents": np.ones(3, dtype=bool)}, {"incidents": "all"}, {"nothing": []}]
+)
+def test_rows_to_count_must_be_one_boolean_per_row(where):
+    log = random_log(np.random.default_rng(13), 50)
+    with pytest.raises(ValueError, match="one boolean per row"):
+        kpi_rows(log, where=where)

@@ -161,8 +161,9 @@ def downtime_hours(intervals: pd.DataFrame, bounds: pd.DataFrame) -> pd.DataFram
 )
 def availability(ctx: MeasureContext) -> KpiRows:
     """Pool downtime per service, team and organisation; services never down score 1.0."""
-    owners = service_owners(ctx.log)
-    down = downtime_hours(downtime_intervals(ctx.log, owners["service_id"]), ctx.bounds)
+    log = ctx.counted
+    owners = service_owners(log)
+    down = downtime_hours(downtime_intervals(log, owners["service_id"]), ctx.bounds)
     services = pd.Index(owners["service_id"])
     team_codes, teams = pd.factorize(owners["team_id"])
     periods = len(ctx.bounds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,11 +33,14 @@ def kpi_rows(
     sla_tolerance: float = 0.0,
     kpis: Iterable[str] | str | None = None,
     levels: Iterable[str] = LEVELS,
+    where: Mapping[str, np.ndarray] | None = None,
 ) -> KpiRows:
     """Measure KPIs as :func:`compute_kpis` does, returning unsorted arrays.
 
     Plan scoring measures small logs many times; reading the arrays spares it building and
-    sorting a table each time. The parameters and errors are those of :func:`compute_kpis`.
+    sorting a table each time. The parameters and errors are those of :func:`compute_kpis`,
+    plus ``where``: per table (``"incidents"``, ``"changes"``, ``"outages"``), one boolean per
+    row, ``True`` for the rows that count; the result is that of the log holding only those.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
@@ -48,7 +51,7 @@ def kpi_rows(
     if not asked or asked - set(LEVELS):
         raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
     ordered = tuple(level for level in LEVELS if level in asked)
-    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted)
+    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted, where)
     rows = KpiRows.concat([kpi.compute(ctx) for kpi in selected])
     if wanted is not None:
         rows = rows.take(np.isin(rows.kpi, list(wanted)))

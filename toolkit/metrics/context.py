@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -290,6 +292,10 @@ class MeasureContext:
         The reporting levels to compute, from :data:`LEVELS`.
     wanted : set of str, optional
         The KPI names asked for (with variants); ``None`` asks for all.
+    where : mapping of str to ndarray of bool, optional
+        Per table, the rows that count; the others are left out as if absent. Plan scoring
+        measures one log several ways (say, with and without some root causes) and this spares
+        it a copy of the log each time.
     """
 
     def __init__(
@@ -299,7 +305,13 @@ class MeasureContext:
         sla_tolerance: float,
         levels: tuple[str, ...] = LEVELS,
         wanted: set[str] | None = None,
+        where: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        self.where = {table: np.asarray(rows) for table, rows in (where or {}).items()}
+        for table, rows in self.where.items():
+            frame = getattr(log, table, None)
+            if not isinstance(frame, pd.DataFrame) or rows.dtype != bool or len(rows) != len(frame):
+                raise ValueError(f"where[{table!r}] must hold one boolean per row of the table")
         self.log = log
         self.wanted = wanted
         self.sla_tolerance = sla_tolerance
@@ -308,6 +320,14 @@ class MeasureContext:
         self.labels = self.bounds["label"].to_numpy(dtype=object)
         self._grouped: dict[tuple[str, str], Grouped] = {}
         self._keys: dict[str, tuple] = {}
+
+    @functools.cached_property
+    def counted(self) -> EventLog:
+        """Return the log holding only the rows that count (itself when every row does)."""
+        if not self.where:
+            return self.log
+        kept = {table: getattr(self.log, table).loc[rows] for table, rows in self.where.items()}
+        return replace(self.log, **kept)
 
     def wants(self, name: str) -> bool:
         """Tell whether a KPI name (or variant) was asked for, so others need not be computed."""
@@ -333,6 +353,8 @@ class MeasureContext:
         if key not in self._grouped:
             frame = getattr(self.log, table)
             period = assign_periods(frame[time_column], self.bounds)
+            if table in self.where:
+                period = np.where(self.where[table], period, -1)
             if table not in self._keys:  # shared by every time column of the table
                 self._keys[table] = entity_codes(frame)
             keys = self._keys[table]

@@ -1,8 +1,8 @@
 """Measure a plan's KPIs on one period of a log, with the KPI library and nothing else.
 
 Items (metrics, counter-metrics, gates) that share root-cause exclusions, tolerance and view
-are measured together in one :func:`toolkit.metrics.compute.kpi_rows` call on the log cut to the
-period. There are three views of a period:
+are measured together in one :func:`toolkit.metrics.compute.kpi_rows` call on the rows of the log
+that can count in the period. There are three views of a period:
 
 - ``plain``: the log as it is, labels in ``team_id``; every incident and change KPI.
 - ``availability``: for KPIs on the outages table, each label gets its own copy of its real
@@ -18,7 +18,7 @@ team's own id, and the candidates teams weigh (``apps#3``); a side world (the tr
 the same call as the record) holds one status-quo label per team. Labels of different worlds
 never see each other's rows, so one measurement serves both (see :mod:`toolkit.plans.attribution`).
 
-Root-cause exclusions are applied as the log is cut to the period (:func:`period_tables`).
+Root-cause exclusions are applied with the cut to the period (:func:`period_rows`).
 """
 
 from __future__ import annotations
@@ -161,34 +161,42 @@ class Measured:
         return Measured(team, pairs, shared, by_item, self.labels[keep])
 
 
-def period_tables(
-    log: EventLog,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    exclude: tuple[str, ...] = (),
-    changes: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Keep the rows that can count in ``[start, end)``, less those of excluded root causes.
+def period_rows(
+    log: EventLog, start: pd.Timestamp, end: pd.Timestamp, exclude: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """Mark the rows that can count in ``[start, end)``, less those of excluded root causes.
 
     Incidents open at some time in the period (so every KPI placing them by opening or
     resolution, and downtime overlapping it, is kept), changes implemented in it and outages
     overlapping it. Excluded root causes remove incidents with those causes and, since outage
     sources use the same words (``vendor``, ``external``), outages of those sources; they do
-    not apply to changes, so the period's changes cut once may be passed in again.
+    not apply to changes.
+
+    Returns
+    -------
+    dict
+        ``incidents``, ``changes`` and ``outages``: one boolean per row of the table.
     """
     inc, chg, out = log.incidents, log.changes, log.outages
-    if changes is None:
-        changes = chg.loc[(chg["implemented_at"] >= start) & (chg["implemented_at"] < end)]
     keep_inc = (inc["opened_at"] < end) & ~(inc["resolved_at"] < start)
     keep_out = (out["start"] < end) & ~(out["end"] < start)
     if exclude:
         keep_inc &= ~inc["root_cause"].isin(exclude)
         keep_out &= ~out["source"].isin(exclude)
+    keep_chg = (chg["implemented_at"] >= start) & (chg["implemented_at"] < end)
     return {
-        "incidents": inc.loc[keep_inc],
-        "changes": changes,
-        "outages": out.loc[keep_out],
+        "incidents": keep_inc.to_numpy(dtype=bool),
+        "changes": keep_chg.to_numpy(dtype=bool),
+        "outages": keep_out.to_numpy(dtype=bool),
     }
+
+
+def period_tables(
+    log: EventLog, start: pd.Timestamp, end: pd.Timestamp, exclude: tuple[str, ...] = ()
+) -> dict[str, pd.DataFrame]:
+    """Return the rows of each table that :func:`period_rows` marks."""
+    rows = period_rows(log, start, end, exclude)
+    return {table: getattr(log, table).loc[keep] for table, keep in rows.items()}
 
 
 def _copies(row_teams: pd.Series, label_teams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,11 +271,13 @@ def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
     return matrix
 
 
-def _pair_volumes(table: pd.DataFrame, teams: np.ndarray, services: np.ndarray) -> np.ndarray:
-    """Count the table's rows of each (team, service) pair asked for; 0 where it has none."""
+def _pair_volumes(
+    table: pd.DataFrame, rows: np.ndarray, teams: np.ndarray, services: np.ndarray
+) -> np.ndarray:
+    """Count the table's ``rows`` of each (team, service) pair asked for; 0 where it has none."""
     team, team_ids, service, service_ids = entity_codes(table)
     counts = np.bincount(
-        (team * len(service_ids) + service)[(team >= 0) & (service >= 0)],
+        (team * len(service_ids) + service)[rows & (team >= 0) & (service >= 0)],
         minlength=len(team_ids) * len(service_ids),
     )
     row = positions(team_ids, teams)
@@ -317,18 +327,26 @@ def measure_period(
     pair_parts, shared = [], {}
     shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
     groups = measurement_groups(items)
-    excluded: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {}
-    changes = None  # exclusions do not touch changes: cut them once
+    counted: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
     for (view, exclude, tolerance), members in groups.items():
-        if exclude not in excluded:
-            excluded[exclude] = period_tables(log, start, end, exclude, changes)
-            changes = excluded[exclude]["changes"]
-        cut = excluded[exclude]
+        if exclude not in counted:
+            counted[exclude] = period_rows(log, start, end, exclude)
+        where = counted[exclude]
+        # The plain view measures the log itself, told which rows count; the others are views
+        # of the rows that count, built anew.
+        cut = {t: getattr(log, t) for t in where}
         cut_services = log.services
         views: dict[str, SharedView] = {}
         if view == "availability":
+            p1 = (log.incidents["priority"] == HIGHEST_PRIORITY).to_numpy()
+            cut = {
+                "incidents": log.incidents.loc[where["incidents"] & p1],
+                "changes": log.changes,
+                "outages": log.outages.loc[where["outages"]],
+            }
             cut, cut_services = _availability_view(cut, services, real, worlds)
         elif view == "shared":
+            cut = {t: frame.loc[where[t]] for t, frame in cut.items()}
             for table in sorted({m.table for m in members}):
                 if (table, exclude) not in shared_views:
                     prefix = f"{SEP}{table}{SEP}"
@@ -340,6 +358,7 @@ def measure_period(
         # Tables no KPI of the group reads go in empty, which spares their conversion.
         needed = {m.table for m in members} | ({"incidents"} if view == "availability" else set())
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
+        counts = {t: where[t] for t in needed} if view == "plain" else None
         kpis = sorted({m.kpi for m in members})
         wants_pairs = view == "shared" or any(m.pairs for m in members)
         rows = kpi_rows(
@@ -348,6 +367,7 @@ def measure_period(
             sla_tolerance=tolerance,
             kpis=kpis,
             levels=("pair", "team") if wants_pairs else ("team",),
+            where=counts,
         )
         is_team = rows.service_id == ALL
         labelled = positions(labels, rows.team_id) >= 0
@@ -373,7 +393,9 @@ def measure_period(
                 service = pairs["service_id"].str.split(SEP).str[0]
                 pairs = pairs.assign(service_id=service, volume=1.0)
             else:
-                volume = _pair_volumes(cut[m.table], pair_rows.team_id, pair_rows.service_id)
+                table = cut[m.table]
+                mine = counts[m.table] if counts else np.ones(len(table), dtype=bool)
+                volume = _pair_volumes(table, mine, pair_rows.team_id, pair_rows.service_id)
                 pairs = pairs.assign(volume=volume)
             pair_parts.append(pairs.assign(index=m.index))
             if view == "shared":
