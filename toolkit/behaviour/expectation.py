@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config.plan import Plan
+from toolkit.events.schema import positions
 from toolkit.metrics import CATALOGUE
 from toolkit.plans.curves import curve_payout
 
@@ -96,14 +97,21 @@ class ScoreExpectation:
         """
         if not self.curves:
             return dict.fromkeys(teams["team_id"], 0.0)
-        basis = metrics.pivot(index="team_id", columns="index", values="basis_value")
-        zeroed = metrics.pivot(index="team_id", columns="index", values="zeroed")
-        teams = teams.set_index("team_id")
-        labels = [label for label in teams.index if team_of.get(label) in stay]
+        label_ids = teams["team_id"].to_numpy(dtype=object)
+        labels = [label for label in label_ids if team_of.get(label) in stay]
         real = [team_of[label] for label in labels]
-        own = basis.reindex(index=labels).to_numpy(dtype=float)
-        base = basis.reindex(index=[stay[team] for team in real]).to_numpy(dtype=float)
-        off = zeroed.reindex(index=labels).fillna(False).to_numpy(dtype=bool)
+        # each label's curve inputs and zeroed flags, a row per label and a column per metric
+        cell = positions(label_ids, metrics["team_id"]), metrics["index"].to_numpy(dtype=int)
+        found = cell[0] >= 0
+        cell = cell[0][found], cell[1][found]
+        basis = np.full((len(label_ids), len(self.curves)), np.nan)
+        basis[cell] = metrics["basis_value"].to_numpy(dtype=float)[found]
+        zeroed = np.zeros(basis.shape, dtype=bool)
+        zeroed[cell] = metrics["zeroed"].to_numpy(dtype=bool)[found]
+        mine = positions(label_ids, labels)
+        own, off = basis[mine], zeroed[mine]
+        stays = positions(label_ids, [stay[team] for team in real])
+        base = np.where((stays >= 0)[:, None], basis[np.maximum(stays, 0)], np.nan)
         total = np.zeros(len(labels))
         for index, curve in enumerate(self.curves):
             use = np.flatnonzero(np.isfinite(own[:, index]) & ~off[:, index])
@@ -116,11 +124,10 @@ class ScoreExpectation:
             levels = (centre + shift[use])[:, None] + spread[:, None] * NODES[None, :]
             pays = np.nan_to_num(curve_payout(curve, levels))
             total[use] += self.weights[index] * np.array([float(WEIGHTS @ p) for p in pays])
-        rows = teams.reindex(labels)
-        gated = rows["gated"].to_numpy(dtype=bool)
-        raw = rows["raw_score_pct"].to_numpy(dtype=float)
-        final = rows["score_pct"].to_numpy(dtype=float)
-        fired = rows["fired"].fillna("").to_numpy(dtype=object) != ""
+        gated = teams["gated"].to_numpy(dtype=bool)[mine]
+        raw = teams["raw_score_pct"].to_numpy(dtype=float)[mine]
+        final = teams["score_pct"].to_numpy(dtype=float)[mine]
+        fired = teams["fired"].fillna("").to_numpy(dtype=object)[mine] != ""
         with np.errstate(invalid="ignore", divide="ignore"):
             multiplier = np.where(raw > 0, final / raw, np.where(fired, 0.0, 1.0))
         expected = np.where(gated, 0.0, total / self.weights.sum() * multiplier)
