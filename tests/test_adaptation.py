@@ -3,11 +3,16 @@
 import math
 import random
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from toolkit.behaviour.adaptation import Adaptation, Stakes, certainty_equivalent
+from toolkit.behaviour.expectation import ScoreExpectation
 from toolkit.behaviour.levers import BOUNDS, GAMING_LEVERS, LeverSet
 from toolkit.config.plan import Plan
+from toolkit.plans import load_plan
+from toolkit.plans.curves import curve_payout
 
 NO_PLAN = Plan.model_validate({"name": "none", "description": "no awards"})
 NOTHING_AT_STAKE = Stakes(0.0, 0.0, 0.0, 0.0, 0.8, False)
@@ -101,3 +106,36 @@ def test_slowing_change_costs_less_than_speeding_it(small_scenario):
         < adaptation.effort(natural.moved("change_rate", -0.2))
         < adaptation.effort(natural.moved("change_rate", 0.2))
     )
+
+
+def test_expected_scores_shift_the_team_level_and_apply_the_plans_rules():
+    expectation = ScoreExpectation(load_plan("mttr_only"))
+    for basis in (0.0, 0.02, 0.04):  # three committed periods around a level of 0.02
+        expectation.record(
+            pd.DataFrame({"team_id": ["apps"], "index": [0], "basis_value": [basis]})
+        )
+    labels = ["apps", "apps#0", "apps#1", "apps#2", "apps#3", "apps#4", "ops#0"]
+    basis = [0.5, 0.10, 0.20, 0.00, 0.20, 0.20, 0.20]
+    teams = pd.DataFrame(
+        {
+            "team_id": labels,
+            "score_pct": [0.0, 0, 0, 0, 0, 50, 0],
+            "raw_score_pct": [0.0, 0, 0, 0, 0, 100, 0],
+            "gated": [False, False, False, False, True, False, False],
+            "fired": ["", "", "", "", "", "on_hold_share", ""],
+        }
+    )
+    metrics = pd.DataFrame(
+        {"team_id": labels[::-1], "index": 0, "basis_value": basis[::-1], "zeroed": False}
+    )
+    team_of = {label: label.split("#")[0] for label in labels}
+    expected = expectation.expected_scores(teams, metrics, team_of, {"apps": "apps#0"})
+    assert set(expected) == {"apps", "apps#0", "apps#1", "apps#2", "apps#3", "apps#4"}
+    # the stay-put candidate is priced at the team's typical level, a better move above it
+    curve = expectation.curves[0]
+    assert expected["apps#0"] == pytest.approx(curve_payout(curve, np.array([0.02]))[0], rel=0.05)
+    assert expected["apps#1"] > expected["apps#0"] > expected["apps#2"]
+    assert expected["apps#3"] == 0.0  # gated
+    assert expected["apps#4"] == pytest.approx(expected["apps#1"] / 2)  # a halving counter
+    zeroed = metrics.assign(zeroed=metrics["team_id"] == "apps#1")
+    assert expectation.expected_scores(teams, zeroed, team_of, {"apps": "apps#0"})["apps#1"] == 0
