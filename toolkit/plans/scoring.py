@@ -47,6 +47,7 @@ import pandas as pd
 from toolkit.config.errors import ConfigError
 from toolkit.config.plan import Baseline, CounterMetric, Metric, Plan
 from toolkit.events import EventLog
+from toolkit.events.schema import positions
 from toolkit.plans.attribution import SEP, credited_payout
 from toolkit.plans.baselines import History, baseline_values, volume_weights
 from toolkit.plans.curves import curve_payout, improvement
@@ -400,7 +401,7 @@ class PlanScorer:
 
     def _score(self, measured: Measured, k: int, real: dict[str, str]) -> TeamScores:
         labels = pd.Index(list(real), dtype="str")
-        teams = pd.Index([real[label] for label in labels], dtype="str")
+        teams = np.array([real[label] for label in labels], dtype=object)
         credit_parts: list[pd.DataFrame] = []
         metrics = [
             self._metric(item, metric, measured, k, labels, teams, credit_parts)
@@ -471,7 +472,7 @@ class PlanScorer:
         measured: Measured,
         k: int,
         labels: pd.Index,
-        teams: pd.Index,
+        teams: np.ndarray,
         credit_parts: list[pd.DataFrame],
     ) -> dict[str, np.ndarray]:
         """Return one metric's columns, a value per label; append its credits under sharing."""
@@ -494,11 +495,11 @@ class PlanScorer:
         scale = None
         if metric.normalisation == "expected_volume":
             scale = self._expected(item.index)
-            frame["scored_value"] = value / scale[k].reindex(teams).to_numpy()
+            frame["scored_value"] = value / _at(scale[k], teams)
         base = self._baseline(
             "team", "metric", item.index, k, metric.baseline, item.direction, scale
         )
-        frame["baseline"] = base.reindex(teams).to_numpy()
+        frame["baseline"] = _at(base, teams)
         if metric.normalisation == "service_baseline":
             frame["basis_value"] = self._service_basis(item, metric, measured, k, labels, teams)
         elif metric.basis == "improvement":
@@ -534,7 +535,7 @@ class PlanScorer:
         measured: Measured,
         k: int,
         labels: pd.Index,
-        teams: pd.Index,
+        teams: np.ndarray,
     ) -> np.ndarray:
         """Average each label's per-service improvements, weighted by baseline volume."""
         pairs = measured.pairs.loc[measured.pairs["index"] == item.index]
@@ -559,21 +560,29 @@ class PlanScorer:
         return (sums["wg"] / sums["w"]).to_numpy()
 
     def _counter(
-        self, j: int, counter: CounterMetric, measured: Measured, k: int, teams: pd.Index
+        self, j: int, counter: CounterMetric, measured: Measured, k: int, teams: np.ndarray
     ) -> np.ndarray:
         """Return whether counter-metric ``j`` fires, per label."""
         value = measured.values("counter", j).astype(float)
         direction = next(i.direction for i in self.items if i.item == "counter" and i.index == j)
         base = self._baseline("team", "counter", j, k, counter.baseline, direction)
-        return _fires(counter, value, base.reindex(teams).to_numpy())
+        return _fires(counter, value, _at(base, teams))
 
-    def _gate_total(self, g: int, measured: Measured, k: int, teams: pd.Index) -> np.ndarray:
+    def _gate_total(self, g: int, measured: Measured, k: int, teams: np.ndarray) -> np.ndarray:
         """Sum gate ``g``'s KPI over the plan year so far: committed periods of it plus ``k``."""
         now = np.nan_to_num(measured.values("gate", g).astype(float))
         year_start = self.start + self.plan_year(k) * self.periods_per_year
         history = self._matrix("team", "gate", g, k).loc[:, year_start : k - 1]
-        before = history.sum(axis=1).reindex(teams).fillna(0.0).to_numpy()
+        before = np.nan_to_num(_at(history.sum(axis=1), teams))
         return now + before
+
+
+def _at(values: pd.Series, keys: np.ndarray) -> np.ndarray:
+    """Return ``values`` at ``keys`` (missing where absent): a reindex matching Python objects."""
+    found = positions(values.index, keys)
+    out = np.full(len(keys), np.nan)
+    out[found >= 0] = values.to_numpy(dtype=float)[found[found >= 0]]
+    return out
 
 
 def _composite(payout: np.ndarray, weight: np.ndarray) -> np.ndarray:

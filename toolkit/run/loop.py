@@ -335,7 +335,7 @@ class PlanLoop:
         expected = self.expectation.expected_scores(
             scored.teams, scored.metrics, moves.team_of, {t: f"{t}#0" for t in moves.revising}
         )
-        requested = scored.teams.set_index("team_id")["audit_requested"]
+        requested = dict(zip(scored.teams["team_id"], scored.teams["audit_requested"], strict=True))
         audit = self.plan.audit
         for team_id, agent in moves.revising.items():
             exposure = self.ledger.exposure(team_id)
