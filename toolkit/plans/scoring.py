@@ -299,8 +299,12 @@ class PlanScorer:
 
     def _labels(self, log: EventLog, team_of: Mapping[str, str] | None) -> dict[str, str]:
         """Map every label to score to its real team, in sorted label order."""
-        found = set(log.incidents["team_id"].dropna().unique())
-        found |= set(log.changes["team_id"].dropna().unique())
+        found = {
+            team
+            for frame in (log.incidents, log.changes)
+            for team in pd.unique(frame["team_id"].to_numpy(dtype=object))
+            if isinstance(team, str)  # not missing
+        }
         found |= set(self.services["team_id"]) if team_of is None else set(team_of)
         team_of = team_of or {}
         return {label: team_of.get(label, label) for label in sorted(found)}

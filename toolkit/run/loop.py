@@ -73,7 +73,8 @@ def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> Ev
 
     def stacked(table: str) -> pd.DataFrame:
         extra = getattr(side, table)
-        extra = extra.assign(team_id=text(extra["team_id"].map(label).to_numpy(dtype=object)))
+        teams = extra["team_id"].to_numpy(dtype=object)
+        extra = extra.assign(team_id=text([label.get(team) for team in teams]))
         return pd.concat([getattr(log, table), extra], ignore_index=True)
 
     return EventLog(
@@ -84,6 +85,12 @@ def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> Ev
         start=log.start,
         end=log.end,
     )
+
+
+def _team_rows(log: EventLog, team_id: str) -> EventLog:
+    """Return ``log`` with the team's incidents only, all that an audit of the team reads."""
+    team = log.incidents["team_id"].to_numpy(dtype=object)
+    return replace(log, incidents=log.incidents.loc[team == team_id])
 
 
 def _period_rows(log: EventLog, start: pd.Timestamp, end: pd.Timestamp):
@@ -270,13 +277,14 @@ class PlanLoop:
             if not (requested or u_audit < audit.probability_per_period):
                 continue
             audited.add(team_id)
-            evidence = audit_evidence(truth, reported, team_id, start, end)
+            true_rows, reported_rows = _team_rows(truth, team_id), _team_rows(reported, team_id)
+            evidence = audit_evidence(true_rows, reported_rows, team_id, start, end)
             evidence["emergency_abuse"] = self._unjustified_emergencies(truth, team_id, start, end)
             if any(evidence.values()) and u_find < audit.detection_power:
                 findings.append(Finding(team_id, "gaming_detected"))
             if (
                 audit.root_cause_audit
-                and misattributions_without_outage(reported, team_id, start, end) > 0
+                and misattributions_without_outage(reported_rows, team_id, start, end) > 0
                 and u_blame < audit.detection_power
             ):
                 findings.append(Finding(team_id, "misattribution_detected"))
