@@ -7,6 +7,7 @@ import pytest
 from toolkit.events import TABLES, EventLog, empty_table
 from toolkit.metrics import CATALOGUE, KPI, catalogue_table, compute_kpis, summary
 from toolkit.metrics.compute import kpi_rows
+from toolkit.metrics.context import entity_codes
 
 START = pd.Timestamp("2025-01-01")
 END = pd.Timestamp("2025-07-01")  # two whole quarters
@@ -597,6 +598,10 @@ def test_rows_marked_to_count_measure_as_the_log_holding_only_them():
     marked = tidy(kpi_rows(log, period="quarter", where=where))
     pd.testing.assert_frame_equal(marked, tidy(kpi_rows(subset, period="quarter")))
     assert not marked.equals(tidy(kpi_rows(log, period="quarter")))
+    # codes made once for the whole log serve every such measurement
+    keys = {table: entity_codes(getattr(log, table)) for table in ("incidents", "changes")}
+    coded = tidy(kpi_rows(log, period="quarter", where=where, keys=keys))
+    pd.testing.assert_frame_equal(coded, marked)
 
 
 @pytest.mark.parametrize(

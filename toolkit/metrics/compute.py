@@ -34,6 +34,7 @@ def kpi_rows(
     kpis: Iterable[str] | str | None = None,
     levels: Iterable[str] = LEVELS,
     where: Mapping[str, np.ndarray] | None = None,
+    keys: Mapping[str, tuple] | None = None,
 ) -> KpiRows:
     """Measure KPIs as :func:`compute_kpis` does, returning unsorted arrays.
 
@@ -41,6 +42,9 @@ def kpi_rows(
     sorting a table each time. The parameters and errors are those of :func:`compute_kpis`,
     plus ``where``: per table (``"incidents"``, ``"changes"``, ``"outages"``), one boolean per
     row, ``True`` for the rows that count; the result is that of the log holding only those.
+    ``keys`` passes tables' team and service codes already known
+    (:func:`toolkit.metrics.context.entity_codes`), so that measuring one log several ways
+    codes it once.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
@@ -51,7 +55,7 @@ def kpi_rows(
     if not asked or asked - set(LEVELS):
         raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
     ordered = tuple(level for level in LEVELS if level in asked)
-    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted, where)
+    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted, where, keys)
     rows = KpiRows.concat([kpi.compute(ctx) for kpi in selected])
     if wanted is not None:
         rows = rows.take(np.isin(rows.kpi, list(wanted)))

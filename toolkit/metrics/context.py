@@ -296,6 +296,9 @@ class MeasureContext:
         Per table, the rows that count; the others are left out as if absent. Plan scoring
         measures one log several ways (say, with and without some root causes) and this spares
         it a copy of the log each time.
+    keys : mapping of str to tuple, optional
+        Per table, its rows' team and service codes from :func:`entity_codes`, when the caller
+        has them already (say, from measuring the same table another way).
     """
 
     def __init__(
@@ -306,6 +309,7 @@ class MeasureContext:
         levels: tuple[str, ...] = LEVELS,
         wanted: set[str] | None = None,
         where: Mapping[str, np.ndarray] | None = None,
+        keys: Mapping[str, tuple] | None = None,
     ) -> None:
         self.where = {table: np.asarray(rows) for table, rows in (where or {}).items()}
         for table, rows in self.where.items():
@@ -319,7 +323,7 @@ class MeasureContext:
         self.bounds = period_bounds(log.start, log.end, period)
         self.labels = self.bounds["label"].to_numpy(dtype=object)
         self._grouped: dict[tuple[str, str], Grouped] = {}
-        self._keys: dict[str, tuple] = {}
+        self._keys: dict[str, tuple] = dict(keys or {})
 
     @functools.cached_property
     def counted(self) -> EventLog:

@@ -272,10 +272,13 @@ def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
 
 
 def _pair_volumes(
-    table: pd.DataFrame, rows: np.ndarray, teams: np.ndarray, services: np.ndarray
+    keys: tuple, rows: np.ndarray, teams: np.ndarray, services: np.ndarray
 ) -> np.ndarray:
-    """Count the table's ``rows`` of each (team, service) pair asked for; 0 where it has none."""
-    team, team_ids, service, service_ids = entity_codes(table)
+    """Count ``rows`` of a table of each (team, service) pair asked for; 0 where it has none.
+
+    ``keys`` are the table's team and service codes (:func:`entity_codes`).
+    """
+    team, team_ids, service, service_ids = keys
     counts = np.bincount(
         (team * len(service_ids) + service)[rows & (team >= 0) & (service >= 0)],
         minlength=len(team_ids) * len(service_ids),
@@ -328,6 +331,7 @@ def measure_period(
     shared_views: dict[tuple[str, tuple[str, ...]], SharedView] = {}
     groups = measurement_groups(items)
     counted: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+    codes: dict[str, tuple] = {}  # the log's team and service codes, per table, made once
     for (view, exclude, tolerance), members in groups.items():
         if exclude not in counted:
             counted[exclude] = period_rows(log, start, end, exclude)
@@ -359,6 +363,9 @@ def measure_period(
         needed = {m.table for m in members} | ({"incidents"} if view == "availability" else set())
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
         counts = {t: where[t] for t in needed} if view == "plain" else None
+        for table in counts or ():
+            if table not in codes:
+                codes[table] = entity_codes(cut[table])
         kpis = sorted({m.kpi for m in members})
         wants_pairs = view == "shared" or any(m.pairs for m in members)
         rows = kpi_rows(
@@ -368,6 +375,7 @@ def measure_period(
             kpis=kpis,
             levels=("pair", "team") if wants_pairs else ("team",),
             where=counts,
+            keys={t: codes[t] for t in counts} if counts else None,
         )
         is_team = rows.service_id == ALL
         labelled = positions(labels, rows.team_id) >= 0
@@ -394,8 +402,11 @@ def measure_period(
                 pairs = pairs.assign(service_id=service, volume=1.0)
             else:
                 table = cut[m.table]
-                mine = counts[m.table] if counts else np.ones(len(table), dtype=bool)
-                volume = _pair_volumes(table, mine, pair_rows.team_id, pair_rows.service_id)
+                if counts:
+                    mine, keys = counts[m.table], codes[m.table]
+                else:
+                    mine, keys = np.ones(len(table), dtype=bool), entity_codes(table)
+                volume = _pair_volumes(keys, mine, pair_rows.team_id, pair_rows.service_id)
                 pairs = pairs.assign(volume=volume)
             pair_parts.append(pairs.assign(index=m.index))
             if view == "shared":
