@@ -21,6 +21,7 @@ from toolkit.cli import (
 )
 from toolkit.cli.common import EXIT_USER_ERROR, UserError
 from toolkit.config import ConfigError
+from toolkit.run.outputs import OutputError
 
 COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands, batch_commands, report_commands)
 
@@ -48,6 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-    except (UserError, OSError) as exc:
+    except (UserError, OutputError, OSError) as exc:
         print(f"lti {args.command}: {exc}", file=sys.stderr)
     return EXIT_USER_ERROR
