@@ -210,7 +210,7 @@ def test_extends_cycle_is_refused(tmp_path):
         load_plan("a", search_dir=tmp_path)
     [(path, reason)] = problems(excinfo)
     assert path == "extends" and "cycle: a -> b -> c -> a" in reason
-    assert excinfo.value.source == str(tmp_path / "c.yaml")
+    assert excinfo.value.source == str(tmp_path / "a.yaml")  # the file being loaded
 
 
 def test_self_extension_is_a_cycle(tmp_path):

@@ -1,4 +1,4 @@
-"""``lti validate`` and ``lti simulate``: check scenarios strictly, run them."""
+"""``lti validate`` and ``lti simulate``: check scenarios and plans strictly, run them."""
 
 from __future__ import annotations
 
@@ -8,29 +8,55 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli.common import EXIT_USER_ERROR
-from toolkit.config import ConfigError, load_scenario
+from toolkit.cli.common import EXIT_USER_ERROR, non_negative_int
+from toolkit.config import ConfigError, Scenario, load_scenario
+from toolkit.config.loading import document_kind
+from toolkit.config.yaml_strict import read_yaml_mapping
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _describe_scenario(scenario: Scenario) -> str:
+    org = scenario.organisation
+    return (
+        f"scenario {scenario.name!r}: {_count(len(org.teams), 'team')}, "
+        f"{_count(len(org.services), 'service')}, {_count(len(org.vendors), 'vendor')}, "
+        f"{_count(scenario.horizon.years, 'year')} in {scenario.horizon.period}s"
+    )
+
+
+def _check_file(path: str, against: Scenario | None) -> str:
+    """Validate one file as what its content says it is; return what it was found to be."""
+    from toolkit.plans import load_plan
+
+    kind = document_kind(read_yaml_mapping(path), path)
+    if kind == "scenario":
+        return _describe_scenario(load_scenario(path))
+    plan = load_plan(Path(path), scenario=against)
+    parts = [
+        _count(len(plan.metrics), "metric"),
+        _count(len(plan.counter_metrics), "counter-metric"),
+        _count(len(plan.gates), "gate"),
+    ]
+    if plan.extends:
+        parts.append(f"extends {plan.extends!r}")
+    fits = f"; fits scenario {against.name!r}" if against is not None else ""
+    return f"plan {plan.name!r}: {', '.join(parts)}{fits}"
+
+
 def _validate(args: argparse.Namespace) -> int:
+    against = load_scenario(args.scenario) if args.scenario else None
     failed = 0
     for path in args.files:
         try:
-            scenario = load_scenario(path)
+            found = _check_file(path, against)
         except ConfigError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
             continue
-        org = scenario.organisation
-        print(
-            f"{path}: ok (scenario {scenario.name!r}: {_count(len(org.teams), 'team')}, "
-            f"{_count(len(org.services), 'service')}, {_count(len(org.vendors), 'vendor')}, "
-            f"{_count(scenario.horizon.years, 'year')} in {scenario.horizon.period}s)"
-        )
+        print(f"{path}: ok ({found})")
     return EXIT_USER_ERROR if failed else 0
 
 
@@ -77,14 +103,27 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``validate`` and ``simulate`` to the ``lti`` parser."""
-    validate = commands.add_parser("validate", help="check scenario files strictly")
-    validate.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
+    validate = commands.add_parser(
+        "validate", help="check scenario and plan files strictly, as a run would"
+    )
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="scenario or plan YAML files (told by content)"
+    )
+    validate.add_argument(
+        "--scenario",
+        metavar="FILE",
+        default=None,
+        help="also check every plan against this scenario, as a run on it would",
+    )
     validate.set_defaults(handler=_validate)
 
     simulate = commands.add_parser("simulate", help="simulate a scenario, write logs and KPIs")
     simulate.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     simulate.add_argument(
-        "--seed", type=int, default=None, help="random seed (default: the scenario's)"
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="random seed, a whole number >= 0 (default: the scenario's)",
     )
     simulate.add_argument(
         "--plan",

@@ -13,10 +13,11 @@ class StrictModel(BaseModel):
     """Refuse unknown keys (each with the closest known one) and coercion of types.
 
     A misspelt key never silently becomes a default: it is reported with the nearest
-    field name, so ``capcity`` points the author at ``capacity``.
+    field name, so ``capcity`` points the author at ``capacity``. Infinity and not-a-number
+    are refused in every number, since no quantity of a scenario or a plan is infinite.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

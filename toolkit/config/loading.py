@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from toolkit.config.errors import ConfigError, Problem
-from toolkit.config.scenario import Scenario
+from toolkit.config.plan import Plan
+from toolkit.config.scenario import PRIORITIES, Scenario
 from toolkit.config.yaml_strict import read_yaml_mapping
 
 M = TypeVar("M", bound=BaseModel)
+# Incidents and changes a scenario may expect over its horizon: beyond this a run would take
+# hours and fill the memory rather than fail.
+MAX_EXPECTED_EVENTS = 1_000_000
 
 
 def _key_path(loc: tuple, data: Any) -> str:
@@ -143,18 +149,24 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                     Problem(f"{where}.vendor_dependencies[{j}]", f"no vendor has id {vendor!r}")
                 )
     incidents = scenario.environment.incidents
+    missing = [p for p in PRIORITIES if p not in incidents.sla_target_hours]
+    if missing:
+        problems.append(
+            Problem(
+                "environment.incidents.sla_target_hours",
+                f"no entry for priorities {missing}; every priority 1..4 needs a target, since "
+                "the record can move an incident to any priority (downgrades, padded tickets)",
+            )
+        )
     for priority, share in sorted(incidents.priority_mix.items()):
-        if share <= 0:
-            continue
-        for field in ("work_time", "sla_target_hours"):
-            if priority not in getattr(incidents, field):
-                problems.append(
-                    Problem(
-                        f"environment.incidents.{field}",
-                        f"no entry for priority {priority}, which priority_mix gives a share of "
-                        f"{share:g}",
-                    )
+        if share > 0 and priority not in incidents.work_time:
+            problems.append(
+                Problem(
+                    "environment.incidents.work_time",
+                    f"no entry for priority {priority}, which priority_mix gives a share of "
+                    f"{share:g}",
                 )
+            )
     used = {}  # priorities that outages open incidents at, and why
     if scenario.environment.attacks.rate_per_year > 0:
         used.setdefault(scenario.environment.attacks.priority, "external attacks use it")
@@ -166,14 +178,83 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                 f"{service.criticality}) open incidents at it",
             )
     for priority, why in sorted(used.items()):
-        for field in ("work_time", "sla_target_hours"):
-            if priority not in getattr(incidents, field):
-                problems.append(
-                    Problem(
-                        f"environment.incidents.{field}", f"no entry for priority {priority}; {why}"
-                    )
+        if priority not in incidents.work_time:
+            problems.append(
+                Problem(
+                    "environment.incidents.work_time", f"no entry for priority {priority}; {why}"
                 )
+            )
     return problems
+
+
+def expected_events(scenario: Scenario) -> dict[str, float]:
+    """Return the incidents and changes a scenario expects over its horizon, before any plan.
+
+    Incidents grow with platform age (``exp(age_effect_per_year x age)``), so each service's
+    rate is integrated over the horizon; outages open one incident per dependent service.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+
+    Returns
+    -------
+    dict
+        ``incidents`` and ``changes``: expected counts over the whole horizon.
+    """
+    org, env, years = scenario.organisation, scenario.environment, scenario.horizon.years
+    cfg = env.incidents
+    growth = cfg.age_effect_per_year
+    ageing = years if growth == 0 else math.expm1(growth * years) / growth
+    incidents = env.attacks.rate_per_year * years
+    vendors = {v.id: v for v in org.vendors}
+    for service in org.services:
+        incidents += (
+            cfg.base_rate_per_service_per_year
+            * service.complexity**cfg.complexity_exponent
+            * math.exp(growth * service.platform_age_years)
+            * cfg.tier_multiplier.get(service.criticality, 1.0)
+            * ageing
+        )
+        for vendor_id in service.vendor_dependencies:
+            vendor = vendors[vendor_id]
+            rates = [
+                vendor.outage_rate_per_year,
+                *(s.outage_rate_per_year for s in vendor.subcontractors),
+            ]
+            incidents += sum(rates) * years
+    changes = env.changes.rate_per_service_per_year * len(org.services) * years
+    return {"incidents": incidents, "changes": changes}
+
+
+def check_scenario_volume(scenario: Scenario) -> list[Problem]:
+    """Refuse a scenario that expects more events than a run can simulate in reasonable time.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A scenario whose references are valid.
+
+    Returns
+    -------
+    list of Problem
+        One per kind of event (incidents, changes) expected more than
+        :data:`MAX_EXPECTED_EVENTS` times over the horizon.
+    """
+    where = {
+        "incidents": "environment.incidents.base_rate_per_service_per_year",
+        "changes": "environment.changes.rate_per_service_per_year",
+    }
+    return [
+        Problem(
+            where[kind],
+            f"the scenario expects about {count:,.0f} {kind} over its horizon; at most "
+            f"{MAX_EXPECTED_EVENTS:,} can be simulated",
+        )
+        for kind, count in expected_events(scenario).items()
+        if count > MAX_EXPECTED_EVENTS
+    ]
 
 
 def validate_mapping(model: type[M], data: dict, source: str | Path) -> M:
@@ -210,7 +291,60 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     data = read_yaml_mapping(path)
     scenario = validate_mapping(Scenario, data, path)
-    problems = check_scenario_references(scenario)
+    problems = check_scenario_references(scenario) or check_scenario_volume(scenario)
     if problems:
         raise ConfigError(path, problems)
     return scenario
+
+
+SHARED_KEYS = ("name", "description")
+SCENARIO_KEYS = tuple(k for k in Scenario.model_fields if k not in SHARED_KEYS)
+PLAN_KEYS = tuple(k for k in Plan.model_fields if k not in SHARED_KEYS)
+
+
+def document_kind(data: dict, source: str | Path) -> str:
+    """Tell a scenario from a plan by its top-level keys, whatever the file is called.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed file (see :func:`toolkit.config.yaml_strict.read_yaml_mapping`).
+    source : str or Path
+        The file, for the message.
+
+    Returns
+    -------
+    str
+        ``"scenario"`` or ``"plan"``.
+
+    Raises
+    ------
+    ConfigError
+        If the file has keys of both kinds, or of neither (with the closest known key for
+        each unknown one).
+    """
+    keys = [str(k) for k in data]
+    scenario = [k for k in keys if k in SCENARIO_KEYS]
+    plan = [k for k in keys if k in PLAN_KEYS]
+    if scenario and not plan:
+        return "scenario"
+    if plan and not scenario:
+        return "plan"
+    if scenario and plan:
+        reason = (
+            f"mixes scenario keys ({', '.join(scenario)}) with plan keys ({', '.join(plan)}); "
+            "a file is either a scenario or a plan"
+        )
+        raise ConfigError(source, [Problem("", reason)])
+    hints = []
+    for key in keys:
+        close = difflib.get_close_matches(key, [*SCENARIO_KEYS, *PLAN_KEYS], n=1, cutoff=0.6)
+        if key not in SHARED_KEYS and close:
+            hints.append(f"{key!r} might be {close[0]!r}")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    reason = (
+        "neither a scenario nor a plan: a scenario has horizon, organisation and environment, "
+        "a plan has keys such as metrics, target_award_pct or extends; this file has "
+        f"{', '.join(keys)}{hint}"
+    )
+    raise ConfigError(source, [Problem("", reason)])

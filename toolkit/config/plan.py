@@ -7,7 +7,6 @@ catalogue when a plan is loaded, since configuration sits below the metrics laye
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from typing import Annotated, Literal
@@ -15,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from toolkit.config.base import StrictModel
-from toolkit.config.scenario import Probability, Tier
+from toolkit.config.scenario import MAX_MONEY_PER_YEAR, Date, Probability, Tier
 
 RootCause = Literal["internal", "change", "vendor", "external", "unknown"]
 Percent = Annotated[float, Field(ge=0, le=1000)]
@@ -174,7 +173,10 @@ class Funding(StrictModel):
         description="Pool multiplier by service criticality tier.",
     )
     amount_per_head: float = Field(
-        default=0.0, ge=0, description="Pool per person per year, in the scenario currency."
+        default=0.0,
+        ge=0,
+        le=MAX_MONEY_PER_YEAR,
+        description="Pool per person per year, in the scenario currency.",
     )
 
     @model_validator(mode="after")
@@ -248,7 +250,7 @@ class Provenance(StrictModel):
     """Who wrote a plan and on what authority."""
 
     author: str = Field(min_length=1)
-    approved_on: Annotated[dt.date, Field(strict=False)] | None = None
+    approved_on: Date | None = None
     source: str | None = Field(default=None, description="Policy document or decision reference.")
 
 

@@ -13,22 +13,61 @@ import json
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+import pandas as pd
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from toolkit.config.base import StrictModel
 
 Priority = Literal[1, 2, 3, 4]
+PRIORITIES = (1, 2, 3, 4)
 Tier = Literal[1, 2, 3, 4]
+# The id the KPI tables use for "every team" and "every service": no real id may take it.
+AGGREGATE_ID = "ALL"
+# Money and durations are bounded so that every award, pool and timestamp stays a finite
+# number a pandas timestamp can hold, whatever the plan multiplies them by.
+MAX_MONEY_PER_YEAR = 1e9
+MAX_BUDGET_PER_YEAR = 1e12
+MAX_HOURS = 8766.0  # one year
+MAX_DAYS = 365.25
+MAX_EVENTS_PER_YEAR = 1e6
+# A run's events (late resolutions, closures, vesting and deferred payments up to twenty years
+# on) may fall after its horizon; these round dates keep them all inside the range of pandas
+# timestamps (1677-09-21 to 2262-04-11).
+EARLIEST_DATE = dt.date(1700, 1, 1)
+LATEST_DATE = dt.date(2200, 1, 1)
+assert pd.Timestamp.min.date() < EARLIEST_DATE < LATEST_DATE < pd.Timestamp.max.date()
+
+
+def _not_aggregate(value: str) -> str:
+    if value == AGGREGATE_ID:
+        raise ValueError(
+            f"{AGGREGATE_ID!r} is reserved: KPI tables use it for every team or every service"
+        )
+    return value
+
+
+def _within_pandas(value: dt.date) -> dt.date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(
+            f"must lie between {EARLIEST_DATE} and {LATEST_DATE}, the dates a run's "
+            "timestamps can hold"
+        )
+    return value
+
+
 Identifier = Annotated[
     str,
     Field(
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
-        description="Identifier: letters, digits, '_', '.', '-'.",
+        description="Identifier: letters, digits, '_', '.', '-'; not 'ALL'.",
     ),
+    AfterValidator(_not_aggregate),
 ]
+Date = Annotated[dt.date, Field(strict=False), AfterValidator(_within_pandas)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 
 
 def _check_shares(shares: dict, what: str) -> dict:
@@ -41,13 +80,23 @@ def _check_shares(shares: dict, what: str) -> dict:
 class Horizon(StrictModel):
     """When the simulated organisation starts, how long it runs and how time is cut."""
 
-    start: Annotated[dt.date, Field(strict=False)] = Field(
+    start: Date = Field(
         description="First day of the horizon (YYYY-MM-DD); all timestamps count from it."
     )
     years: int = Field(ge=1, le=30, description="Length of the horizon in years.")
     period: Literal["month", "quarter", "year"] = Field(
         description="Incentive and reporting period: month, quarter or year."
     )
+
+    @model_validator(mode="after")
+    def _end_within_pandas(self) -> Horizon:
+        end = self.start.replace(year=self.start.year + self.years, day=min(self.start.day, 28))
+        if end > LATEST_DATE:
+            raise ValueError(
+                f"ends after {LATEST_DATE} ({self.start} plus {self.years} years), the last "
+                "date a run's timestamps can hold"
+            )
+        return self
 
 
 class BusinessUnit(StrictModel):
@@ -69,7 +118,9 @@ class Person(StrictModel):
     gender: Literal["female", "male", "nonbinary", "undisclosed"] = Field(
         description="Gender as recorded by HR, for equal-pay analysis."
     )
-    base_salary: float = Field(gt=0, description="Annual base salary in the scenario currency.")
+    base_salary: float = Field(
+        gt=0, le=MAX_MONEY_PER_YEAR, description="Annual base salary in the scenario currency."
+    )
 
 
 class Team(StrictModel):
@@ -110,7 +161,9 @@ class Service(StrictModel):
     platform_age_years: float = Field(
         ge=0, le=60, description="Age of the platform in years at the start of the horizon."
     )
-    annual_budget: float = Field(ge=0, description="Annual run budget in the scenario currency.")
+    annual_budget: float = Field(
+        ge=0, le=MAX_BUDGET_PER_YEAR, description="Annual run budget in the scenario currency."
+    )
     vendor_dependencies: list[Identifier] = Field(
         default_factory=list, description="Ids of vendors whose outages take this service down."
     )
@@ -126,8 +179,12 @@ class Subcontractor(StrictModel):
 
     id: Identifier
     name: str = Field(min_length=1, description="Display name.")
-    outage_rate_per_year: float = Field(ge=0, description="Outages per year (Poisson).")
-    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+    outage_rate_per_year: float = Field(
+        ge=0, le=MAX_EVENTS_PER_YEAR, description="Outages per year (Poisson)."
+    )
+    mean_outage_hours: float = Field(
+        gt=0, le=MAX_HOURS, description="Mean outage duration in hours."
+    )
 
 
 class Vendor(StrictModel):
@@ -138,8 +195,12 @@ class Vendor(StrictModel):
     sla_availability_target: float = Field(
         gt=0, le=1, description="Contracted availability as a fraction, e.g. 0.995."
     )
-    outage_rate_per_year: float = Field(ge=0, description="Outages per year (Poisson).")
-    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+    outage_rate_per_year: float = Field(
+        ge=0, le=MAX_EVENTS_PER_YEAR, description="Outages per year (Poisson)."
+    )
+    mean_outage_hours: float = Field(
+        gt=0, le=MAX_HOURS, description="Mean outage duration in hours."
+    )
     subcontractors: list[Subcontractor] = Field(
         default_factory=list, description="The vendor's suppliers."
     )
@@ -158,7 +219,7 @@ class Lognormal(StrictModel):
     """Lognormal work time: the right-skewed shape real resolution times have."""
 
     distribution: Literal["lognormal"]
-    median_hours: float = Field(gt=0, description="Median in hours.")
+    median_hours: float = Field(gt=0, le=MAX_HOURS, description="Median in hours.")
     sigma: float = Field(gt=0, le=4, description="Standard deviation of the log (unitless).")
 
     @property
@@ -171,7 +232,7 @@ class Exponential(StrictModel):
     """Exponential work time: memoryless, as in textbook M/M/c queues."""
 
     distribution: Literal["exponential"]
-    mean_hours: float = Field(gt=0, description="Mean in hours.")
+    mean_hours: float = Field(gt=0, le=MAX_HOURS, description="Mean in hours.")
 
 
 WorkTime = Annotated[Lognormal | Exponential, Field(discriminator="distribution")]
@@ -182,6 +243,7 @@ class IncidentDynamics(StrictModel):
 
     base_rate_per_service_per_year: float = Field(
         gt=0,
+        le=MAX_EVENTS_PER_YEAR,
         description="Incidents per service per year at complexity 1, age 0 and multiplier 1.",
     )
     complexity_exponent: float = Field(
@@ -193,7 +255,7 @@ class IncidentDynamics(StrictModel):
         le=1,
         description="Rate scales as exp(effect * platform age in years); per year of age.",
     )
-    tier_multiplier: dict[Tier, Annotated[float, Field(gt=0)]] = Field(
+    tier_multiplier: dict[Tier, Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0},
         description="Rate multiplier per criticality tier (unitless); missing tiers use 1.",
     )
@@ -203,14 +265,15 @@ class IncidentDynamics(StrictModel):
     work_time: dict[Priority, WorkTime] = Field(
         description="Hands-on resolution time per priority, in hours, once a handler starts."
     )
-    sla_target_hours: dict[Priority, Annotated[float, Field(gt=0)]] = Field(
-        description="Resolution SLA per priority in hours, from opening to resolution."
+    sla_target_hours: dict[Priority, Hours] = Field(
+        description="Resolution SLA per priority in hours, from opening to resolution; every "
+        "priority 1..4 needs one, since the record may move incidents between priorities."
     )
     reopen_probability: Probability = Field(
         description="Chance a resolved incident is reopened (per resolution)."
     )
     reopen_delay_hours: float = Field(
-        default=24.0, gt=0, description="Mean hours between resolution and reopening."
+        default=24.0, gt=0, le=MAX_HOURS, description="Mean hours between resolution and reopening."
     )
     reopen_work_fraction: float = Field(
         default=0.5, gt=0, le=1, description="Share of the original work time a reopen needs."
@@ -222,10 +285,13 @@ class IncidentDynamics(StrictModel):
         description="Chance of each further reassignment before the owning team gets it.",
     )
     reassignment_delay_hours: float = Field(
-        default=2.0, ge=0, description="Mean hours lost per reassignment."
+        default=2.0, ge=0, le=MAX_HOURS, description="Mean hours lost per reassignment."
     )
     closure_delay_hours: float = Field(
-        default=72.0, ge=0, description="Hours from resolution to closure (confirmation window)."
+        default=72.0,
+        ge=0,
+        le=MAX_HOURS,
+        description="Hours from resolution to closure (confirmation window).",
     )
     swarm_priorities: list[Priority] = Field(
         default_factory=lambda: [1],
@@ -269,16 +335,23 @@ class ChangeFailure(StrictModel):
 class ChangeDynamics(StrictModel):
     """How teams change their services, and how changes fail."""
 
-    rate_per_service_per_year: float = Field(ge=0, description="Changes per service per year.")
+    rate_per_service_per_year: float = Field(
+        ge=0, le=MAX_EVENTS_PER_YEAR, description="Changes per service per year."
+    )
     mix: ChangeMix
     cab_lead_time_days: float = Field(
-        gt=0, description="Mean days a normal change waits for CAB approval and its slot."
+        gt=0,
+        le=MAX_DAYS,
+        description="Mean days a normal change waits for CAB approval and its slot.",
     )
     standard_lead_time_days: float = Field(
-        default=1.0, ge=0, description="Mean days from request to a standard change."
+        default=1.0, ge=0, le=MAX_DAYS, description="Mean days from request to a standard change."
     )
     emergency_lead_time_hours: float = Field(
-        default=4.0, ge=0, description="Mean hours from request to an emergency change."
+        default=4.0,
+        ge=0,
+        le=MAX_HOURS,
+        description="Mean hours from request to an emergency change.",
     )
     failure_probability: ChangeFailure
     incidents_per_failed_change: float = Field(
@@ -302,8 +375,12 @@ class ChangeDynamics(StrictModel):
 class ExternalAttacks(StrictModel):
     """Attacks from outside (e.g. DDoS) that take a random service down."""
 
-    rate_per_year: float = Field(ge=0, description="Attacks per year across the organisation.")
-    mean_outage_hours: float = Field(gt=0, description="Mean outage duration in hours.")
+    rate_per_year: float = Field(
+        ge=0, le=MAX_EVENTS_PER_YEAR, description="Attacks per year across the organisation."
+    )
+    mean_outage_hours: float = Field(
+        gt=0, le=MAX_HOURS, description="Mean outage duration in hours."
+    )
     priority: Priority = Field(default=1, description="Priority of the incident an attack opens.")
 
 

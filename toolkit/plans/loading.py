@@ -5,11 +5,17 @@ loaded (recursively), the child is deep-merged over it (mappings merge key by ke
 scalars replace, so ``cap: null`` removes a parent's cap and a child's ``metrics`` list replaces
 the parent's whole list) and the merged mapping is validated. ``name``, ``description`` and
 ``extends`` are never inherited. Problems name the file the offending key came from.
+
+A parent is a bare plan name, looked up beside the child and then in the plan library, and
+nowhere else: no path, no separator, no ``..``, and a file found there must really live in one of
+those two directories (not be a link to somewhere else), so a plan cannot make the loader read an
+arbitrary file.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,7 @@ from pydantic import ValidationError
 from toolkit.config.errors import ConfigError, Problem
 from toolkit.config.loading import problems_from_validation
 from toolkit.config.plan import BracketCurve, Metric, Plan
+from toolkit.config.scenario import PRIORITIES, Scenario
 from toolkit.config.yaml_strict import read_yaml_mapping
 from toolkit.metrics import CATALOGUE, KPI
 
@@ -27,6 +34,13 @@ OWN_KEYS = ("name", "description", "extends")
 # Units of KPIs that count rows, so that summing them over periods (gates) and comparing them
 # with an expected count (expected_volume) means something.
 COUNT_UNITS = frozenset({"incidents", "changes"})
+
+# What ``extends`` may name: a plan, never a path.
+PARENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
+EXTENDS_RULE = (
+    "extends names a plan (letters, digits, '_', '-', '.'), which is looked for beside this file "
+    "and in the plan library only; paths are refused"
+)
 
 Origins = dict[str, Path]
 
@@ -86,25 +100,50 @@ def deep_merge(base: dict, over: dict) -> dict:
     return merged
 
 
+def _parent_file(path: Path, name: object, search_dir: Path) -> Path:
+    """Find the plan ``extends: name`` stands for, beside ``path`` or in ``search_dir`` only."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(path, [Problem("extends", f"must be a plan name (got {name!r})")])
+    if not PARENT_NAME.match(name) or name.endswith((".yaml", ".yml")):
+        raise ConfigError(path, [Problem("extends", f"{EXTENDS_RULE} (got {name!r})")])
+    directories = list(dict.fromkeys([path.parent, search_dir]))
+    for directory in directories:
+        candidate = directory / f"{name}.yaml"
+        if not candidate.is_file():
+            continue
+        if candidate.resolve().parent not in {d.resolve() for d in directories}:
+            raise ConfigError(
+                path,
+                [
+                    Problem(
+                        "extends",
+                        f"{candidate} leads to {candidate.resolve()}, outside this file's "
+                        f"directory and the plan library; {EXTENDS_RULE}",
+                    )
+                ],
+            )
+        return candidate
+    raise ConfigError(path, [Problem("extends", _missing_plan(name, directories))])
+
+
 def _read_chain(path: Path, search_dir: Path, chain: tuple[Path, ...]) -> tuple[dict, Origins]:
-    """Read ``path`` merged over its ``extends`` ancestors, with the origin of every key."""
+    """Read ``path`` merged over its ``extends`` ancestors, with the origin of every key.
+
+    ``chain`` holds the files that extend ``path``, the file being loaded first; a cycle is
+    reported against that file, whichever link closes it.
+    """
     data = read_yaml_mapping(path)
     origins = dict(_origins(data, path))
-    parent_name = data.get("extends")
-    if parent_name is None:
+    if data.get("extends") is None:
         return data, origins
-    if not isinstance(parent_name, str) or not parent_name:
-        raise ConfigError(path, [Problem("extends", f"must be a plan name (got {parent_name!r})")])
-    directories = list(dict.fromkeys([path.parent, search_dir]))
-    candidates = [d / f"{parent_name}.yaml" for d in directories]
-    parent = next((c for c in candidates if c.is_file()), None)
-    if parent is None:
-        raise ConfigError(path, [Problem("extends", _missing_plan(parent_name, directories))])
-    here = path.resolve()
-    if parent.resolve() in (*chain, here):
-        loop = " -> ".join(p.stem for p in (*chain, here, parent.resolve()))
-        raise ConfigError(path, [Problem("extends", f"plans extend each other in a cycle: {loop}")])
-    base, base_origins = _read_chain(parent, search_dir, (*chain, here))
+    parent = _parent_file(path, data["extends"], search_dir)
+    chain = (*chain, path)
+    if parent.resolve() in {p.resolve() for p in chain}:
+        loop = " -> ".join(p.stem for p in (*chain, parent))
+        raise ConfigError(
+            chain[0], [Problem("extends", f"plans extend each other in a cycle: {loop}")]
+        )
+    base, base_origins = _read_chain(parent, search_dir, chain)
     base = {k: v for k, v in base.items() if k not in OWN_KEYS}
     base_origins = {k: v for k, v in base_origins.items() if k.split(".")[0] not in OWN_KEYS}
     return deep_merge(base, data), {**base_origins, **origins}
@@ -180,6 +219,14 @@ def _curve_problems(metric: Metric, kpi: KPI, path: str) -> list[Problem]:
                 f"{path}.curve",
                 f"{kpi.name} can improve by at most 1 (100%, down to zero); level "
                 f"{max(levels):g} is unreachable",
+            )
+        )
+    if metric.basis == "improvement" and kpi.direction == "higher" and min(levels) < -1:
+        problems.append(
+            Problem(
+                f"{path}.curve",
+                f"{kpi.name} can fall by at most 1 (100%, down to zero), so its improvement is "
+                f"never below -1; level {min(levels):g} is unreachable",
             )
         )
     better_is_higher = metric.basis == "improvement" or kpi.direction == "higher"
@@ -287,7 +334,11 @@ def check_plan(plan: Plan) -> list[Problem]:
     return problems
 
 
-def load_plan(name_or_path: str | Path, search_dir: str | Path = PLANS_DIR) -> Plan:
+def load_plan(
+    name_or_path: str | Path,
+    search_dir: str | Path = PLANS_DIR,
+    scenario: Scenario | None = None,
+) -> Plan:
     """Load, merge, validate and cross-check an incentive plan.
 
     Parameters
@@ -296,7 +347,10 @@ def load_plan(name_or_path: str | Path, search_dir: str | Path = PLANS_DIR) -> P
         A bare plan name (``"mttr_only"``, read from ``search_dir``) or a path to a YAML file.
     search_dir : str or Path
         Where bare names and ``extends`` parents are looked up; a parent is first looked for
-        beside the file that extends it.
+        beside the file that extends it, and nowhere else.
+    scenario : Scenario, optional
+        The scenario the plan is to run on; when given, the plan is also refused for what
+        :func:`check_plan_against_scenario` finds.
 
     Returns
     -------
@@ -307,9 +361,9 @@ def load_plan(name_or_path: str | Path, search_dir: str | Path = PLANS_DIR) -> P
     ------
     ConfigError
         With one line per problem, each naming the file the offending key came from, the key
-        path and the reason: unreadable or invalid YAML, a missing parent or a cycle in
-        ``extends``, unknown keys, wrong types, impossible values, and the cross-checks of
-        :func:`check_plan`.
+        path and the reason: unreadable or invalid YAML, a missing parent, a parent named by a
+        path or a cycle in ``extends``, unknown keys, wrong types, impossible values, and the
+        cross-checks of :func:`check_plan` (and of :func:`check_plan_against_scenario`).
 
     Examples
     --------
@@ -327,6 +381,8 @@ def load_plan(name_or_path: str | Path, search_dir: str | Path = PLANS_DIR) -> P
     except ValidationError as exc:
         raise _refuse(problems_from_validation(exc, data), origins, path) from None
     problems = check_plan(plan)
+    if not problems and scenario is not None:
+        problems = check_plan_against_scenario(plan, scenario)
     if problems:
         raise _refuse(problems, origins, path)
     return plan
@@ -363,3 +419,222 @@ def plan_diff(plan: Plan, base: Plan) -> dict[str, tuple[Any, Any]]:
     out: dict[str, tuple[Any, Any]] = {}
     _flatten_diff(base.model_dump(mode="json"), plan.model_dump(mode="json"), "", out)
     return out
+
+
+# -- a plan against the scenario it runs on ---------------------------------------------------
+
+PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+ROOT_CAUSES = ("internal", "change", "vendor", "external", "unknown")
+_PRIORITY_SUFFIX = re.compile(r"_p([1-4])$")
+
+
+def _has_outages(scenario: Scenario, vendor_ids: list[str]) -> bool:
+    vendors = {v.id: v for v in scenario.organisation.vendors}
+    return any(
+        rate > 0
+        for vendor_id in vendor_ids
+        for rate in (
+            vendors[vendor_id].outage_rate_per_year,
+            *(s.outage_rate_per_year for s in vendors[vendor_id].subcontractors),
+        )
+    )
+
+
+def _changes_can_fail(scenario: Scenario) -> bool:
+    failures = scenario.environment.changes.failure_probability.model_dump().values()
+    return any(p > 0 for p in failures)
+
+
+def _reported_priorities(scenario: Scenario) -> set[int]:
+    """Priorities a reported incident can have: any at or below the most urgent true one.
+
+    The world opens incidents at the priorities of ``priority_mix``, at the attack priority and
+    at the criticality of services hit by vendor outages; the record can downgrade any of them
+    step by step and pads tickets at the lowest priority.
+    """
+    env = scenario.environment
+    true = {p for p, share in env.incidents.priority_mix.items() if share > 0}
+    if env.attacks.rate_per_year > 0:
+        true.add(env.attacks.priority)
+    true |= {
+        s.criticality
+        for s in scenario.organisation.services
+        if _has_outages(scenario, s.vendor_dependencies)
+    }
+    return {p for p in PRIORITIES if p >= min(true)}
+
+
+def _root_causes(scenario: Scenario) -> set[str]:
+    """Root causes a reported incident can carry on this scenario.
+
+    Internal incidents always occur; failed changes cause ``change`` incidents; vendor and
+    external causes come from outages and attacks, and from the record blaming internal causes
+    on a vendor a service depends on (``vendor``) or, without one, on outsiders (``external``).
+    """
+    env, services = scenario.environment, scenario.organisation.services
+    causes = {"internal"}
+    if env.changes.rate_per_service_per_year > 0 and _changes_can_fail(scenario):
+        causes.add("change")
+    if any(s.vendor_dependencies for s in services):
+        causes.add("vendor")
+    if env.attacks.rate_per_year > 0 or any(not s.vendor_dependencies for s in services):
+        causes.add("external")
+    return causes
+
+
+def _unmeasurable(kpi_name: str, kpi: KPI, scenario: Scenario) -> str | None:
+    """Say why ``kpi_name`` has nothing to measure on ``scenario`` in any period, if so."""
+    env = scenario.environment
+    if kpi.table == "changes" and env.changes.rate_per_service_per_year == 0:
+        return "the scenario makes no changes (environment.changes.rate_per_service_per_year is 0)"
+    if kpi.name == "csat_mean" and env.csat.response_rate == 0:
+        return "the scenario has no surveys (environment.csat.response_rate is 0)"
+    suffix = _PRIORITY_SUFFIX.search(kpi_name) if kpi_name != kpi.name else None
+    if suffix and int(suffix.group(1)) not in _reported_priorities(scenario):
+        possible = sorted(_reported_priorities(scenario))
+        return f"no incident can be recorded at priority {suffix.group(1)} (only {possible})"
+    return None
+
+
+def _constant(metric: Metric, kpi: KPI, scenario: Scenario) -> str | None:
+    """Say why a rewarded share takes the same value in every period of ``scenario``, if so."""
+    env, services = scenario.environment, scenario.organisation.services
+    if kpi.name == "change_success_rate" and not _changes_can_fail(scenario):
+        return "no change can fail (every failure_probability is 0), so it is always 1"
+    if kpi.name == "availability":
+        excluded = set(metric.exclude_root_causes)
+        outages = "vendor" not in excluded and any(
+            _has_outages(scenario, s.vendor_dependencies) for s in services
+        )
+        attacks = "external" not in excluded and env.attacks.rate_per_year > 0
+        majors = env.incidents.priority_mix.get(1, 0) > 0
+        if not (outages or attacks or majors):
+            return (
+                "nothing takes a service down (no vendor outages, attacks or priority-1 "
+                "incidents), so it is always 1"
+            )
+    return None
+
+
+def _kpi_against_scenario(name: str, path: str, scenario: Scenario) -> list[Problem]:
+    known = kpi_by_name()
+    why = _unmeasurable(name, known[name], scenario) if name in known else None
+    if why is None:
+        return []
+    return [Problem(path, f"{name} can never be measured on scenario {scenario.name!r}: {why}")]
+
+
+def _grade_problems(plan: Plan, scenario: Scenario) -> list[Problem]:
+    """Compare the plan's target grades with the grades the scenario's people have."""
+    people = [p for team in scenario.organisation.teams for p in team.people]
+    grades = sorted({p.grade for p in people})
+    table = plan.target_award_pct
+    if not table:
+        return []
+    problems = []
+    if not set(table) & set(grades):
+        problems.append(
+            Problem(
+                "target_award_pct",
+                f"none of its grades ({', '.join(table)}) is a grade of scenario "
+                f"{scenario.name!r} ({', '.join(grades)}), so everyone would get "
+                f"default_target_award_pct ({plan.default_target_award_pct:g}%)",
+            )
+        )
+        return problems
+    folded = {g.casefold().replace(" ", ""): g for g in grades if g not in table}
+    for grade in table:
+        close = folded.get(grade.casefold().replace(" ", ""))
+        if grade not in grades and close:
+            problems.append(
+                Problem(
+                    f"target_award_pct.{grade}",
+                    f"no one in scenario {scenario.name!r} has grade {grade!r}; did you mean "
+                    f"{close!r}? People of grade {close!r} would get default_target_award_pct",
+                )
+            )
+    uncovered = sorted({g for g in grades if g not in table})
+    if uncovered and "default_target_award_pct" not in plan.model_fields_set:
+        problems.append(
+            Problem(
+                "default_target_award_pct",
+                f"grades {uncovered} of scenario {scenario.name!r} have no target_award_pct "
+                "entry and the plan sets no default_target_award_pct, so they would silently "
+                "get 0%; give them an entry or set the default (0 to exclude them)",
+            )
+        )
+    return problems
+
+
+def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]:
+    """Find what a valid plan cannot do on a valid scenario: what validates but means nothing.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan that passed :func:`load_plan`.
+    scenario : Scenario
+        A scenario that passed :func:`toolkit.config.load_scenario`.
+
+    Returns
+    -------
+    list of Problem
+        Key paths into the plan: a plan that never starts within the horizon; target grades
+        that match no one (or look like a misspelt grade), grades left to a default the plan
+        never set; rewarded, watched or gated KPIs the scenario can never measure (change KPIs
+        without changes, surveys without responses, priorities no incident can have); metrics
+        that keep only root causes the scenario never produces; rewarded shares that are the
+        same in every period; and funding from service budgets that are all zero.
+    """
+    horizon = scenario.horizon
+    periods = horizon.years * PERIODS_PER_YEAR[horizon.period]
+    problems: list[Problem] = []
+    if plan.start_after_periods >= periods:
+        problems.append(
+            Problem(
+                "start_after_periods",
+                f"the plan starts after {plan.start_after_periods} periods, but scenario "
+                f"{scenario.name!r} has {periods} ({horizon.years} years in {horizon.period}s)",
+            )
+        )
+    problems += _grade_problems(plan, scenario)
+    known = kpi_by_name()
+    causes = _root_causes(scenario)
+    for i, metric in enumerate(plan.metrics):
+        path = f"metrics[{i}]"
+        unmeasurable = _kpi_against_scenario(metric.kpi, f"{path}.kpi", scenario)
+        problems += unmeasurable
+        kpi = known[metric.kpi]
+        kept = set(ROOT_CAUSES) - set(metric.exclude_root_causes)
+        if kpi.table == "incidents" and not kept & causes:
+            problems.append(
+                Problem(
+                    f"{path}.exclude_root_causes",
+                    f"keeps only incidents caused by {sorted(kept)}, which scenario "
+                    f"{scenario.name!r} never produces (it produces {sorted(causes)})",
+                )
+            )
+        constant = None if unmeasurable else _constant(metric, kpi, scenario)
+        if constant:
+            problems.append(
+                Problem(
+                    f"{path}.kpi",
+                    f"{metric.kpi} is the same in every period of scenario {scenario.name!r}, "
+                    f"so the metric always pays the same: {constant}",
+                )
+            )
+    for i, counter in enumerate(plan.counter_metrics):
+        problems += _kpi_against_scenario(counter.kpi, f"counter_metrics[{i}].kpi", scenario)
+    for i, gate in enumerate(plan.gates):
+        problems += _kpi_against_scenario(gate.kpi, f"gates[{i}].kpi", scenario)
+    funding = plan.funding
+    budgets = [s.annual_budget for s in scenario.organisation.services]
+    if funding is not None and funding.basis == "service_budget" and not any(budgets):
+        problems.append(
+            Problem(
+                "funding.basis",
+                f"the pool is a share of service budgets, but every annual_budget of "
+                f"scenario {scenario.name!r} is 0, so nothing would ever be paid",
+            )
+        )
+    return problems

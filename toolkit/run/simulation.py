@@ -76,7 +76,7 @@ def run_scenario(
 
     started = time.perf_counter()
     scenario = load_scenario(scenario_path)
-    plan_model = load_plan(_plan_path(plan))
+    plan_model = load_plan(_plan_path(plan), scenario=scenario)
     seed = scenario.seed if seed is None else seed
     loop = PlanLoop(scenario, plan_model, seed)
     with tqdm(total=len(loop.labels), desc="periods", unit="period", disable=not progress) as bar:
