@@ -19,6 +19,37 @@ HOURS_PER_YEAR = 8766
 # Every file in the corpus has exactly one thing wrong: file -> (key path, reason fragment).
 # An empty key path means the problem concerns the whole file.
 EXPECTED = {
+    "aggregate_service_id.yaml": ("organisation.services[6].id", "'ALL' is reserved"),
+    "aggregate_team_id.yaml": ("organisation.teams[3].id", "'ALL' is reserved"),
+    "alias_bomb.yaml": ("", "expands through aliases to more than 100,000 values"),
+    "date_before_pandas.yaml": ("horizon.start", "must lie between 1700-01-01 and 2200-01-01"),
+    "deep_nesting.yaml": ("", "nested more than 32 levels deep"),
+    "horizon_end_overflows.yaml": ("horizon", "ends after 2200-01-01 (2195-01-01 plus 10 years)"),
+    "huge_salary.yaml": (
+        "organisation.teams[2].people[1].base_salary",
+        "less than or equal to 1000000000 (got 1e+300)",
+    ),
+    "infinite_rate.yaml": (
+        "environment.incidents.base_rate_per_service_per_year",
+        "must be a finite number (got '.inf')",
+    ),
+    "missing_sla_target_for_priority.yaml": (
+        "environment.incidents.sla_target_hours",
+        "no entry for priorities [4]; every priority 1..4 needs a target",
+    ),
+    "nan_in_mapping.yaml": (
+        "environment.incidents.tier_multiplier.2",
+        "must be a finite number (got '.nan')",
+    ),
+    "negative_infinity_in_list.yaml": (
+        "organisation.teams[2].people[1].base_salary",
+        "must be a finite number (got '-.inf')",
+    ),
+    "recursive_alias.yaml": ("", "refers to a node that contains it"),
+    "too_many_incidents.yaml": (
+        "environment.incidents.base_rate_per_service_per_year",
+        "at most 1,000,000 can be simulated",
+    ),
     "bad_country_code.yaml": (
         "organisation.teams[0].people[1].country",
         "two-letter country code in capitals (ISO 3166-1, e.g. DE) (got 'Germany')",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 from pathlib import Path
@@ -67,8 +68,11 @@ def _describe(error: dict) -> str:
         message = PATTERN_WORDS[ctx["pattern"]]
     if kind.startswith("value_error"):
         message = message.removeprefix("Value error, ")
-    if not isinstance(error.get("input"), dict | list):
-        message += f" (got {error.get('input')!r})"
+    given = error.get("input")
+    if isinstance(given, dt.date):
+        message += f" (got {given.isoformat()})"
+    elif not isinstance(given, dict | list):
+        message += f" (got {given!r})"
     return message
 
 

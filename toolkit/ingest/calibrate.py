@@ -302,7 +302,7 @@ def calibrate(
             needed.add(env.attacks.priority)
         needed |= {s.criticality for s in base.organisation.services if s.vendor_dependencies}
         work = {**{p: w.model_dump() for p, w in base_work.items()}, **work}
-    targets = _fill_priorities(targets, needed)
+    targets = _fill_priorities(targets, needed | {1, 2, 3, 4})  # any priority can be reported
     for priority in sorted(needed - set(work)):
         work[priority] = dict(PLACEHOLDER_WORK)
         notes.append(f"priority {priority}: no data for work time, placeholder used")

@@ -38,7 +38,7 @@ COUNT_UNITS = frozenset({"incidents", "changes"})
 # What ``extends`` may name: a plan, never a path.
 PARENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
 EXTENDS_RULE = (
-    "extends names a plan (letters, digits, '_', '-', '.'), which is looked for beside this file "
+    "must name a plan (letters, digits, '_', '-', '.'), which is looked for beside this file "
     "and in the plan library only; paths are refused"
 )
 
@@ -118,7 +118,7 @@ def _parent_file(path: Path, name: object, search_dir: Path) -> Path:
                     Problem(
                         "extends",
                         f"{candidate} leads to {candidate.resolve()}, outside this file's "
-                        f"directory and the plan library; {EXTENDS_RULE}",
+                        "directory and the plan library; a parent must live in one of them",
                     )
                 ],
             )
