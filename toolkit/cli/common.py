@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.config.scenario import MAX_SEED
+
 EXIT_USER_ERROR = 2
 
 
@@ -11,43 +13,23 @@ class UserError(Exception):
     """A mistake the user can fix; printed without a traceback, exit code 2."""
 
 
-def _integer(text: str, lowest: int) -> int:
+def seed(text: str) -> int:
+    """Parse a random seed: a whole number from 0 to :data:`MAX_SEED`.
+
+    Parameters
+    ----------
+    text : str
+        The argument as given.
+
+    Returns
+    -------
+    int
+        The number; argparse turns a refusal into a one-line usage error (exit code 2).
+    """
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if value < lowest:
-        raise argparse.ArgumentTypeError(f"must be at least {lowest} (got {value})")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED} (got {value})")
     return value
-
-
-def non_negative_int(text: str) -> int:
-    """Parse an argument that is a whole number >= 0, such as a random seed.
-
-    Parameters
-    ----------
-    text : str
-        The argument as given.
-
-    Returns
-    -------
-    int
-        The number; argparse turns a refusal into a one-line usage error (exit code 2).
-    """
-    return _integer(text, 0)
-
-
-def positive_int(text: str) -> int:
-    """Parse an argument that is a whole number >= 1, such as a count of seeds or workers.
-
-    Parameters
-    ----------
-    text : str
-        The argument as given.
-
-    Returns
-    -------
-    int
-        The number; argparse turns a refusal into a one-line usage error (exit code 2).
-    """
-    return _integer(text, 1)

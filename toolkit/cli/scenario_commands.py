@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli.common import EXIT_USER_ERROR, non_negative_int
+from toolkit.cli.common import EXIT_USER_ERROR, seed
 from toolkit.config import ConfigError, Scenario, load_scenario
 from toolkit.config.loading import document_kind
 from toolkit.config.yaml_strict import read_yaml_mapping
@@ -121,7 +121,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     simulate.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=seed,
         default=None,
         help="random seed, a whole number >= 0 (default: the scenario's)",
     )

@@ -30,6 +30,7 @@ MAX_BUDGET_PER_YEAR = 1e12
 MAX_HOURS = 8766.0  # one year
 MAX_DAYS = 365.25
 MAX_EVENTS_PER_YEAR = 1e6
+MAX_SEED = 2**63 - 1  # seeds are stored in 64-bit integer columns
 # A run's events (late resolutions, closures, vesting and deferred payments up to twenty years
 # on) may fall after its horizon; these round dates keep them all inside the range of pandas
 # timestamps (1677-09-21 to 2262-04-11).
@@ -493,7 +494,7 @@ class Scenario(StrictModel):
     description: str = Field(min_length=1, description="What the scenario represents.")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
     horizon: Horizon
-    seed: int = Field(ge=0, description="Default random seed; a run may override it.")
+    seed: int = Field(ge=0, le=2**63 - 1, description="Default random seed; a run may override it.")
     organisation: Organisation
     environment: Environment
 
