@@ -354,5 +354,5 @@ def write_ingested(result: Ingested, directory: str | Path) -> list[Path]:
             (reported / f"{table}.parquet").unlink()
     result.quarantine.to_parquet(directory / "quarantine.parquet", index=False)
     report = directory / "ingest_report.json"
-    report.write_text(json.dumps(result.report, indent=2) + "\n")
+    report.write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n")
     return [*sorted(reported.iterdir()), directory / "quarantine.parquet", report]
