@@ -309,6 +309,9 @@ def ingest(
     }
     records = {t: r.records for t, r in results.items() if len(r.records)}
     if not records:
+        if not any(len(source.frame) for source in sources):
+            only = "a header" if len(sources) == 1 else f"headers ({len(sources)} files)"
+            raise IngestError(f"{sources[0].path}: no data rows, only {only}")
         reasons = {t: _counts(pd.Series(r.row_reason)) for t, r in results.items()}
         raise IngestError(f"{sources[0].path}: no row accepted; reasons: {json.dumps(reasons)}")
     start, end = _window(records)
