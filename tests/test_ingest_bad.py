@@ -36,6 +36,11 @@ def deadline(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
+def cases(outcome: str) -> list:
+    """The index entries with ``outcome``, as parameters named by their file."""
+    return [pytest.param(e, id=e["file"]) for e in INDEX if e["outcome"] == outcome]
+
+
 def argv_for(entry: dict, out) -> list[str]:
     argv = ["ingest", entry["format"], str(BAD / entry["file"]), "--out", str(out)]
     return [*argv, "--mapping", str(BAD / entry["mapping"])] if entry["mapping"] else argv
@@ -52,11 +57,7 @@ def test_the_corpus_is_large_and_fully_indexed():
         assert entry["file"].split(".")[1] == entry["format"]
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [e for e in INDEX if e["outcome"] == "refused"],
-    ids=[e["file"] for e in INDEX if e["outcome"] == "refused"],
-)
+@pytest.mark.parametrize("entry", cases("refused"))
 def test_a_malformed_export_is_refused_in_one_line_and_writes_nothing(entry, tmp_path, capsys):
     out = tmp_path / "out"
     with deadline(SECONDS):
@@ -72,11 +73,7 @@ def test_a_malformed_export_is_refused_in_one_line_and_writes_nothing(entry, tmp
     assert sorted(tmp_path.iterdir()) == []  # no DIR, and no staging left beside it
 
 
-@pytest.mark.parametrize(
-    "entry",
-    [e for e in INDEX if e["outcome"] == "quarantined"],
-    ids=[e["file"] for e in INDEX if e["outcome"] == "quarantined"],
-)
+@pytest.mark.parametrize("entry", cases("quarantined"))
 def test_one_impossible_timestamp_is_quarantined_and_the_rest_ingests(entry, tmp_path, capsys):
     out = tmp_path / "out"
     with deadline(SECONDS):
