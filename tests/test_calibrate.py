@@ -83,9 +83,9 @@ def round_trips(known, tmp_path_factory):
     path, scenario = known
     runs = []
     for seed in SEEDS:
-        directory = tmp_path_factory.mktemp(f"seed{seed}")
+        export = tmp_path_factory.mktemp(f"seed{seed}") / "incidents.csv"
+        directory = export.parent / "ingested"
         truth = simulate(scenario, seed)
-        export = directory / "incidents.csv"
         servicenow_table(truth).to_csv(export, index=False)
         targets = ",".join(f"{p}={h:g}" for p, h in TARGETS.items())
         argv = ["ingest", "servicenow-table", str(export), "--out", str(directory)]

@@ -10,6 +10,7 @@ from toolkit.config import ConfigError
 from toolkit.events import EventLog
 from toolkit.ingest import FORMATS, MAPPINGS_DIR, IngestError, ingest, load_mapping
 from toolkit.metrics import compute_kpis
+from toolkit.run.manifest import write_manifest
 
 from .conftest import ROOT
 
@@ -364,7 +365,7 @@ def test_cli_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
 def test_cli_refuses_a_bad_mapping_file(tmp_path, capsys):
     mapping = tmp_path / "mine.yaml"
     mapping.write_text("name: x\ndescription: y\nincidents: {fields: {}}\nextra: 1\n")
-    argv = ["ingest", "jira", str(JIRA), "--out", str(tmp_path), "--mapping", str(mapping)]
+    argv = ["ingest", "jira", str(JIRA), "--out", str(tmp_path / "out"), "--mapping", str(mapping)]
     assert main(argv) == 2
     assert "mine.yaml: extra: unknown key" in capsys.readouterr().err
 
@@ -376,8 +377,15 @@ def test_cli_refuses_malformed_sla_targets(capsys):
     assert "PRIORITY=HOURS" in capsys.readouterr().err
 
 
+def with_manifest(directory):
+    """Record every file under ``directory`` in a manifest, as the commands that write logs do."""
+    files = [path for path in directory.rglob("*") if path.is_file()]
+    write_manifest(directory, {"command": "simulate"}, files)
+
+
 def test_cli_kpis_measures_a_simulated_run_like_a_real_export(tmp_path, small_log, capsys):
     small_log.write_parquet(tmp_path / "truth")
+    with_manifest(tmp_path)
     assert main(["kpis", str(tmp_path), "--period", "year", "--sla-tolerance", "0.1"]) == 0
     assert "mttr_mean_hours" in capsys.readouterr().out
     written = pd.read_parquet(tmp_path / "kpis.parquet")
@@ -391,6 +399,7 @@ def test_cli_kpis_measures_every_view_and_summarises_the_reported_log(
 ):
     small_log.write_parquet(tmp_path / "truth")
     jira.log.write_parquet(tmp_path / "reported")
+    with_manifest(tmp_path)
     assert main(["kpis", str(tmp_path)]) == 0
     assert "reported log" in capsys.readouterr().out
     written = pd.read_parquet(tmp_path / "kpis.parquet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -21,39 +22,53 @@ def sla_targets(text: str) -> dict[int, float]:
         raise argparse.ArgumentTypeError(
             f"expected PRIORITY=HOURS pairs like 1=4,2=8,3=24,4=72, got {text!r}"
         ) from None
+    bad = [hours for hours in targets.values() if not math.isfinite(hours) or hours <= 0]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"SLA hours must be finite and above 0, got {bad[0]:g} in {text!r}"
+        )
     return targets
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from toolkit.ingest import IngestError, ingest, write_ingested
-    from toolkit.run.manifest import write_manifest
+    from toolkit.run.manifest import file_sha256, write_manifest
+    from toolkit.run.outputs import check_output_dir, staged_directory
 
     started = time.perf_counter()
+    inputs = [*args.files, *([args.mapping] if args.mapping else [])]
+    # The same files ingested again may replace their result; other results, an ingest of other
+    # files and files the toolkit did not write are refused before any parsing. A missing input
+    # is left to ingest(), which names it.
+    readable = all(Path(path).is_file() for path in args.files)
+    identity = {"inputs_sha256": sorted(map(file_sha256, args.files))} if readable else {}
+    out = check_output_dir(args.out, "ingest", identity, force=args.force, inputs=inputs)
     try:
         result = ingest(args.format, args.files, mapping=args.mapping, sla_targets=args.sla_targets)
     except IngestError as exc:
         raise UserError(str(exc)) from None
-    out = Path(args.out)
-    outputs = write_ingested(result, out)
     report = result.report
-    wall = time.perf_counter() - started
-    write_manifest(
-        out,
-        {
-            "command": "ingest",
-            "format": report["format"],
-            "mapping": report["mapping"],
-            "inputs": [
-                {"path": str(s.path), "sha256": s.sha256, "rows": len(s.frame)}
-                for s in result.sources
-            ],
-            "rows_in": report["rows_in"],
-            "rows_accepted": report["rows_accepted"],
-            "rows_quarantined": report["rows_quarantined"],
-            "wall_time_seconds": round(wall, 3),
-        },
-        outputs,
-    )
+    with staged_directory(out) as staging:
+        outputs = write_ingested(result, staging)
+        wall = time.perf_counter() - started
+        write_manifest(
+            staging,
+            {
+                "command": "ingest",
+                "format": report["format"],
+                "mapping": report["mapping"],
+                "inputs": [
+                    {"path": str(s.path), "sha256": s.sha256, "rows": len(s.frame)}
+                    for s in result.sources
+                ],
+                "inputs_sha256": sorted(s.sha256 for s in result.sources),
+                "rows_in": report["rows_in"],
+                "rows_accepted": report["rows_accepted"],
+                "rows_quarantined": report["rows_quarantined"],
+                "wall_time_seconds": round(wall, 3),
+            },
+            outputs,
+        )
     print(
         f"Ingested {len(result.sources)} {report['format']} file(s): {report['rows_in']:,} rows "
         f"in = {report['rows_accepted']:,} accepted + {report['rows_quarantined']:,} quarantined"
@@ -120,7 +135,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("format", metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")
     ingest.add_argument("files", nargs="+", metavar="FILE", help="export files (.csv, .csv.gz)")
-    ingest.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    ingest.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output directory: new, empty or holding an earlier ingest (else refused)",
+    )
+    ingest.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR even if it holds another kind of result or other files",
+    )
     ingest.add_argument(
         "--mapping", metavar="YAML", help="a mapping file to use instead of the shipped one"
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import os
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,17 +55,24 @@ def _print_catalogue() -> None:
         )
 
 
-def _record_in_manifest(directory: Path, kpis: Path, settings: dict) -> None:
-    """Add the KPI file and its settings to the run's manifest, if the run has one."""
+def _record_in_manifest(directory: Path, manifest: dict, kpis: Path, settings: dict) -> None:
+    """Add the KPI file and its settings to the run's manifest, replacing it in one rename."""
     from toolkit.run.manifest import file_sha256
+    from toolkit.run.outputs import MANIFEST, write_json
 
-    manifest = directory / "manifest.json"
-    if not manifest.is_file():
-        return
-    record = json.loads(manifest.read_text())
-    record.setdefault("outputs", {})[kpis.name] = file_sha256(kpis)
-    record["kpis"] = settings
-    manifest.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    record = {**manifest, "kpis": settings}
+    record["outputs"] = {**manifest["outputs"], kpis.name: file_sha256(kpis)}
+    write_json(directory / MANIFEST, record)
+
+
+def _write_parquet(table, path: Path) -> None:
+    """Write a table to ``path`` through a temporary file, so a reader never sees half of it."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        table.to_parquet(temporary, index=False)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _kpis(args: argparse.Namespace) -> int:
@@ -78,9 +86,14 @@ def _kpis(args: argparse.Namespace) -> int:
     from toolkit.cli.scenario_commands import format_summary
     from toolkit.events import EventLog
     from toolkit.metrics import compute_kpis, summary
+    from toolkit.run.manifest import verify_manifest
 
-    log, source = read_run_log(args.directory)
     directory = Path(args.directory)
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory")
+    out = directory / "kpis.parquet"
+    manifest = verify_manifest(directory, rewriting=[out.name])
+    log, source = read_run_log(directory)
     tables = []
     for folder, view in VIEW_NAMES.items():  # every view the run holds, as lti simulate writes
         if (directory / folder / "log.json").is_file():
@@ -94,10 +107,9 @@ def _kpis(args: argparse.Namespace) -> int:
             table.insert(0, "view", view)
             tables.append(table)
     kpis = pd.concat(tables, ignore_index=True)
-    out = directory / "kpis.parquet"
-    kpis.to_parquet(out, index=False)
+    _write_parquet(kpis, out)
     settings = {"log": source.name, "period": args.period, "sla_tolerance": args.sla_tolerance}
-    _record_in_manifest(directory, out, settings)
+    _record_in_manifest(directory, manifest, out, settings)
     print(
         f"KPIs of {source} ({len(log.incidents):,} incidents, {len(log.changes):,} changes; "
         f"window {log.start:%Y-%m-%d %H:%M} .. {log.end:%Y-%m-%d %H:%M}) in {out}"
@@ -107,6 +119,17 @@ def _kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def fraction(text: str) -> float:
+    """Parse a finite, non-negative fraction such as ``0.1`` (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.1, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite fraction of 0 or more, got {text!r}")
+    return value
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``kpis`` to the ``lti`` parser."""
     kpis = commands.add_parser(
@@ -114,7 +137,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="the KPI catalogue, or the KPIs of a run or ingested export",
         description="Measure the log in DIR/reported (from lti ingest) or else DIR/truth (from "
         "lti simulate) with the same KPI code, write DIR/kpis.parquet and print the "
-        "organisation-wide summary.",
+        "organisation-wide summary. DIR must be complete: its manifest.json present and every "
+        "file it lists there with the same SHA-256.",
     )
     kpis.add_argument("directory", nargs="?", metavar="DIR", help="a run or ingest directory")
     kpis.add_argument("--list", action="store_true", help="print every KPI with its definition")
@@ -126,7 +150,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     kpis.add_argument(
         "--sla-tolerance",
-        type=float,
+        type=fraction,
         default=0.0,
         metavar="FRACTION",
         help="grace on SLA targets as a fraction, e.g. 0.1 for 10%% (default: 0)",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -74,12 +73,22 @@ def format_summary(table: pd.DataFrame) -> str:
     return shown.to_string(index=False)
 
 
+def _figure(value: float, spec: str, unit: str = "") -> str:
+    """Format a headline figure, or say it is undefined (the reason is in summary.json)."""
+    return "undefined" if pd.isna(value) else f"{value:{spec}}{unit}"
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from toolkit.metrics import summary
     from toolkit.run import run_scenario
 
     result = run_scenario(
-        args.scenario, args.seed, args.out, plan=args.plan, progress=sys.stderr.isatty()
+        args.scenario,
+        args.seed,
+        args.out,
+        plan=args.plan,
+        progress=sys.stderr.isatty(),
+        force=args.force,
     )
     truth, reported, headline = result.truth, result.reported, result.summary
     print(
@@ -90,14 +99,17 @@ def _simulate(args: argparse.Namespace) -> int:
     both = summary(truth).rename(columns={"value": "true"})
     both.insert(2, "reported", summary(reported)["value"].to_numpy())
     print(f"Whole-horizon KPIs, organisation-wide:\n{format_summary(both)}")
-    currency = headline["currency"]
+    currency = f" {headline['currency']}"
     print(
-        f"gaming index {headline['gaming_index']:.1f} pp, risk-aversion index "
-        f"{headline['risk_aversion_index']:.2f}, true health {headline['true_health']:.1f}, "
-        f"awards {headline['total_awards']:,.0f} {currency}, "
-        f"cost per health point {headline['cost_per_health']:,.0f} {currency}"
+        f"gaming index {_figure(headline['gaming_index'], '.1f', ' pp')}, risk-aversion index "
+        f"{_figure(headline['risk_aversion_index'], '.2f')}, true health "
+        f"{_figure(headline['true_health'], '.1f')}, awards "
+        f"{_figure(headline['total_awards'], ',.0f', currency)}, cost per health point "
+        f"{_figure(headline['cost_per_health'], ',.0f', currency)}"
     )
-    print(f"Results in {Path(args.out)}/ (truth/, reported/, kpis, awards, behaviour, summary)")
+    for name, reason in headline["undefined"].items():
+        print(f"  {name} undefined: {reason}")
+    print(f"Results in {result.directory}/ (truth/, reported/, kpis, awards, behaviour, summary)")
     return 0
 
 
@@ -131,5 +143,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="PLAN",
         help="plan name in scenarios/plans or a plan file (default: no_incentive)",
     )
-    simulate.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    simulate.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output directory: new, empty or holding this same run (else refused)",
+    )
+    simulate.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR even if it holds another result or other files",
+    )
     simulate.set_defaults(handler=_simulate)

@@ -17,6 +17,12 @@ from toolkit.ingest.mapping import FieldSpec, Rule
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 PARSE_KINDS = {TIME: "time", INT: "number", FLOAT: "number", BOOL: "bool", STR: "text"}
+# Words pandas reads as the current time (only in lower case); in an export they are text.
+RELATIVE_TIME_WORDS = ("now", "today")
+# The timestamps the log accepts. pandas holds nanoseconds in 64 bits, about 292 years either
+# way; within these bounds any two timestamps (and a window end a second past the last) differ
+# by less than that, so durations cannot overflow.
+TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2189-12-31 23:59:59"))
 
 
 @dataclass
@@ -31,11 +37,15 @@ class Parsed:
         True where the source had text that could not be read.
     defaulted : Series of bool
         True where the source was missing and the default was used.
+    out_of_range : Series of bool, optional
+        For timestamps, True where the text is a real date outside :data:`TIME_RANGE`; these
+        are problems too, with a reason of their own.
     """
 
     values: pd.Series
     problem: pd.Series
     defaulted: pd.Series
+    out_of_range: pd.Series | None = None
 
 
 def source_text(text: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -44,6 +54,41 @@ def source_text(text: pd.DataFrame, columns: list[str]) -> pd.Series:
     for column in columns[1:]:
         out = out.fillna(text[column])
     return out
+
+
+def parse_times(
+    values: pd.Series, fmt: str | None = None, dayfirst: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Parse text into naive timestamps, telling unreadable text from dates out of range.
+
+    Impossible dates (``2024-02-30``, ``0000-00-00``, a five-digit year) and words that are not
+    dates (``now`` included) come out missing; so do real dates outside :data:`TIME_RANGE`,
+    flagged as such.
+    Offsets are converted to UTC wall time, even when rows carry different offsets.
+
+    Parameters
+    ----------
+    values : Series of str
+        Cleaned text, NA where missing.
+    fmt : str, optional
+        Timestamp format in strftime codes; ISO 8601 (or any day-first layout) if not given.
+    dayfirst : bool
+        Read ambiguous dates day first when no format is given.
+
+    Returns
+    -------
+    tuple of (Series, Series)
+        The timestamps (``datetime64[ns]``, NaT where missing or unreadable) and, per row,
+        whether the text was a date outside the range the log can hold.
+    """
+    fmt = fmt or ("mixed" if dayfirst else "ISO8601")
+    words = values.isin(RELATIVE_TIME_WORDS)
+    times = pd.to_datetime(
+        values.mask(words), format=fmt, dayfirst=dayfirst, errors="coerce", utc=True
+    )
+    times = times.dt.tz_convert(None)  # the log is naive: keep UTC wall time
+    outside = (times < TIME_RANGE[0]) | (times > TIME_RANGE[1])
+    return times.mask(outside).astype("datetime64[ns]"), outside
 
 
 def parse_text(
@@ -69,11 +114,7 @@ def parse_text(
         The decimal mark of numbers.
     """
     if dtype == TIME:
-        fmt = fmt or ("mixed" if dayfirst else "ISO8601")
-        times = pd.to_datetime(values, format=fmt, dayfirst=dayfirst, errors="coerce")
-        if isinstance(times.dtype, pd.DatetimeTZDtype):  # the log is naive: keep UTC wall time
-            times = times.dt.tz_convert(None)
-        return times.astype("datetime64[ns]")
+        return parse_times(values, fmt, dayfirst)[0]
     if dtype in (INT, FLOAT):
         if decimal != ".":
             values = values.str.replace(decimal, ".", regex=False)
@@ -106,7 +147,11 @@ def parse_column(spec: FieldSpec, dtype: str, text: pd.DataFrame) -> Parsed:
     raw = source_text(text, spec.columns)
     present = raw.notna()
     mapped = raw.isin(list(spec.values)) if spec.values else pd.Series(False, index=raw.index)
-    values = parse_text(raw.where(~mapped), dtype, spec.format, spec.dayfirst, spec.decimal)
+    out_of_range = None
+    if dtype == TIME:
+        values, out_of_range = parse_times(raw.where(~mapped), spec.format, spec.dayfirst)
+    else:
+        values = parse_text(raw.where(~mapped), dtype, spec.format, spec.dayfirst, spec.decimal)
     if dtype == BOOL and spec.negate:
         values = values.map({True: False, False: True})
     if mapped.any():
@@ -115,7 +160,7 @@ def parse_column(spec: FieldSpec, dtype: str, text: pd.DataFrame) -> Parsed:
     defaulted = ~present
     if spec.default is not None:
         values = values.astype(object).where(present, spec.default)
-    return Parsed(values, problem, defaulted & (spec.default is not None))
+    return Parsed(values, problem, defaulted & (spec.default is not None), out_of_range)
 
 
 def _holds(rule: Rule, text: pd.DataFrame) -> pd.Series:

@@ -36,7 +36,7 @@ DERIVATIONS = {
 
 Scalar = str | int | float | bool
 Priority = Literal[1, 2, 3, 4]
-Hours = Annotated[float, Field(gt=0)]
+Hours = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Columns = str | Annotated[list[str], Field(min_length=1)]
 
 

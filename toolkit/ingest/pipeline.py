@@ -309,6 +309,9 @@ def ingest(
     }
     records = {t: r.records for t, r in results.items() if len(r.records)}
     if not records:
+        if not any(len(source.frame) for source in sources):
+            only = "a header" if len(sources) == 1 else f"headers ({len(sources)} files)"
+            raise IngestError(f"{sources[0].path}: no data rows, only {only}")
         reasons = {t: _counts(pd.Series(r.row_reason)) for t, r in results.items()}
         raise IngestError(f"{sources[0].path}: no row accepted; reasons: {json.dumps(reasons)}")
     start, end = _window(records)
@@ -354,5 +357,5 @@ def write_ingested(result: Ingested, directory: str | Path) -> list[Path]:
             (reported / f"{table}.parquet").unlink()
     result.quarantine.to_parquet(directory / "quarantine.parquet", index=False)
     report = directory / "ingest_report.json"
-    report.write_text(json.dumps(result.report, indent=2) + "\n")
+    report.write_text(json.dumps(result.report, indent=2, allow_nan=False) + "\n")
     return [*sorted(reported.iterdir()), directory / "quarantine.parquet", report]

@@ -22,6 +22,7 @@ from toolkit.ingest.fields import (
     from_priority,
     parse_column,
     parse_text,
+    parse_times,
 )
 from toolkit.ingest.mapping import ID_FIELDS, TableMapping
 
@@ -154,9 +155,15 @@ def _group(
     keys: dict[str, pd.Series] = {}
     for key in collapse.order_by if collapse else []:
         dtype = ORDER_TYPES[key.type]
-        parsed = parse_text(text[key.column], dtype, key.format)
+        if dtype == TIME:
+            parsed, outside = parse_times(text[key.column], key.format)
+        else:
+            parsed, outside = parse_text(text[key.column], dtype, key.format), None
         present = text[key.column].notna()
         bad = grouped & parsed.isna() & row_reason.isna()
+        if outside is not None:
+            row_reason[bad & outside] = f"time_out_of_range:{key.column}"
+            bad &= ~outside
         row_reason[bad & present] = f"unparseable_{PARSE_KINDS[dtype]}:{key.column}"
         row_reason[bad & ~present] = f"missing_required:{key.column}"
         keys[key.column] = parsed
@@ -216,6 +223,8 @@ def _checks(
     for name, field in parsed.items():
         spec = tmap.fields[name]
         kind = "unmapped_value" if spec.values else f"unparseable_{PARSE_KINDS[schema[name]]}"
+        if field.out_of_range is not None:
+            checks.append((field.out_of_range, f"time_out_of_range:{name}"))
         checks.append((field.problem, f"{kind}:{name}"))
     for name in tmap.validation.required:
         checks.append((values[name].isna(), f"missing_required:{name}"))

@@ -13,9 +13,15 @@ Definitions (also written into every ``summary.json``):
 - ``total_awards``: awards earned over the run (granted × scores, after pools and caps), in the
   scenario currency, including accruals of cohorts still open at the end.
 - ``cost_per_health``: ``total_awards / true_health``: money per point of true health.
+
+A figure that cannot be computed (no plan periods, a pre-plan baseline of zero, no true health
+to divide by) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
+``summary["undefined"]`` says why, figure by figure.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -29,6 +35,15 @@ HEALTH_KPIS = (
     "availability",
     "change_throughput",
     "change_success_rate",
+)
+
+# Figures that are means over the plan periods, undefined when there are none.
+PLAN_PERIOD_FIGURES = (
+    "gaming_index",
+    "risk_aversion_index",
+    "reported_score_mean",
+    "true_score_mean",
+    "gaming_levers_mean",
 )
 
 DEFINITIONS = {
@@ -55,35 +70,82 @@ def true_health_by_period(true_kpis: pd.DataFrame, plan_start: int) -> pd.Series
     return 100 * np.exp(np.log(ratio.clip(lower=1e-6)).mean(axis=1))
 
 
+def _no_plan_periods(plan_start: int, periods: int) -> str:
+    return f"no plan periods: the plan starts after period {plan_start} of {periods}"
+
+
+def _health(true_kpis: pd.DataFrame, plan_start: int, periods: int) -> tuple[float, str | None]:
+    """Return true health over the plan periods, or NaN and the reason it is undefined."""
+    if periods <= plan_start:
+        return math.nan, _no_plan_periods(plan_start, periods)
+    health = true_health_by_period(true_kpis, plan_start).iloc[plan_start:]
+    value = float(health.mean()) if len(health) else math.nan
+    if not math.isfinite(value):
+        return math.nan, (
+            "the health KPIs have no finite ratio to the pre-plan periods (a pre-plan mean "
+            "of 0, or no values)"
+        )
+    return value, None
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
 def summarise(run, true_kpis: pd.DataFrame) -> dict:
-    """Return the summary of a :class:`~toolkit.run.loop.PlanRun` as plain numbers."""
+    """Return the summary of a :class:`~toolkit.run.loop.PlanRun` as plain numbers.
+
+    Parameters
+    ----------
+    run : PlanRun
+        The run.
+    true_kpis : DataFrame
+        The KPI table of the true log.
+
+    Returns
+    -------
+    dict
+        The figures of the module docstring and their ``definitions``; a figure that cannot
+        be computed is NaN and ``undefined`` maps it to the reason (empty when all are
+        defined). :func:`~toolkit.run.outputs.write_json` writes NaN as ``null``.
+    """
     plan_start = run.plan.start_after_periods
     behaviour = run.behaviour
     labels = behaviour["period"].drop_duplicates().tolist()
     active = behaviour[behaviour["period"].isin(labels[plan_start:])]
-    health = true_health_by_period(true_kpis, plan_start).iloc[plan_start:]
+    undefined: dict[str, str] = {}
     total_awards = float(run.awards["earned"].sum()) if len(run.awards) else 0.0
-    true_health = float(health.mean()) if len(health) else float("nan")
+    true_health, why = _health(true_kpis, plan_start, len(labels))
+    if why is not None:
+        undefined["true_health"] = why
+        undefined["cost_per_health"] = f"true health is undefined: {why}"
+        cost_per_health = math.nan
+    elif true_health == 0:
+        undefined["cost_per_health"] = "true health is 0: no money per point to compute"
+        cost_per_health = math.nan
+    else:
+        cost_per_health = total_awards / true_health
+    if not len(active):
+        undefined.update(
+            dict.fromkeys(PLAN_PERIOD_FIGURES, _no_plan_periods(plan_start, len(labels)))
+        )
     gap = active["score_pct"] - active["true_score_pct"]
     return {
         "scenario": run.scenario.name,
         "plan": run.plan.name,
         "seed": run.seed,
-        "gaming_index": float(gap.mean()) if len(active) else 0.0,
-        "risk_aversion_index": float((1 - active["change_rate"]).clip(lower=0).mean())
-        if len(active)
-        else 0.0,
+        "gaming_index": _mean(gap),
+        "risk_aversion_index": _mean((1 - active["change_rate"]).clip(lower=0)),
         "total_awards": total_awards,
         "total_paid": float(run.awards["paid"].sum()) if len(run.awards) else 0.0,
         "true_health": true_health,
-        "cost_per_health": total_awards / true_health if true_health else float("nan"),
-        "reported_score_mean": float(active["score_pct"].mean()) if len(active) else 0.0,
-        "true_score_mean": float(active["true_score_pct"].mean()) if len(active) else 0.0,
-        "gaming_levers_mean": {
-            lever: float(active[lever].mean()) if len(active) else 0.0 for lever in GAMING_LEVERS
-        },
+        "cost_per_health": cost_per_health,
+        "reported_score_mean": _mean(active["score_pct"]),
+        "true_score_mean": _mean(active["true_score_pct"]),
+        "gaming_levers_mean": {lever: _mean(active[lever]) for lever in GAMING_LEVERS},
         "currency": run.scenario.currency,
         "definitions": DEFINITIONS,
+        "undefined": dict(sorted(undefined.items())),
     }
 
 
