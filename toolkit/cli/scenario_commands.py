@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli.common import EXIT_USER_ERROR
+from toolkit.cli.common import EXIT_USER_ERROR, scenario_argument
 from toolkit.config import ConfigError, load_scenario
 
 
@@ -82,7 +82,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
     simulate = commands.add_parser("simulate", help="simulate a scenario, write logs and KPIs")
-    simulate.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    simulate.add_argument(
+        "scenario",
+        type=scenario_argument,
+        metavar="SCENARIO",
+        help="scenario YAML file or the name of a shipped scenario (e.g. small)",
+    )
     simulate.add_argument(
         "--seed", type=int, default=None, help="random seed (default: the scenario's)"
     )
