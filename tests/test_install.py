@@ -150,3 +150,31 @@ def test_an_unknown_scenario_name_is_refused_with_the_shipped_ones(
     error = capsys.readouterr().err
     assert close in error and f"Shipped: {', '.join(resources.shipped_scenarios())}" in error
     assert not list(tmp_path.iterdir())
+
+
+def test_installed_report_finds_a_batch_input_recorded_relative_to_the_repository(
+    installed, tmp_path
+):
+    """A batch run in a checkout as ``scenarios/small.yaml`` is read from the shipped copy."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scenarios").mkdir(parents=True)
+    shipped = installed / "toolkit" / "shipped" / "scenarios" / "small.yaml"
+    shutil.copy(shipped, checkout / "scenarios" / "small.yaml")
+    batch = _outside(
+        installed,
+        checkout,
+        *("batch", "scenarios/small.yaml", "--plans", "no_incentive"),
+        *("--seeds", "1", "--workers", "1", "--out", "out"),
+    )
+    assert batch.returncode == 0, batch.stdout + batch.stderr
+    shutil.rmtree(checkout / "scenarios")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = (
+        "from toolkit.report import load_batch; "
+        f"print(load_batch({str(checkout / 'out')!r}).currency('small'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    done = _run([sys.executable, "-c", probe], cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "EUR"
