@@ -6,19 +6,22 @@ SCENARIO ?= scenarios/default.yaml
 SEEDS ?= 10
 DEMO ?= runs/demo
 REPORT ?= reports/decision_report.html
+CONSTRAINTS := constraints.txt
+INSTALL := $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS)
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Installed at the tested versions in constraints.txt.
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(INSTALL) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(INSTALL) -e ".[test]"
 	touch $(VENV)/.installed $@
 
 # The main job: every plan in the library on the default scenario, then the decision report.
@@ -37,6 +40,18 @@ format: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	for b in engine plans ingest batch; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+# Rewrite constraints.txt with the newest releases that pyproject.toml's bounds allow, resolved in
+# a scratch environment; then run `make clean test` on them before committing the file.
+constraints:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	$(PYTHON) -m venv "$$scratch" && \
+	"$$scratch/bin/python" -m pip install --quiet --upgrade pip && \
+	"$$scratch/bin/python" -m pip install --quiet -e ".[test]" && \
+	{ sed -n '/^#/p' $(CONSTRAINTS) && "$$scratch/bin/python" -m pip freeze --exclude-editable; } \
+		> $(CONSTRAINTS).new && \
+	mv $(CONSTRAINTS).new $(CONSTRAINTS) && \
+	echo "$(CONSTRAINTS) rewritten; run make clean test before committing it"
 
 clean:
 	rm -rf $(VENV) runs reports build *.egg-info .pytest_cache .ruff_cache

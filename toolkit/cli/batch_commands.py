@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from toolkit.cli.common import UserError
+from toolkit.cli.common import UserError, scenario_argument
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -72,7 +72,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run every scenario under every plan for seeds 0..N-1 on a local process "
         "pool or Dask. Finished runs in DIR are reused; a killed batch resumes where it stopped.",
     )
-    batch.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    batch.add_argument(
+        "scenarios",
+        nargs="+",
+        type=scenario_argument,
+        metavar="SCENARIO",
+        help="scenario YAML files or names of shipped scenarios (e.g. small)",
+    )
     batch.add_argument(
         "--plans",
         nargs="+",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli.common import EXIT_USER_ERROR, seed
+from toolkit.cli.common import EXIT_USER_ERROR, scenario_argument, seed
 from toolkit.config import ConfigError, Scenario, load_scenario
 from toolkit.config.loading import document_kind
 from toolkit.config.yaml_strict import read_yaml_mapping
@@ -130,7 +131,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
     simulate = commands.add_parser("simulate", help="simulate a scenario, write logs and KPIs")
-    simulate.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    simulate.add_argument(
+        "scenario",
+        type=scenario_argument,
+        metavar="SCENARIO",
+        help="scenario YAML file or the name of a shipped scenario (e.g. small)",
+    )
     simulate.add_argument(
         "--seed",
         type=seed,

@@ -23,8 +23,8 @@ from toolkit.config.loading import validate_mapping
 from toolkit.config.yaml_strict import read_yaml_mapping
 from toolkit.events.schema import BOOL, FLOAT, INT, NULLABLE, PRIORITIES, SCHEMA, STR, TIME
 from toolkit.ingest.errors import IngestError
+from toolkit.resources import MAPPINGS_DIR
 
-MAPPINGS_DIR = Path(__file__).parent / "mappings"
 FORMATS = tuple(sorted(path.stem for path in MAPPINGS_DIR.glob("*.yaml")))
 MAPPED_TABLES = ("incidents", "changes")
 ID_FIELDS = {"incidents": "incident_id", "changes": "change_id"}

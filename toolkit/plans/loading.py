@@ -28,8 +28,8 @@ from toolkit.config.plan import BracketCurve, Metric, Plan
 from toolkit.config.scenario import PRIORITIES, Scenario
 from toolkit.config.yaml_strict import read_yaml_mapping
 from toolkit.metrics import CATALOGUE, KPI
+from toolkit.resources import PLANS_DIR
 
-PLANS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "plans"
 OWN_KEYS = ("name", "description", "extends")
 # Units of KPIs that count rows, so that summing them over periods (gates) and comparing them
 # with an expected count (expected_volume) means something.

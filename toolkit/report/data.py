@@ -23,11 +23,10 @@ from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import paired_differences
 from toolkit.experiments.batch import COMPARED, RUN_FILES, summarise_batch
 from toolkit.plans import load_plan
-from toolkit.plans.loading import PLANS_DIR
+from toolkit.resources import SHIPPED_ROOT
 
 BATCH_FILES = ("manifest.json", "runs.parquet", "summary.parquet")
 RUN_TABLES = tuple(name.removesuffix(".parquet") for name in RUN_FILES if name.endswith(".parquet"))
-REPO = PLANS_DIR.parents[1]
 COMPARISON_COLUMNS = (
     "scenario",
     "plan",
@@ -120,13 +119,17 @@ class Batch:
 
         A file edited since the batch ran would describe another scenario or other money. A
         relative path is relative to where ``lti batch`` ran: it is tried from here, beside the
-        batch directory and in the toolkit's repository.
+        batch directory and among the toolkit's shipped files (``scenarios/small.yaml``).
         """
         if key not in self._inputs:
             self._inputs[key] = None
             entry = self.manifest.get("inputs", {}).get(key)
             recorded = Path(entry["path"]) if entry else None
-            places = [recorded, self.directory.parent / recorded, REPO / recorded] if entry else []
+            places = (
+                [recorded, self.directory.parent / recorded, SHIPPED_ROOT / recorded]
+                if entry
+                else []
+            )
             for path in dict.fromkeys(places):
                 try:
                     model = loader(path) if path.is_file() else None

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from toolkit.report.data import REPO, ReportError, load_batch
+from toolkit.report.data import ReportError, load_batch
+from toolkit.resources import REPORT_NOTEBOOK
 
-NOTEBOOK = REPO / "notebooks" / "reports" / "decision_report.ipynb"
+NOTEBOOK = REPORT_NOTEBOOK
 KERNEL = "python3"
 SET_BY_COMMAND = ("results_dir",)
 
