@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,7 +17,7 @@ from .conftest import SCENARIOS
 
 SMALL = str(SCENARIOS / "small.yaml")
 PLANS = ["no_incentive", "mttr_only"]
-VOLATILE = ["wall_time_seconds", "cached", "directory"]
+VOLATILE = ["wall_time_seconds", "cached"]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +33,9 @@ def test_every_combination_runs_with_its_files(pooled):
         (plan, seed) for plan in PLANS for seed in (0, 1)
     }
     for directory in pooled.runs["directory"]:
+        assert directory.startswith("runs/small-") and directory.endswith(("seed=0", "seed=1"))
         for name in RUN_FILES:
-            assert (Path(directory) / name).is_file()
+            assert (pooled.directory / directory / name).is_file()
     summary = pd.read_parquet(pooled.directory / "summary.parquet")
     assert list(summary["plan"]) == sorted(PLANS) and (summary["seeds"] == 2).all()
     none = summary.set_index("plan").loc["no_incentive"]
@@ -67,7 +67,7 @@ def test_a_rerun_takes_everything_from_the_cache_and_redoes_only_what_is_missing
         again.runs.drop(columns=VOLATILE), pooled.runs.drop(columns=VOLATILE)
     )
     # a run interrupted before its rename leaves only a staging directory: it is redone
-    victim = Path(pooled.runs["directory"].iloc[-1])
+    victim = pooled.directory / pooled.runs["directory"].iloc[-1]
     staging = victim.with_name(victim.name + ".tmp-999")
     victim.rename(staging)
     resumed = run_batch([SMALL], PLANS, 2, pooled.directory, workers=1, progress=False)
@@ -139,7 +139,7 @@ def test_a_batch_runs_on_the_process_pool_from_a_notebook(pooled, tmp_path):
         NotebookClient(notebook, kernel_name=kernel, timeout=300).execute()
     outputs = notebook.cells[0].outputs
     assert any(o.get("text", "").startswith("4 runs") for o in outputs)
-    from_notebook = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE[:2])
+    from_notebook = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE)
     pd.testing.assert_frame_equal(
         from_notebook, pooled.runs.drop(columns=VOLATILE), check_like=True
     )
@@ -158,7 +158,7 @@ def test_an_existing_dask_scheduler_is_used_from_the_command_line(pooled, tmp_pa
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["executor"]["kind"] == "dask"
     assert manifest["executor"]["scheduler"] == address
-    on_cluster = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE[:2])
+    on_cluster = pd.read_parquet(out / "runs.parquet").drop(columns=VOLATILE)
     pd.testing.assert_frame_equal(on_cluster, pooled.runs.drop(columns=VOLATILE), check_like=True)
 
 

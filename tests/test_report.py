@@ -172,7 +172,7 @@ def test_a_directory_that_is_not_a_batch_is_refused(batch_dir, tmp_path, capsys,
 def test_a_failing_cell_is_named_without_a_traceback(batch_dir, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(batch_dir, broken)
-    next((broken / "runs").glob("*/mttr_only/seed=1")).joinpath("kpis.parquet").write_text("x")
+    next((broken / "runs").glob("*/mttr_only-*/seed=1")).joinpath("kpis.parquet").write_text("x")
     out = tmp_path / "r.html"
     assert main(["report", str(broken), "--out", str(out)]) == 1
     error = capsys.readouterr().err
@@ -335,11 +335,14 @@ def test_another_reference_plan_recomputes_the_comparisons(batch_dir):
 def _second_scenario(batch_dir, out):
     """Copy a batch and give it a second scenario, a renamed copy of the first."""
     shutil.copytree(batch_dir, out)
-    shutil.copytree(out / "runs" / "small", out / "runs" / "other")
+    small = next((out / "runs").glob("small-*"))
+    shutil.copytree(small, out / "runs" / "other")
     for name in ("runs", "summary", "comparisons", "ranking"):
         table = pd.read_parquet(out / f"{name}.parquet")
         if "scenario" in table:
             copy = table.assign(scenario="other")
+            if "directory" in copy:
+                copy["directory"] = copy["directory"].str.replace(small.name, "other")
             pd.concat([table, copy], ignore_index=True).to_parquet(out / f"{name}.parquet")
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["inputs"]["scenario:other"] = manifest["inputs"]["scenario:small"]

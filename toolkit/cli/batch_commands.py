@@ -3,29 +3,71 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 
 from toolkit.cli.common import UserError, scenario_argument
 
 
+def _stop(signum: int, frame: object) -> None:
+    """Turn SIGTERM into the exception Ctrl-C raises, so the batch stops its workers."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """Let SIGTERM stop the batch the way Ctrl-C does, for the duration of the block."""
+    if threading.current_thread() is not threading.main_thread():  # only it receives signals
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _batch(args: argparse.Namespace) -> int:
     from toolkit.experiments import run_batch
+    from toolkit.experiments.inputs import BatchError
     from toolkit.plans import library_plans
+    from toolkit.plans.loading import PLANS_DIR
 
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1 (got {args.seeds})")
-    result = run_batch(
-        args.scenarios,
-        args.plans or library_plans(),
-        args.seeds,
-        args.out,
-        workers=args.workers,
-        progress=sys.stderr.isatty(),
-        executor=args.executor,
-        scheduler=args.scheduler,
-    )
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1 (got {args.workers})")
+    plans = args.plans or library_plans()
+    if not plans:
+        raise UserError(f"no plans given with --plans and none found in {PLANS_DIR}")
+    try:
+        with _stoppable():
+            result = run_batch(
+                args.scenarios,
+                plans,
+                args.seeds,
+                args.out,
+                workers=args.workers,
+                progress=sys.stderr.isatty(),
+                executor=args.executor,
+                scheduler=args.scheduler,
+                force=args.force,
+            )
+    except BatchError as exc:
+        raise UserError(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        name = str(exc) or "SIGINT"
+        print(
+            f"lti batch: stopped by {name}; its workers are stopped and finished runs are kept "
+            f"in {args.out}: run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 128 + signal.Signals[name].value
     stats = result.stats
     print(
         f"{stats['runs']} runs ({stats['computed']} computed, {stats['cached']} from cache, "
@@ -70,7 +112,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "batch",
         help="run scenarios x plans x seeds, cached and resumable",
         description="Run every scenario under every plan for seeds 0..N-1 on a local process "
-        "pool or Dask. Finished runs in DIR are reused; a killed batch resumes where it stopped.",
+        "pool or Dask. Finished runs in DIR are reused; a killed batch resumes where it stopped. "
+        "One batch at a time writes DIR; a second is refused.",
     )
     batch.add_argument(
         "scenarios",
@@ -98,5 +141,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     batch.add_argument(
         "--scheduler", default=None, metavar="ADDRESS", help="use the Dask cluster at ADDRESS"
+    )
+    batch.add_argument(
+        "--force",
+        action="store_true",
+        help="replace what DIR holds if it is not a batch directory (default: refuse it)",
     )
     batch.set_defaults(handler=_batch)

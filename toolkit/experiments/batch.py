@@ -1,26 +1,26 @@
-"""Scenario × plan × seed batches: cached, resumable, on a local process pool.
+"""Scenario × plan × seed batches: cached, resumable, on a local process pool or Dask.
 
-Every run is keyed by a hash of the scenario, the plan, the seed and the toolkit version, and
-written to ``OUT/runs/<scenario>/<plan>/seed=<n>/`` through a temporary directory that is
-renamed into place only when complete: a batch killed mid-way leaves no half-written result,
-and running it again recomputes only what is missing. A failing run is reported with its
-scenario, plan and seed and does not stop the others.
+Every run is keyed by a hash of the scenario, the plan, the seed, the toolkit's version and its
+code, and written to ``OUT/runs/<scenario id>/<plan id>/seed=<n>/`` (an id is a slug of the
+name and a prefix of the content's fingerprint, :func:`toolkit.run.outputs.path_id`, so a name
+can never lead outside ``OUT``) through a temporary directory that is renamed into place only
+when complete: a batch killed mid-way leaves no half-written result, and running it again
+recomputes only what is missing or no longer matches the hashes its manifest recorded. Each
+row of ``runs.parquet`` records its run's directory relative to ``OUT``. A failing run is
+reported with its scenario, plan and seed and does not stop the others.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import multiprocessing
 import os
 import shutil
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -29,10 +29,27 @@ import toolkit
 from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import fairness, paired_differences, robust_ranking
+from toolkit.experiments.cache import cached_run, code_fingerprint, run_key
+from toolkit.experiments.directory import (
+    RECORD,
+    RUN_STAGING,
+    RUNS,
+    batch_directory,
+    publish,
+    sweep_staging,
+)
+from toolkit.experiments.executors import EXECUTORS, outcomes
+from toolkit.experiments.inputs import (
+    BatchError,
+    plan_inputs,
+    scenario_inputs,
+    seed_list,
+    worker_count,
+)
 from toolkit.plans import load_plan
-from toolkit.plans.loading import PLANS_DIR, resolve_plan_path
 from toolkit.run.loop import PlanLoop
-from toolkit.run.manifest import write_manifest
+from toolkit.run.manifest import file_sha256
+from toolkit.run.outputs import MANIFEST, path_id, write_json
 from toolkit.run.summary import kpis_both_views, summarise
 
 HEADLINE = (
@@ -50,16 +67,14 @@ HEADLINE = (
     "true_change_throughput",
 )
 COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
-EXECUTORS = ("local", "dask")
-BATCH_TABLES = ("runs.parquet", "summary.parquet", "comparisons.parquet", "ranking.parquet")
-RUN_FILES = (
-    "manifest.json",
+RUN_TABLES = (
     "kpis.parquet",
     "awards.parquet",
     "behaviour.parquet",
     "liability.parquet",
     "cashflows.parquet",
 )
+RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 
 
@@ -103,13 +118,21 @@ class RunSpec:
         return load_scenario(self.scenario_path), load_plan(self.plan)
 
     def key(self, scenario: Scenario, plan: Plan) -> str:
-        """Hash of what determines the result: content, seed and toolkit version."""
-        text = f"{scenario.fingerprint()}/{plan.fingerprint()}/{self.seed}/{toolkit.__version__}"
-        return hashlib.sha256(text.encode()).hexdigest()[:20]
+        """Hash of what determines the result: content, seed, toolkit version and code."""
+        return run_key(scenario, plan, self.seed)
 
-    def directory(self, out: Path, scenario: Scenario, plan: Plan) -> Path:
-        """Where the run's results live inside a batch directory."""
-        return out / "runs" / scenario.name / plan.name / f"seed={self.seed}"
+    def directory(self, scenario: Scenario, plan: Plan) -> PurePosixPath:
+        """Where the run's results live, relative to the batch directory.
+
+        Built from ids (slug and fingerprint) of the scenario and the plan, never from their
+        raw names, so the path is always three components below ``runs``.
+        """
+        return PurePosixPath(
+            RUNS,
+            path_id(scenario.name, scenario.fingerprint()),
+            path_id(plan.name, plan.fingerprint()),
+            f"seed={int(self.seed)}",
+        )
 
 
 @dataclass
@@ -122,13 +145,18 @@ class BatchResult:
     stats: dict = field(default_factory=dict)
 
 
-def _cached(directory: Path, key: str) -> dict | None:
-    manifest = directory / "manifest.json"
-    if not manifest.is_file():
-        return None
-    record = json.loads(manifest.read_text())
-    complete = all((directory / name).is_file() for name in RUN_FILES)
-    return record if record.get("key") == key and complete else None
+def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
+    """Write a run's tables into ``staging`` and return the hash of each file."""
+    tables = {
+        "kpis.parquet": kpis,
+        "awards.parquet": run.awards,
+        "behaviour.parquet": run.behaviour,
+        "liability.parquet": run.ledger.liability(),
+        "cashflows.parquet": run.ledger.cashflows(),
+    }
+    for name, table in tables.items():
+        table.to_parquet(staging / name, index=False)
+    return {name: file_sha256(staging / name) for name in RUN_TABLES}
 
 
 def execute(spec: RunSpec, out: str) -> dict:
@@ -138,20 +166,17 @@ def execute(spec: RunSpec, out: str) -> dict:
     """
     scenario, plan = spec.load()
     key = spec.key(scenario, plan)
-    final = spec.directory(Path(out), scenario, plan)
-    record = _cached(final, key)
+    relative = spec.directory(scenario, plan)
+    final = Path(out) / relative
+    record = cached_run(final, key, RUN_TABLES)
     if record is None:
         started = time.perf_counter()
         run = PlanLoop(scenario, plan, spec.seed).run()
         kpis = kpis_both_views(run, scenario.horizon.period)
-        staging = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+        staging = final.with_name(f"{final.name}{RUN_STAGING}{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        kpis.to_parquet(staging / "kpis.parquet", index=False)
-        run.awards.to_parquet(staging / "awards.parquet", index=False)
-        run.behaviour.to_parquet(staging / "behaviour.parquet", index=False)
-        run.ledger.liability().to_parquet(staging / "liability.parquet", index=False)
-        run.ledger.cashflows().to_parquet(staging / "cashflows.parquet", index=False)
+        hashes = _write_run(staging, run, kpis)
         record = {
             "key": key,
             "scenario": scenario.name,
@@ -160,16 +185,22 @@ def execute(spec: RunSpec, out: str) -> dict:
             "scenario_fingerprint": scenario.fingerprint(),
             "plan_fingerprint": plan.fingerprint(),
             "toolkit_version": toolkit.__version__,
+            "code_fingerprint": code_fingerprint(),
             "wall_time_seconds": round(time.perf_counter() - started, 3),
             "headline": _headline(scenario, run, kpis),
+            "outputs": hashes,
         }
-        (staging / "manifest.json").write_text(json.dumps(record, indent=2, sort_keys=True))
-        shutil.rmtree(final, ignore_errors=True)  # a stale result under another key
+        write_json(staging / MANIFEST, record)
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)  # a stale or damaged result under another key
+        elif final.exists() or final.is_symlink():
+            final.unlink()
         os.replace(staging, final)
         record["cached"] = False
     else:
         record["cached"] = True
-    row = {name: record["headline"][name] for name in HEADLINE}
+    headline = record["headline"]
+    row = {name: float("nan") if headline[name] is None else headline[name] for name in HEADLINE}
     return {
         "scenario": record["scenario"],
         "plan": record["plan"],
@@ -177,67 +208,16 @@ def execute(spec: RunSpec, out: str) -> dict:
         **row,
         "wall_time_seconds": record["wall_time_seconds"],
         "cached": record["cached"],
-        "directory": str(final),
+        "directory": relative.as_posix(),
     }
-
-
-def _outcomes(specs: list[RunSpec], out: str, executor: str, workers: int, scheduler: str | None):
-    """Yield (spec, row or exception) as runs finish, on the chosen executor."""
-    if executor == "dask":
-        yield from _dask_outcomes(specs, out, workers, scheduler)
-    elif workers == 1:
-        for spec in specs:
-            try:
-                yield spec, execute(spec, out)
-            except Exception as exc:  # noqa: BLE001 - one failing run must not stop the batch
-                yield spec, exc
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(execute, spec, out): spec for spec in specs}
-            for future in as_completed(futures):
-                error = future.exception()
-                yield futures[future], error if error is not None else future.result()
-
-
-def _dask_outcomes(specs: list[RunSpec], out: str, workers: int, scheduler: str | None):
-    """Run on an existing Dask scheduler, or on a LocalCluster of ``workers`` processes."""
-    import dask
-    from distributed import Client, LocalCluster
-    from distributed import as_completed as dask_completed
-
-    cluster = None
-    if scheduler is None:
-        # Start workers the way the local pool does (fork on Linux): they inherit the imported
-        # toolkit instead of importing it again, so a short batch is not spent starting up.
-        # No dashboard shows the workers' statistical profile, and sampling their stacks every
-        # few milliseconds slows the runs by about a tenth: switch it off.
-        settings = {
-            "distributed.worker.multiprocessing-method": multiprocessing.get_start_method(),
-            "distributed.worker.profile.enabled": False,
-        }
-        with dask.config.set(settings):
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-    client = Client(scheduler or cluster)
-    try:
-        futures = {client.submit(execute, spec, out, pure=False): spec for spec in specs}
-        for future in dask_completed(futures):
-            error = future.exception()
-            yield futures[future], error if error is not None else future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def plan_specs(
     scenarios: Sequence[str | Path], plans: Sequence[str], seeds: int | Iterable[int]
 ) -> list[RunSpec]:
     """Return every (scenario, plan, seed) combination; an int ``seeds`` means 0 .. n-1."""
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     return [
-        RunSpec(str(s), str(p), int(seed)) for s in scenarios for p in plans for seed in seed_list
+        RunSpec(str(s), str(p), seed) for s in scenarios for p in plans for seed in seed_list(seeds)
     ]
 
 
@@ -251,6 +231,7 @@ def run_batch(
     reference: str = "no_incentive",
     executor: str = "local",
     scheduler: str | None = None,
+    force: bool = False,
 ) -> BatchResult:
     """Run scenarios × plans × seeds on a local process pool or Dask; collect the headlines.
 
@@ -276,6 +257,8 @@ def run_batch(
         Dask LocalCluster of ``workers`` processes, or the cluster at ``scheduler``).
     scheduler : str, optional
         Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    force : bool
+        Replace whatever ``out`` holds if it is not a batch directory, instead of refusing it.
 
     Returns
     -------
@@ -283,97 +266,117 @@ def run_batch(
         ``runs`` has one row per finished run; ``failures`` one entry per failed run. Written:
         ``runs.parquet``, ``summary.parquet`` (per scenario and plan), ``comparisons.parquet``
         (paired differences against ``reference`` with confidence intervals), ``ranking.parquet``
-        (robust ranking of plans by true health across scenarios) and ``batch.json``.
+        (robust ranking of plans by true health across scenarios), ``batch.json`` and, last,
+        ``manifest.json`` with the hash of each of them and of every run's manifest.
+
+    Raises
+    ------
+    BatchError
+        Before anything runs: an unknown executor, no scenario, plan or seed, a file listed
+        twice, two inputs of one name, or a worker count below 1.
+    ConfigError
+        Before anything runs, if a scenario or plan is invalid.
+    OutputError
+        Before anything runs, if ``out`` cannot or must not receive the batch, or another
+        batch is writing it.
     """
-    out = Path(out)
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}")
+        raise BatchError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}")
     if scheduler is not None:
         executor = "dask"
-    specs = plan_specs(scenarios, plans, seeds)
-    inputs = {}  # refuse a bad file before anything runs, and record what went in
-    for spec in {(s.scenario_path, s.plan): s for s in specs}.values():
-        scenario, plan = spec.load()
-        inputs.setdefault(
-            f"scenario:{scenario.name}",
-            {"path": spec.scenario_path, "fingerprint": scenario.fingerprint()},
-        )
-        inputs.setdefault(
-            f"plan:{plan.name}",
+    workers = worker_count(workers)
+    seeds = seed_list(seeds)
+    scenario_list, plan_list = scenario_inputs(scenarios), plan_inputs(plans)
+    inputs = {  # what went in, for the manifest and the report
+        **{
+            f"scenario:{s.name}": {"path": s.given, "fingerprint": s.model.fingerprint()}
+            for s in scenario_list
+        },
+        **{
+            f"plan:{p.name}": {"path": str(p.path), "fingerprint": p.model.fingerprint()}
+            for p in plan_list
+        },
+    }
+    specs = plan_specs([s.given for s in scenario_list], [p.given for p in plan_list], seeds)
+    code = code_fingerprint()  # once, before workers start, so that forked workers inherit it
+    with batch_directory(out, force) as out:
+        rows, failures = [], []
+        started = time.perf_counter()
+        bar = tqdm(total=len(specs), desc="runs", unit="run", disable=not progress)
+        stream = outcomes(execute, specs, str(out), executor, workers, scheduler)
+        try:
+            with closing(stream):
+                for spec, outcome in stream:
+                    if isinstance(outcome, BaseException):
+                        failures.append(_failure(spec, outcome))
+                    else:
+                        rows.append(outcome)
+                    bar.update(1)
+        except BaseException:
+            sweep_staging(out)  # the workers are stopped: drop what they left half-written
+            raise
+        finally:
+            bar.close()
+        runs = pd.DataFrame(rows)
+        if len(runs):
+            runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
+        elapsed = time.perf_counter() - started
+        stats = {
+            "runs": len(specs),
+            "computed": int((~runs["cached"]).sum()) if len(runs) else 0,
+            "cached": int(runs["cached"].sum()) if len(runs) else 0,
+            "failed": len(failures),
+            "workers": workers,
+            "executor": executor,
+            "elapsed_seconds": round(elapsed, 3),
+            "seconds_per_run": round(elapsed / len(specs), 3),
+        }
+
+        def write(staging: Path) -> None:
+            if len(runs):
+                runs.to_parquet(staging / "runs.parquet", index=False)
+                summary = summarise_batch(runs, reference)
+                summary.to_parquet(staging / "summary.parquet", index=False)
+                if (runs["plan"] == reference).any():
+                    paired_differences(runs, reference, COMPARED).to_parquet(
+                        staging / "comparisons.parquet", index=False
+                    )
+                robust_ranking(summary, "true_health", higher_is_better=True).to_parquet(
+                    staging / "ranking.parquet", index=False
+                )
+            write_json(staging / RECORD, {"stats": stats, "failures": failures})
+
+        run_manifests = {
+            directory: file_sha256(out / directory / MANIFEST)
+            for directory in (runs["directory"] if len(runs) else [])
+        }
+        publish(
+            out,
+            write,
             {
-                "path": str(resolve_plan_path(spec.plan, PLANS_DIR)),
-                "fingerprint": plan.fingerprint(),
+                "command": "batch",
+                "inputs": inputs,
+                "seeds": seeds,
+                "reference": reference,
+                "executor": {"kind": executor, "workers": workers, "scheduler": scheduler},
+                "stats": stats,
+                "code_fingerprint": code,
+                "runs": run_manifests,
+                "versions": {name: version(name) for name in VERSIONED},
             },
         )
-    for stale in out.glob("runs/*/*/*.tmp-*"):  # left by a batch killed mid-run
-        shutil.rmtree(stale, ignore_errors=True)
-    workers = workers or os.cpu_count() or 1
-    started = time.perf_counter()
-    rows, failures = [], []
-    bar = tqdm(total=len(specs), desc="runs", unit="run", disable=not progress)
-
-    def settle(spec: RunSpec, outcome) -> None:
-        if isinstance(outcome, BaseException):
-            failures.append(
-                {
-                    "scenario": spec.scenario_path,
-                    "plan": spec.plan,
-                    "seed": spec.seed,
-                    "error": f"{type(outcome).__name__}: {outcome}",
-                    "traceback": "".join(traceback.format_exception(outcome)),
-                }
-            )
-        else:
-            rows.append(outcome)
-        bar.update(1)
-
-    for spec, outcome in _outcomes(specs, str(out), executor, workers, scheduler):
-        settle(spec, outcome)
-    bar.close()
-    runs = pd.DataFrame(rows)
-    if len(runs):
-        runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
-    elapsed = time.perf_counter() - started
-    stats = {
-        "runs": len(specs),
-        "computed": int((~runs["cached"]).sum()) if len(runs) else 0,
-        "cached": int(runs["cached"].sum()) if len(runs) else 0,
-        "failed": len(failures),
-        "workers": workers,
-        "executor": executor,
-        "elapsed_seconds": round(elapsed, 3),
-        "seconds_per_run": round(elapsed / max(len(specs), 1), 3),
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    if len(runs):
-        runs.drop(columns="directory").to_parquet(out / "runs.parquet", index=False)
-        summary = summarise_batch(runs, reference)
-        summary.to_parquet(out / "summary.parquet", index=False)
-        if (runs["plan"] == reference).any():
-            paired_differences(runs, reference, COMPARED).to_parquet(
-                out / "comparisons.parquet", index=False
-            )
-        robust_ranking(summary, "true_health", higher_is_better=True).to_parquet(
-            out / "ranking.parquet", index=False
-        )
-    (out / "batch.json").write_text(
-        json.dumps({"stats": stats, "failures": failures}, indent=2, sort_keys=True)
-    )
-    outputs = [p for p in (out / name for name in BATCH_TABLES) if p.is_file()]
-    write_manifest(
-        out,
-        {
-            "command": "batch",
-            "inputs": inputs,
-            "seeds": sorted({spec.seed for spec in specs}),
-            "reference": reference,
-            "executor": {"kind": executor, "workers": workers, "scheduler": scheduler},
-            "stats": stats,
-            "versions": {name: version(name) for name in VERSIONED},
-        },
-        [*outputs, out / "batch.json"],
-    )
     return BatchResult(runs, failures, out, stats)
+
+
+def _failure(spec: RunSpec, error: BaseException) -> dict:
+    """Describe a failed run for ``batch.json`` and the terminal."""
+    return {
+        "scenario": spec.scenario_path,
+        "plan": spec.plan,
+        "seed": spec.seed,
+        "error": f"{type(error).__name__}: {error}",
+        "traceback": "".join(traceback.format_exception(error)),
+    }
 
 
 def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.DataFrame:
@@ -385,7 +388,7 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
     """
     grouped = runs.groupby(["scenario", "plan"], sort=True)
     table = grouped[list(HEADLINE)].mean().reset_index()
-    table.insert(2, "seeds", grouped.size().to_numpy())
+    table.insert(2, "seeds", grouped["seed"].nunique().to_numpy())
     table["liability_p50"] = grouped["liability_end"].quantile(0.5).to_numpy()
     table["liability_p90"] = grouped["liability_end"].quantile(0.9).to_numpy()
     base = runs[runs["plan"] == reference].set_index(["scenario", "seed"])["true_change_throughput"]

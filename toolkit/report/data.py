@@ -2,10 +2,10 @@
 
 A batch directory holds ``manifest.json`` (``"command": "batch"``), ``runs.parquet`` (one row
 per run), ``summary.parquet`` (per scenario and plan), ``comparisons.parquet`` (paired
-differences against the batch's reference plan) and one directory per run under
-``runs/<scenario>/<plan>/seed=<n>/``. Nothing is simulated again; only when the report's
-reference plan is not the batch's are the reference-dependent columns recomputed from
-``runs.parquet`` with the toolkit's own functions.
+differences against the batch's reference plan) and one directory per run, recorded relative
+to the batch directory in the ``directory`` column of ``runs.parquet``. Nothing is simulated
+again; only when the report's reference plan is not the batch's are the reference-dependent
+columns recomputed from ``runs.parquet`` with the toolkit's own functions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -157,8 +157,8 @@ class Batch:
             raise ValueError(unknown_name("run table", name, list(RUN_TABLES)))
         if name not in self._tables:
             parts = []
-            for run in self.runs[["scenario", "plan", "seed"]].itertuples(index=False):
-                path = run_directory(self.directory, run.scenario, run.plan, run.seed)
+            for run in self.runs[["scenario", "plan", "seed", "directory"]].itertuples(index=False):
+                path = run_directory(self.directory, run.directory)
                 table = pd.read_parquet(path / f"{name}.parquet")
                 table.insert(0, "seed", int(run.seed))
                 table.insert(0, "plan", run.plan)
@@ -169,9 +169,36 @@ class Batch:
         return self._tables[name]
 
 
-def run_directory(directory: Path, scenario: str, plan: str, seed: int) -> Path:
-    """Return where ``lti batch`` keeps one run's files."""
-    return directory / "runs" / scenario / plan / f"seed={int(seed)}"
+def run_directory(directory: Path, relative: object) -> Path:
+    """Return where ``lti batch`` kept one run's files, as ``runs.parquet`` records it.
+
+    The path is read, never rebuilt from scenario and plan names; one that would lead out of
+    the batch directory is refused.
+
+    Parameters
+    ----------
+    directory : Path
+        The batch directory.
+    relative : str
+        The run's ``directory`` in ``runs.parquet``.
+
+    Returns
+    -------
+    Path
+        The run's directory.
+
+    Raises
+    ------
+    ReportError
+        If the recorded path is empty, absolute or climbs out with ``..``.
+    """
+    path = PurePosixPath(relative) if isinstance(relative, str) else None
+    if path is None or not relative or path.is_absolute() or ".." in path.parts:
+        raise ReportError(
+            f"{directory / 'runs.parquet'}: a run's directory {relative!r} is not a path inside "
+            "the batch directory; run the same `lti batch` command again"
+        )
+    return directory / path
 
 
 def check_batch_directory(results_dir: str | Path | None) -> Path:
@@ -247,8 +274,13 @@ def load_batch(
             raise ReportError(
                 unknown_name(f"reference plan for scenario {name!r}:", reference, plans)
             )
-    for run in runs[["scenario", "plan", "seed"]].itertuples(index=False):
-        path = run_directory(directory, run.scenario, run.plan, run.seed)
+    if "directory" not in runs:
+        raise ReportError(
+            f"{directory / 'runs.parquet'} does not record where its runs are (written by an "
+            "older toolkit); run the same `lti batch` command again"
+        )
+    for run in runs[["directory"]].itertuples(index=False):
+        path = run_directory(directory, run.directory)
         absent = [name for name in RUN_FILES if not (path / name).is_file()]
         if absent:
             raise ReportError(
