@@ -55,10 +55,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "`lti batch` and export it as HTML without code: plan comparison, paired differences "
         "against the reference plan, cost and health frontier, reported against true KPIs, "
         "behaviour, awards, liability and fairness, and a recommendation written from the "
-        "numbers. The executed notebook is kept beside the HTML file.",
+        "numbers. The HTML is self-contained and holds no script; every name is shown as text. The "
+        "executed notebook is kept beside the HTML file.",
     )
     report.add_argument("directory", metavar="DIR", help="batch directory (lti batch --out)")
-    report.add_argument("--out", required=True, metavar="FILE", help="HTML file to write")
+    report.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="HTML file to write (ending in .html); the executed FILE.ipynb is kept beside it",
+    )
     report.add_argument("--title", default=None, help="heading of the report")
     report.add_argument(
         "--reference",

@@ -20,6 +20,7 @@ import pandas as pd
 
 from toolkit.config import ConfigError, load_scenario
 from toolkit.config.plan import Plan
+from toolkit.config.scenario import Scenario
 from toolkit.experiments.analysis import paired_differences
 from toolkit.experiments.batch import COMPARED, RUN_FILES, summarise_batch
 from toolkit.plans import load_plan
@@ -107,8 +108,12 @@ class Batch:
 
     def currency(self, scenario: str) -> str:
         """Return the scenario's currency, or ``""`` when its file is gone or has changed."""
-        model = self._input(f"scenario:{scenario}", load_scenario)
+        model = self.scenario_model(scenario)
         return model.currency if model is not None else ""
+
+    def scenario_model(self, scenario: str) -> Scenario | None:
+        """Return the scenario as the batch ran it, or None when its file is gone or has changed."""
+        return self._input(f"scenario:{scenario}", load_scenario)
 
     def plan_model(self, plan: str) -> Plan | None:
         """Return the plan as the batch ran it, or None when its file is gone or has changed."""

@@ -6,13 +6,16 @@ once (as the value it is given) and nothing accumulates between cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import io
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from toolkit.report.data import Batch
+from toolkit.report.escaping import md_code, mpl_text
 from toolkit.report.liability import fan, liability_paths
 from toolkit.report.recommendation import dominated_plans
 from toolkit.report.tables import (
@@ -88,7 +91,9 @@ def frontier_figure(batch: Batch, scenario: str, gaming_threshold: float = 5.0) 
     )
     for i, (plan, row) in enumerate(stats.sort_values("cost").iterrows()):
         offset = (7, 7) if i % 2 == 0 else (7, -15)  # neighbours in cost label on either side
-        ax.annotate(plan, (row["cost"], row["health"]), xytext=offset, textcoords="offset points")
+        ax.annotate(
+            mpl_text(plan), (row["cost"], row["health"]), xytext=offset, textcoords="offset points"
+        )
     summary = stats.rename(columns={"health": "true_health", "cost": "total_awards"})
     efficient = stats.drop(index=list(dominated_plans(summary))).sort_values("cost")
     ax.plot(efficient["cost"], efficient["health"], "--", color="0.3", zorder=2, label="frontier")
@@ -96,12 +101,12 @@ def frontier_figure(batch: Batch, scenario: str, gaming_threshold: float = 5.0) 
         stats.at[batch.reference, "health"],
         color=REFERENCE_COLOUR,
         linestyle=":",
-        label=f"{batch.reference} (reference)",
+        label=f"{mpl_text(batch.reference)} (reference)",
     )
     fig.colorbar(points, ax=ax, label="Gaming index (points of target)")
     ax.set_xlabel(f"Total awards over the horizon ({money}), mean over seeds")
     ax.set_ylabel("True health (pre-plan = 100), mean over seeds")
-    ax.set_title(f"What each plan buys: true health against award cost ({scenario})")
+    ax.set_title(f"What each plan buys: true health against award cost ({mpl_text(scenario)})")
     ax.legend(loc="best", fontsize="small")
     ax.margins(x=0.12, y=0.12)
     return fig
@@ -123,14 +128,14 @@ def kpi_gap_figure(batch: Batch, scenario: str) -> Figure:
             values.fillna(0.0),
             width=width,
             color=colours[plan],
-            label=plan,
+            label=mpl_text(plan),
         )
     ax.set_xticks(np.arange(len(kpis)), [GAP_KPIS[k] for k in kpis])
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_ylabel("Record better than the truth (%)")
     ax.set_title(
         f"Reported against true KPIs, organisation level, mean over seeds and plan periods "
-        f"({scenario})"
+        f"({mpl_text(scenario)})"
     )
     ax.legend(loc="best", fontsize="small")
     return fig
@@ -150,7 +155,12 @@ def behaviour_figure(batch: Batch, scenario: str) -> Figure:
     for ax, lever in zip(axes, LEVERS, strict=False):
         for plan in batch.plans(scenario):
             line = levels[(levels["plan"] == plan) & (levels["lever"] == lever)]
-            ax.plot(line["period"].map(position), line["value"], color=colours[plan], label=plan)
+            ax.plot(
+                line["period"].map(position),
+                line["value"],
+                color=colours[plan],
+                label=mpl_text(plan),
+            )
         for start in {s for s in starts.values() if s in position}:
             ax.axvline(position[start], color="0.7", linestyle=":")
         ax.set_title(lever.replace("_", " "))
@@ -159,7 +169,7 @@ def behaviour_figure(batch: Batch, scenario: str) -> Figure:
     for ax in axes[len(LEVERS) :]:
         ax.axis("off")
     axes[-1].legend(handles, labels, loc="center", title="plan (dotted: plans start)")
-    fig.suptitle(f"Behaviour per period, mean over teams and seeds ({scenario})")
+    fig.suptitle(f"Behaviour per period, mean over teams and seeds ({mpl_text(scenario)})")
     return fig
 
 
@@ -172,7 +182,7 @@ def award_figure(batch: Batch, scenario: str) -> Figure:
     ax = fig.subplots()
     data = [shares.loc[shares["plan"] == plan, "earned_pct"].to_numpy() for plan in plans]
     boxes = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.55)
-    ax.set_xticks(range(1, len(plans) + 1), plans)
+    ax.set_xticks(range(1, len(plans) + 1), [mpl_text(plan) for plan in plans])
     for patch, plan in zip(boxes["boxes"], plans, strict=True):
         patch.set_facecolor(colours[plan])
         patch.set_alpha(0.45)
@@ -181,7 +191,8 @@ def award_figure(batch: Batch, scenario: str) -> Figure:
         ax.scatter(i + spread, values, s=12, color="black", alpha=0.6, zorder=3)
     ax.set_ylabel("Earned awards per person (% of base salary)")
     ax.set_title(
-        f"Award distribution: one point per person and seed, incl. unvested accruals ({scenario})"
+        "Award distribution: one point per person and seed, incl. unvested accruals "
+        f"({mpl_text(scenario)})"
     )
     return fig
 
@@ -202,6 +213,10 @@ def liability_figure(batch: Batch, scenario: str) -> Figure:
     rows = int(np.ceil(max(1, len(owing)) / columns))
     fig = Figure(figsize=(4.6 * columns, 3.8 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False).ravel())
+    fig.suptitle(
+        f"Liability over seeds, P10–P50–P90; after the dotted line: run-off of what is owed "
+        f"at the horizon ({mpl_text(scenario)})"
+    )
     if not owing:
         axes[0].text(0.5, 0.5, "No plan owes anything", ha="center", va="center")
         axes[0].axis("off")
@@ -220,15 +235,11 @@ def liability_figure(batch: Batch, scenario: str) -> Figure:
         ax.plot(x[past], mid[past], color=colour)
         ax.plot(x[future], mid[future], color=colour, linestyle="--")
         ax.axvline(last, color="0.5", linestyle=":")
-        ax.set_title(plan)
+        ax.set_title(mpl_text(plan))
         ax.set_ylabel(f"Liability ({money})")
         _ticks(ax, band["period"].tolist(), most=8)
     for ax in axes[len(owing) :]:
         ax.axis("off")
-    fig.suptitle(
-        f"Liability over seeds, P10–P50–P90; after the dotted line: run-off of what is owed "
-        f"at the horizon ({scenario})"
-    )
     return fig
 
 
@@ -249,18 +260,73 @@ def fairness_figure(batch: Batch, scenario: str) -> Figure:
             spread = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
             ax.scatter(i + spread, values, color=colours[plan], s=30, alpha=0.8)
             ax.hlines(values.mean(), i - 0.3, i + 0.3, color="black", linewidth=2)
-        ax.set_xticks(range(len(plans)), plans, rotation=20, ha="right")
+        ax.set_xticks(range(len(plans)), [mpl_text(p) for p in plans], rotation=20, ha="right")
         ax.set_title(label)
         ax.axhline(0, color="0.7", linewidth=0.8)
-    fig.suptitle(f"Fairness: one dot per seed, bar = mean ({scenario})")
+    fig.suptitle(f"Fairness: one dot per seed, bar = mean ({mpl_text(scenario)})")
     return fig
 
 
-def show_each(batch: Batch, make: Callable[..., object], **options) -> None:
-    """Display ``make(batch, scenario, **options)`` for each scenario, headed when several."""
+def describe(fig: Figure, plans: Iterable[str]) -> str:
+    """Describe a figure for a reader who cannot see it: its title, panels, axes and plans.
+
+    Parameters
+    ----------
+    fig : Figure
+        A figure of this module.
+    plans : iterable of str
+        The plans it shows.
+
+    Returns
+    -------
+    str
+        Plain text (the HTML export escapes it), used as the image's alternative text.
+    """
+    shown = [ax for ax in fig.axes if ax.axison]
+    titles = [ax.get_title() for ax in shown if ax.get_title()]
+    heading = fig.get_suptitle() or (titles.pop(0) if titles else "Figure")
+    labels = dict.fromkeys(
+        label for ax in shown for label in (ax.get_xlabel(), ax.get_ylabel()) if label
+    )
+    notes = [text.get_text() for ax in fig.axes for text in ax.texts if not ax.axison]
+    parts = [heading, *notes]
+    if titles:
+        parts.append(f"Panels: {'; '.join(titles)}")
+    if labels:
+        parts.append(f"Axes: {'; '.join(labels)}")
+    parts.append(f"Plans: {', '.join(plans)}")
+    return ". ".join(parts).replace(r"\$", "$") + "."
+
+
+def display_figure(fig: Figure, alt: str) -> None:
+    """Display a figure as a PNG whose output metadata carries its alternative text.
+
+    The report's HTML template writes the ``alt`` metadata into the image's ``alt`` attribute.
+    """
+    from IPython.display import display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
+
+
+def show_each(batch: Batch, make: Callable[..., Figure], **options) -> None:
+    """Display ``make(batch, scenario, **options)`` for each scenario, headed when several.
+
+    Parameters
+    ----------
+    batch : Batch
+        A loaded batch.
+    make : callable
+        A figure function of this module.
+    **options
+        Passed on to ``make``.
+    """
     from IPython.display import Markdown, display
 
     for scenario in batch.scenarios:
         if len(batch.scenarios) > 1:
-            display(Markdown(f"#### Scenario `{scenario}`"))
-        display(make(batch, scenario, **options))
+            display(Markdown(f"#### Scenario {md_code(scenario)}"))
+        fig = make(batch, scenario, **options)
+        display_figure(fig, describe(fig, batch.plans(scenario)))

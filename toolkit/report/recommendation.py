@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from toolkit.report.data import Batch
+from toolkit.report.escaping import md_code, md_text
 from toolkit.report.tables import GAP_KPIS, kpi_gaps
 
 
@@ -125,7 +126,7 @@ def recommend(
         raise ValueError(f"reference plan {reference!r} is not among {list(summary.index)}")
 
     def money(value: float) -> str:
-        return f"{currency} {value:,.0f}".strip()
+        return f"{md_text(currency)} {value:,.0f}".strip()
 
     health = comparisons[comparisons["metric"] == "true_health"].set_index("plan")
     others = [plan for plan in summary.index if plan != reference]
@@ -147,7 +148,7 @@ def recommend(
         if plan in health.index:
             diff = health.loc[plan]
             text += (
-                f" ({diff['mean_difference']:+.2f} against `{reference}`, 95% interval "
+                f" ({diff['mean_difference']:+.2f} against {md_code(reference)}, 95% interval "
                 f"{diff['ci_low']:+.2f} to {diff['ci_high']:+.2f})"
             )
         return (
@@ -161,37 +162,38 @@ def recommend(
         seeds += " (too few for a confidence interval: run the batch with more seeds)"
     if not others:
         lines = [
-            f"**Recommended plan: `{chosen}`.** The batch holds no other plan to compare it "
-            f"with; run `lti batch` with the candidate plans next to `{reference}`."
+            f"**Recommended plan: {md_code(chosen)}.** The batch holds no other plan to compare it "
+            f"with; run `lti batch` with the candidate plans next to {md_code(reference)}."
         ]
     elif improving:
         lines = [
-            f"**Recommended plan: `{chosen}`.** Of the plans with a gaming index of at most "
+            f"**Recommended plan: {md_code(chosen)}.** Of the plans with a gaming index of at most "
             f"{gaming_threshold:g} points, {len(improving)} raise true health above "
-            f"`{reference}` with 95% confidence over {seeds}; `{chosen}` buys the "
+            f"{md_code(reference)} with 95% confidence over {seeds}; {md_code(chosen)} buys the "
             f"most true health per unit of award money: {describe(chosen)}.",
             "",
         ]
     else:
         lines = [
-            f"**Recommended plan: `{chosen}`.** No plan with a gaming index of at most "
-            f"{gaming_threshold:g} points raises true health above `{reference}` with 95% "
+            f"**Recommended plan: {md_code(chosen)}.** No plan with a gaming index of at most "
+            f"{gaming_threshold:g} points raises true health above {md_code(reference)} with 95% "
             f"confidence over {seeds}: on this evidence, awards buy no health "
-            f"the runs can show (`{reference}`: true health "
+            f"the runs can show ({md_code(reference)}: true health "
             f"{summary.at[reference, 'true_health']:.1f}).",
             "",
         ]
     if best_value is not None and best_value != chosen:
         lines.append(
             f"- Best value among plans with a gaming index of at most {gaming_threshold:g}: "
-            f"`{best_value}`, {describe(best_value)}."
+            f"{md_code(best_value)}, {describe(best_value)}."
         )
     for plan in sorted(gaming, key=gaming.get, reverse=True):
         if gaming[plan] > gaming_threshold:
             row = summary.loc[plan]
             lines.append(
-                f"- Set aside `{plan}`: its reported score ({row['reported_score_mean']:.1f}% "
-                f"of target) overstates the true score ({row['true_score_mean']:.1f}%) by "
+                f"- Set aside {md_code(plan)}: its reported score "
+                f"({row['reported_score_mean']:.1f}% of target) overstates the true score "
+                f"({row['true_score_mean']:.1f}%) by "
                 f"{gaming[plan]:.1f} points, above the threshold of {gaming_threshold:g}."
             )
     dominated = dominated_plans(summary)
@@ -202,7 +204,7 @@ def recommend(
             else ""
         )
         lines.append(
-            f"- `{plan}` is dominated by `{by}`{aside}: true health "
+            f"- {md_code(plan)} is dominated by {md_code(by)}{aside}: true health "
             f"{summary.at[by, 'true_health']:.1f} against {summary.at[plan, 'true_health']:.1f}, "
             f"for {money(summary.at[by, 'total_awards'])} rather than "
             f"{money(summary.at[plan, 'total_awards'])} in awards."
@@ -210,16 +212,17 @@ def recommend(
     if gaps is not None and len(gaps.dropna(subset=["gap_pct"])):
         worst = gaps.loc[gaps["gap_pct"].idxmax()]
         if worst["gap_pct"] > 0:
+            kpi = md_text(GAP_KPIS.get(worst["kpi"], worst["kpi"]))
             lines.append(
-                f"- The record flatters most on {GAP_KPIS.get(worst['kpi'], worst['kpi'])} "
-                f"under `{worst['plan']}`: it looks {worst['gap_pct']:.1f}% better than the "
+                f"- The record flatters most on {kpi} "
+                f"under {md_code(worst['plan'])}: it looks {worst['gap_pct']:.1f}% better than the "
                 f"truth."
             )
     adopted = chosen if chosen != reference else best_value
     if adopted is not None:
         row = summary.loc[adopted]
         lines.append(
-            f"- Under `{adopted}`, {money(row['liability_p50'])} (P50; P90 "
+            f"- Under {md_code(adopted)}, {money(row['liability_p50'])} (P50; P90 "
             f"{money(row['liability_p90'])}) is still owed at the horizon's end, to be paid "
             f"after it. Awards have a Gini of {row['awards_gini_teams']:.2f} across teams and "
             f"a gender gap of {100 * row['gender_gap_awards']:+.1f}% (positive: men earn more "
@@ -257,4 +260,4 @@ def recommendation_markdown(batch: Batch, gaming_threshold: float = 5.0) -> str:
     found = recommendations(batch, gaming_threshold)
     if len(found) == 1:
         return found[0].markdown
-    return "\n\n".join(f"### Scenario `{r.scenario}`\n\n{r.markdown}" for r in found)
+    return "\n\n".join(f"### Scenario {md_code(r.scenario)}\n\n{r.markdown}" for r in found)

@@ -1,9 +1,14 @@
-"""Execute the report notebook with papermill and export it to HTML without code.
+"""Execute the report notebook with papermill and export it to HTML without code or script.
 
 Papermill ignores parameters the notebook does not declare, so a misspelt one would silently
-give a report on the defaults: :func:`check_names` refuses it before anything runs. The
-kernel is the ``python3`` kernel of the interpreter running this code, so the notebook sees the
-same toolkit.
+give a report on the defaults: :func:`check_names` refuses it before anything runs, as
+:func:`check_output` refuses an output that is not an ``.html`` file. The kernel is the
+``python3`` kernel of the interpreter running this code, so the notebook sees the same toolkit.
+
+The HTML is self-contained and inert: nbconvert's JupyterLab layout with its styles inlined,
+without the script it loads from the internet (require.js, MathJax, Mermaid, widgets) and
+with a content security policy that forbids any script and any resource from elsewhere.
+Figures carry their description as alternative text.
 """
 
 from __future__ import annotations
@@ -26,6 +31,34 @@ from toolkit.resources import REPORT_NOTEBOOK
 NOTEBOOK = REPORT_NOTEBOOK
 KERNEL = "python3"
 SET_BY_COMMAND = ("results_dir",)
+POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+TEMPLATE_FILE = "decision_report.html.j2"
+# nbconvert's JupyterLab page without any <script>; images get their "alt" output metadata
+TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}
+<meta http-equiv="Content-Security-Policy" content="{{ resources.report_policy | e }}">
+{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_javascript -%}{%- endblock data_javascript -%}
+{%- block data_widget_view -%}{%- endblock data_widget_view -%}
+{%- block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | e }}"
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt %} alt="{{ alt | e }}"{% endif -%}
+{%- set width = output | get_metadata('width', 'image/png') -%}
+{%- if width is not none %} width="{{ width | e }}"{% endif -%}
+{%- set height = output | get_metadata('height', 'image/png') -%}
+{%- if height is not none %} height="{{ height | e }}"{% endif -%}
+>
+</div>
+{%- endblock data_png -%}
+{%- block footer -%}
+</html>
+{%- endblock footer -%}
+"""
 
 
 class NotebookError(Exception):
@@ -191,30 +224,115 @@ def execute(
                 parameters=dict(parameters),
                 kernel_name=kernel,
                 progress_bar=progress,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter
+                # no start-up chatter, and no command history written to the user's profile
+                extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
             )
         except PapermillExecutionError as exc:
             raise NotebookError(exc.exec_count, f"{exc.ename}: {exc.evalue}", output) from None
 
 
 def export_html(executed: nbformat.NotebookNode, out: Path, title: str) -> Path:
-    """Write the executed notebook as HTML without code, prompts or stderr; return the path."""
+    """Write the executed notebook as self-contained HTML without code, prompts or stderr.
+
+    The page is written beside ``out`` under a hidden name and renamed into place, so a
+    report that fails half-way never replaces a finished one.
+
+    Parameters
+    ----------
+    executed : NotebookNode
+        The executed report notebook.
+    out : Path
+        The HTML file to write.
+    title : str
+        The page's title (escaped by the template).
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     shown = nbformat.from_dict(executed)
     shown.metadata["title"] = title
+    shown.metadata.pop("widgets", None)
     for cell in shown.cells:
         if cell.cell_type == "code":
             cell.outputs = [
                 o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
             ]
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="lab",
+        template_file=TEMPLATE_FILE,
+        extra_loaders=[DictLoader({TEMPLATE_FILE: TEMPLATE})],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(shown)
+    body, _ = exporter.from_notebook_node(shown, resources={"report_policy": POLICY})
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(body, encoding="utf-8")
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(body, encoding="utf-8")
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out
+
+
+def is_executed_report(path: Path, notebook: str | Path = NOTEBOOK) -> bool:
+    """Tell whether ``path`` is a notebook papermill executed from the report notebook."""
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        source = metadata["papermill"]["input_path"]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return False
+    return isinstance(source, str) and Path(source).name == Path(notebook).name
+
+
+def check_output(out: str | Path, notebook: str | Path = NOTEBOOK) -> tuple[Path, Path]:
+    """Return the HTML file and the executed notebook beside it, refusing what cannot be written.
+
+    Parameters
+    ----------
+    out : path
+        The HTML file the user named.
+    notebook : path
+        The report notebook; an executed copy of it may be replaced.
+
+    Returns
+    -------
+    tuple of Path
+        ``out`` and ``out`` with the suffix ``.ipynb``.
+
+    Raises
+    ------
+    ReportError
+        If ``out`` does not end in ``.html``, if it or the notebook beside it is a directory,
+        if that notebook is some other file (it would be overwritten), or if the directory
+        cannot be created or written.
+    """
+    out = Path(out).expanduser()
+    if out.suffix.lower() != ".html":
+        raise ReportError(f"{out}: the report is HTML; give a file name ending in .html")
+    executed = out.with_suffix(".ipynb")
+    for path in (out, executed):
+        if path.is_dir():
+            raise ReportError(f"{path}: is a directory; give the HTML file to write")
+    if executed.exists() and not is_executed_report(executed, notebook):
+        raise ReportError(
+            f"{executed}: exists and is not an executed decision report, and the report keeps "
+            "its executed notebook there; choose another --out name or move that file"
+        )
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(f"{out}: cannot be created, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"{out}: cannot be written, {parent} is not writable")
+    return out, executed
 
 
 def render_report(
@@ -248,11 +366,13 @@ def render_report(
     Raises
     ------
     ReportError
-        Before any execution: unknown parameter, not a batch directory, unknown scenario or
+        Before any execution: an output that is not an ``.html`` file or cannot be written
+        (:func:`check_output`), unknown parameter, not a batch directory, unknown scenario or
         reference plan.
     NotebookError
         If a cell fails.
     """
+    out, executed_path = check_output(out, notebook)
     given = dict(parameters or {})
     declared = declared_parameters(notebook)
     check_names(given, declared)
@@ -263,10 +383,6 @@ def render_report(
         scenario=values.get("scenario"),
         reference=values.get("reference_plan", "no_incentive"),
     )
-    out = Path(out)
-    executed_path = out.with_suffix(".ipynb")
-    if executed_path == out:
-        raise ReportError(f"{out}: the report is HTML; give a file name ending in .html")
     out.parent.mkdir(parents=True, exist_ok=True)
     executed = execute(Path(notebook), executed_path, given, progress)
     return export_html(executed, out, str(values.get("title", out.stem))), executed_path

@@ -51,9 +51,14 @@ def money_label(batch: Batch) -> str:
     return currencies.pop() if len(currencies) == 1 and "" not in currencies else "money"
 
 
-def _styled(table: pd.DataFrame, formats: dict) -> Styler:
-    """Format a display table for the report: no index, fixed decimals, dashes for gaps."""
-    return table.style.format(formats, na_rep="–").hide(axis="index")
+def _styled(table: pd.DataFrame, formats: dict | None = None) -> Styler:
+    """Format a display table for the report: no index, fixed decimals, dashes for gaps.
+
+    Every text cell and column heading is HTML-escaped: plan and scenario names come from
+    users' files.
+    """
+    styled = table.style.format(formats or {}, na_rep="–", escape="html")
+    return styled.format_index(escape="html", axis=1).hide(axis="index")
 
 
 def plan_comparison(batch: Batch) -> pd.DataFrame:
@@ -120,7 +125,7 @@ def difference_table(batch: Batch) -> Styler:
             styles.loc[table[flag].to_numpy(), flag.removesuffix(" clear")] = "font-weight: bold"
         return styles
 
-    return shown.style.apply(bold, axis=None).hide(axis="index")
+    return _styled(shown).apply(bold, axis=None)
 
 
 def plan_period_start(batch: Batch, scenario: str) -> dict[str, str | None]:
