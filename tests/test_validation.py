@@ -150,10 +150,8 @@ def test_kind_comes_from_content_not_from_name_or_folder(tmp_path, capsys):
 def test_plan_is_checked_as_strictly_as_the_run(tmp_path, capsys):
     child = tmp_path / "reform.yaml"
     child.write_text(
-        "name: reform\ndescription: d\nextends: balanced\nmetrics:\n"
-        "  - {kpi: mttr_mean_hours, weight: 1, basis: level, curve: {kind: linear,"
-        " threshold: {level: 10, payout_pct: 50}, target: {level: 20, payout_pct: 100},"
-        " maximum: {level: 30, payout_pct: 150}}}\n"
+        "name: reform\ndescription: d\nextends: balanced\n"
+        + one_metric("mttr_mean_hours", "level", (10, 20, 30))
     )
     code, lines, _ = validate(capsys, str(child))
     assert code == 2
@@ -251,11 +249,21 @@ def test_a_plan_that_never_starts_is_refused(tmp_path):
     assert "has 8 (2 years in quarters)" in reason
 
 
-MTTR_P1 = (
-    "metrics:\n  - {kpi: mttr_mean_hours_p1, weight: 1, basis: improvement, curve: {kind: linear,"
-    " threshold: {level: -0.1, payout_pct: 50}, target: {level: 0.05, payout_pct: 100},"
-    " maximum: {level: 0.25, payout_pct: 200}}}\n"
-)
+def one_metric(kpi: str, basis: str, levels: tuple[float, float, float]) -> str:
+    """A plan body rewarding one KPI on a linear curve through ``levels``."""
+    points = ", ".join(
+        f"{point}: {{level: {level}, payout_pct: {pay}}}"
+        for point, level, pay in zip(
+            ("threshold", "target", "maximum"), levels, (50, 100, 150), strict=True
+        )
+    )
+    return (
+        f"metrics:\n  - {{kpi: {kpi}, weight: 1, basis: {basis}, "
+        f"curve: {{kind: linear, {points}}}}}\n"
+    )
+
+
+MTTR_P1 = one_metric("mttr_mean_hours_p1", "improvement", (-0.1, 0.05, 0.25))
 
 
 def test_a_priority_no_incident_can_have_is_refused(tmp_path):
@@ -269,12 +277,7 @@ def test_a_priority_no_incident_can_have_is_refused(tmp_path):
 def test_surveys_without_responses_cannot_be_rewarded(tmp_path):
     data = small_data()
     data["environment"]["csat"]["response_rate"] = 0
-    path = plan_file(
-        tmp_path,
-        "metrics:\n  - {kpi: csat_mean, weight: 1, basis: level, curve: {kind: linear,"
-        " threshold: {level: 3, payout_pct: 50}, target: {level: 4, payout_pct: 100},"
-        " maximum: {level: 4.5, payout_pct: 150}}}\n",
-    )
+    path = plan_file(tmp_path, one_metric("csat_mean", "level", (3, 4, 4.5)))
     key, reason = one_problem(path, scenario_from(data))
     assert key == "metrics[0].kpi" and "no surveys" in reason
 
@@ -289,12 +292,7 @@ def test_a_share_the_scenario_pins_is_refused(tmp_path):
     data = small_data()
     for kind in ("standard", "normal", "emergency", "unauthorized"):
         data["environment"]["changes"]["failure_probability"][kind] = 0.0
-    path = plan_file(
-        tmp_path,
-        "metrics:\n  - {kpi: change_success_rate, weight: 1, basis: improvement, curve: {kind:"
-        " linear, threshold: {level: -0.1, payout_pct: 50}, target: {level: 0.01, payout_pct:"
-        " 100}, maximum: {level: 0.02, payout_pct: 150}}}\n",
-    )
+    path = plan_file(tmp_path, one_metric("change_success_rate", "improvement", (-0.1, 0.01, 0.02)))
     key, reason = one_problem(path, scenario_from(data))
     assert key == "metrics[0].kpi" and "no change can fail" in reason
 
