@@ -17,7 +17,7 @@ import yaml
 from toolkit.cli import main
 from toolkit.cli.main import build_parser
 from toolkit.config import ConfigError, Scenario, load_scenario
-from toolkit.config.loading import document_kind, validate_mapping
+from toolkit.config.loading import document_kind, expected_events, validate_mapping
 from toolkit.config.yaml_strict import MAX_DEPTH, read_yaml_mapping
 from toolkit.plans import load_plan
 from toolkit.plans.loading import check_plan_against_scenario, library_plans
@@ -475,3 +475,11 @@ def test_extends_finds_a_library_plan_from_anywhere(tmp_path):
     child = plan_file(tmp_path, "extends: balanced\naudit: {root_cause_audit: true}\n", "child")
     plan = load_plan(child)
     assert plan.audit.root_cause_audit and len(plan.metrics) == len(load_plan("balanced").metrics)
+
+
+def test_expected_events_match_what_the_world_makes(small_scenario, small_log):
+    expected = expected_events(small_scenario)
+    # change-caused incidents are not in the estimate; they add a few percent
+    not_from_changes = (small_log.incidents["root_cause"] != "change").sum()
+    assert not_from_changes == pytest.approx(expected["incidents"], rel=0.05)
+    assert len(small_log.changes) == pytest.approx(expected["changes"], rel=0.15)
