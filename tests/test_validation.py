@@ -471,6 +471,14 @@ def test_extends_names_only_plans(tmp_path, parent):
         load_plan(child)
 
 
+def test_extends_with_a_file_suffix_says_to_drop_it(tmp_path):
+    child = plan_file(tmp_path, "extends: balanced.yaml\n", "child")
+    with pytest.raises(
+        ConfigError, match="without its suffix \\('balanced', not 'balanced.yaml'\\)"
+    ):
+        load_plan(child)
+
+
 def test_extends_finds_a_library_plan_from_anywhere(tmp_path):
     child = plan_file(tmp_path, "extends: balanced\naudit: {root_cause_audit: true}\n", "child")
     plan = load_plan(child)
