@@ -48,7 +48,7 @@ EXPECTED = {
     "recursive_alias.yaml": ("", "refers to a node that contains it"),
     "too_many_incidents.yaml": (
         "environment.incidents.base_rate_per_service_per_year",
-        "at most 1,000,000 can be simulated",
+        "more than the 1,000,000 a run may simulate",
     ),
     "bad_country_code.yaml": (
         "organisation.teams[0].people[1].country",

@@ -17,7 +17,7 @@ import yaml
 from toolkit.cli import main
 from toolkit.cli.main import build_parser
 from toolkit.config import ConfigError, Scenario, load_scenario
-from toolkit.config.loading import document_kind, validate_mapping
+from toolkit.config.loading import document_kind, expected_events, validate_mapping
 from toolkit.config.yaml_strict import MAX_DEPTH, read_yaml_mapping
 from toolkit.plans import load_plan
 from toolkit.plans.loading import check_plan_against_scenario, library_plans
@@ -150,10 +150,8 @@ def test_kind_comes_from_content_not_from_name_or_folder(tmp_path, capsys):
 def test_plan_is_checked_as_strictly_as_the_run(tmp_path, capsys):
     child = tmp_path / "reform.yaml"
     child.write_text(
-        "name: reform\ndescription: d\nextends: balanced\nmetrics:\n"
-        "  - {kpi: mttr_mean_hours, weight: 1, basis: level, curve: {kind: linear,"
-        " threshold: {level: 10, payout_pct: 50}, target: {level: 20, payout_pct: 100},"
-        " maximum: {level: 30, payout_pct: 150}}}\n"
+        "name: reform\ndescription: d\nextends: balanced\n"
+        + one_metric("mttr_mean_hours", "level", (10, 20, 30))
     )
     code, lines, _ = validate(capsys, str(child))
     assert code == 2
@@ -251,11 +249,21 @@ def test_a_plan_that_never_starts_is_refused(tmp_path):
     assert "has 8 (2 years in quarters)" in reason
 
 
-MTTR_P1 = (
-    "metrics:\n  - {kpi: mttr_mean_hours_p1, weight: 1, basis: improvement, curve: {kind: linear,"
-    " threshold: {level: -0.1, payout_pct: 50}, target: {level: 0.05, payout_pct: 100},"
-    " maximum: {level: 0.25, payout_pct: 200}}}\n"
-)
+def one_metric(kpi: str, basis: str, levels: tuple[float, float, float]) -> str:
+    """A plan body rewarding one KPI on a linear curve through ``levels``."""
+    points = ", ".join(
+        f"{point}: {{level: {level}, payout_pct: {pay}}}"
+        for point, level, pay in zip(
+            ("threshold", "target", "maximum"), levels, (50, 100, 150), strict=True
+        )
+    )
+    return (
+        f"metrics:\n  - {{kpi: {kpi}, weight: 1, basis: {basis}, "
+        f"curve: {{kind: linear, {points}}}}}\n"
+    )
+
+
+MTTR_P1 = one_metric("mttr_mean_hours_p1", "improvement", (-0.1, 0.05, 0.25))
 
 
 def test_a_priority_no_incident_can_have_is_refused(tmp_path):
@@ -269,12 +277,7 @@ def test_a_priority_no_incident_can_have_is_refused(tmp_path):
 def test_surveys_without_responses_cannot_be_rewarded(tmp_path):
     data = small_data()
     data["environment"]["csat"]["response_rate"] = 0
-    path = plan_file(
-        tmp_path,
-        "metrics:\n  - {kpi: csat_mean, weight: 1, basis: level, curve: {kind: linear,"
-        " threshold: {level: 3, payout_pct: 50}, target: {level: 4, payout_pct: 100},"
-        " maximum: {level: 4.5, payout_pct: 150}}}\n",
-    )
+    path = plan_file(tmp_path, one_metric("csat_mean", "level", (3, 4, 4.5)))
     key, reason = one_problem(path, scenario_from(data))
     assert key == "metrics[0].kpi" and "no surveys" in reason
 
@@ -289,12 +292,7 @@ def test_a_share_the_scenario_pins_is_refused(tmp_path):
     data = small_data()
     for kind in ("standard", "normal", "emergency", "unauthorized"):
         data["environment"]["changes"]["failure_probability"][kind] = 0.0
-    path = plan_file(
-        tmp_path,
-        "metrics:\n  - {kpi: change_success_rate, weight: 1, basis: improvement, curve: {kind:"
-        " linear, threshold: {level: -0.1, payout_pct: 50}, target: {level: 0.01, payout_pct:"
-        " 100}, maximum: {level: 0.02, payout_pct: 150}}}\n",
-    )
+    path = plan_file(tmp_path, one_metric("change_success_rate", "improvement", (-0.1, 0.01, 0.02)))
     key, reason = one_problem(path, scenario_from(data))
     assert key == "metrics[0].kpi" and "no change can fail" in reason
 
@@ -473,7 +471,23 @@ def test_extends_names_only_plans(tmp_path, parent):
         load_plan(child)
 
 
+def test_extends_with_a_file_suffix_says_to_drop_it(tmp_path):
+    child = plan_file(tmp_path, "extends: balanced.yaml\n", "child")
+    with pytest.raises(
+        ConfigError, match="without its suffix \\('balanced', not 'balanced.yaml'\\)"
+    ):
+        load_plan(child)
+
+
 def test_extends_finds_a_library_plan_from_anywhere(tmp_path):
     child = plan_file(tmp_path, "extends: balanced\naudit: {root_cause_audit: true}\n", "child")
     plan = load_plan(child)
     assert plan.audit.root_cause_audit and len(plan.metrics) == len(load_plan("balanced").metrics)
+
+
+def test_expected_events_match_what_the_world_makes(small_scenario, small_log):
+    expected = expected_events(small_scenario)
+    # change-caused incidents are not in the estimate; they add a few percent
+    not_from_changes = (small_log.incidents["root_cause"] != "change").sum()
+    assert not_from_changes == pytest.approx(expected["incidents"], rel=0.05)
+    assert len(small_log.changes) == pytest.approx(expected["changes"], rel=0.15)

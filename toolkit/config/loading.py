@@ -253,8 +253,8 @@ def check_scenario_volume(scenario: Scenario) -> list[Problem]:
     return [
         Problem(
             where[kind],
-            f"the scenario expects about {count:,.0f} {kind} over its horizon; at most "
-            f"{MAX_EXPECTED_EVENTS:,} can be simulated",
+            f"the scenario expects about {count:,.0f} {kind} over its horizon, more than the "
+            f"{MAX_EXPECTED_EVENTS:,} a run may simulate",
         )
         for kind, count in expected_events(scenario).items()
         if count > MAX_EXPECTED_EVENTS

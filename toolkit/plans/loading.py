@@ -104,8 +104,12 @@ def _parent_file(path: Path, name: object, search_dir: Path) -> Path:
     """Find the plan ``extends: name`` stands for, beside ``path`` or in ``search_dir`` only."""
     if not isinstance(name, str) or not name:
         raise ConfigError(path, [Problem("extends", f"must be a plan name (got {name!r})")])
-    if not PARENT_NAME.match(name) or name.endswith((".yaml", ".yml")):
+    if not PARENT_NAME.match(name):
         raise ConfigError(path, [Problem("extends", f"{EXTENDS_RULE} (got {name!r})")])
+    if name.endswith((".yaml", ".yml")):
+        stem = name.rsplit(".", 1)[0]
+        reason = f"{EXTENDS_RULE}; give the name without its suffix ({stem!r}, not {name!r})"
+        raise ConfigError(path, [Problem("extends", reason)])
     directories = list(dict.fromkeys([path.parent, search_dir]))
     for directory in directories:
         candidate = directory / f"{name}.yaml"
