@@ -6,8 +6,10 @@ reason) must hold.
 """
 
 import csv
+import os
 import signal
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -146,3 +148,17 @@ def test_timestamps_with_different_offsets_are_read_as_utc(tmp_path):
         pd.Timestamp("2024-01-02 08:00:00"),
         pd.Timestamp("2024-01-02 09:00:00"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_without_blocking(tmp_path, capsys, kind):
+    if kind == "fifo":
+        path = tmp_path / "export.csv"
+        os.mkfifo(path)  # nobody writes: reading it would block for ever
+    else:
+        path = Path("/dev/zero")  # reading it would never end
+    with deadline(SECONDS):
+        code = main(["ingest", "jira", str(path), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert f"{path}: not a regular file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

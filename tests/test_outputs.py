@@ -610,3 +610,62 @@ def test_kpis_refuses_a_non_finite_sla_tolerance(ingested, capsys):
     with pytest.raises(SystemExit):
         main(["kpis", str(ingested), "--sla-tolerance", "nan"])
     assert "finite fraction" in capsys.readouterr().err
+
+
+# --- summary figures ----------------------------------------------------------------------------
+
+
+def fake_run(throughput: list[float], score: float):
+    """A run of four periods, the plan active in the last two, with given org throughput."""
+    from types import SimpleNamespace
+
+    from toolkit.behaviour.levers import GAMING_LEVERS
+
+    periods = ["P1", "P2", "P3", "P4"]
+    behaviour = pd.DataFrame(
+        {
+            "period": periods,
+            "score_pct": score,
+            "true_score_pct": 50.0,
+            "change_rate": 0.9,
+            **dict.fromkeys(GAMING_LEVERS, 0.0),
+        }
+    )
+    kpis = pd.DataFrame(
+        {
+            "period": periods,
+            "team_id": "ALL",
+            "service_id": "ALL",
+            "kpi": "change_throughput",
+            "value": throughput,
+        }
+    )
+    run = SimpleNamespace(
+        plan=SimpleNamespace(start_after_periods=2, name="p"),
+        scenario=SimpleNamespace(name="s", currency="EUR"),
+        seed=1,
+        behaviour=behaviour,
+        awards=pd.DataFrame({"earned": [100.0], "paid": [50.0]}),
+    )
+    return run, kpis
+
+
+def test_a_health_ratio_that_is_not_finite_is_undefined_with_its_reason(tmp_path):
+    from toolkit.run.summary import summarise
+
+    summary = summarise(*fake_run([0.0, 0.0, 5.0, 5.0], 60.0))  # pre-plan throughput 0
+    assert math.isnan(summary["true_health"]) and math.isnan(summary["cost_per_health"])
+    assert "no finite ratio" in summary["undefined"]["true_health"]
+    assert summary["gaming_index"] == pytest.approx(10.0)
+    written = strict(write_json(tmp_path / "summary.json", summary).read_text())
+    assert written["true_health"] is None and "cost_per_health" in written["undefined"]
+
+
+def test_every_figure_without_a_number_has_a_reason():
+    from toolkit.run.summary import summarise
+
+    summary = summarise(*fake_run([4.0, 4.0, 5.0, 5.0], math.nan))  # scores never computed
+    assert summary["true_health"] == pytest.approx(125.0)
+    assert summary["cost_per_health"] == pytest.approx(100.0 / 125.0)
+    assert math.isnan(summary["gaming_index"])
+    assert set(summary["undefined"]) == {"gaming_index", "reported_score_mean"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def _ingest(args: argparse.Namespace) -> int:
     # The same files ingested again may replace their result; other results, an ingest of other
     # files and files the toolkit did not write are refused before any parsing. A missing input
     # is left to ingest(), which names it.
-    readable = all(Path(path).is_file() for path in args.files)
+    readable = all(Path(p).is_file() and os.access(p, os.R_OK) for p in args.files)
     identity = {"inputs_sha256": sorted(map(file_sha256, args.files))} if readable else {}
     out = check_output_dir(args.out, "ingest", identity, force=args.force, inputs=inputs)
     try:

@@ -63,8 +63,8 @@ def parse_times(
 
     Impossible dates (``2024-02-30``, ``0000-00-00``, a five-digit year) and words that are not
     dates (``now`` included) come out missing; so do real dates outside :data:`TIME_RANGE`,
-    flagged as such.
-    Offsets are converted to UTC wall time, even when rows carry different offsets.
+    flagged as such. Offsets are converted to UTC wall time, even when rows carry different
+    offsets.
 
     Parameters
     ----------

@@ -116,6 +116,9 @@ def read_source(path: str | Path, options: ReadOptions) -> SourceFile:
         longer than its header or a field longer than :data:`MAX_FIELD_CHARS`.
     """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A pipe or a device (/dev/stdin, /dev/zero) could block or never end.
+        raise IngestError(f"{path}: not a regular file (a pipe or a device?)")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -75,12 +75,19 @@ def _inside(path: Path, directory: Path) -> bool:
     return path == directory or directory in path.parents
 
 
+def _home() -> Path | None:
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no user entry: nothing to protect
+        return None
+
+
 def _refuse_precious(out: Path, inputs: Iterable[str | Path]) -> None:
     """Refuse a directory whose replacement would delete what must never be deleted."""
     if out.resolve() == Path(out.resolve().anchor):
         raise OutputError(f"{out}: is the root of the file system; choose a directory of its own")
-    for precious, what in ((Path.cwd(), "the working directory"), (Path.home(), "your home")):
-        if _inside(precious, out):
+    for precious, what in ((Path.cwd(), "the working directory"), (_home(), "your home")):
+        if precious is not None and _inside(precious, out):
             raise OutputError(f"{out}: holds {what}; choose a directory of its own")
     for path in inputs:
         if _inside(Path(path), out):

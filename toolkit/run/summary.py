@@ -14,8 +14,8 @@ Definitions (also written into every ``summary.json``):
   scenario currency, including accruals of cohorts still open at the end.
 - ``cost_per_health``: ``total_awards / true_health``: money per point of true health.
 
-A figure that cannot be computed (no plan periods, a pre-plan baseline of zero, no true health
-to divide by) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
+A figure that cannot be computed (no plan periods, a health ratio that is not finite, no true
+health to divide by) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
 ``summary["undefined"]`` says why, figure by figure.
 """
 
@@ -120,9 +120,6 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
         undefined["true_health"] = why
         undefined["cost_per_health"] = f"true health is undefined: {why}"
         cost_per_health = math.nan
-    elif true_health == 0:
-        undefined["cost_per_health"] = "true health is 0: no money per point to compute"
-        cost_per_health = math.nan
     else:
         cost_per_health = total_awards / true_health
     if not len(active):
@@ -130,7 +127,7 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
             dict.fromkeys(PLAN_PERIOD_FIGURES, _no_plan_periods(plan_start, len(labels)))
         )
     gap = active["score_pct"] - active["true_score_pct"]
-    return {
+    summary = {
         "scenario": run.scenario.name,
         "plan": run.plan.name,
         "seed": run.seed,
@@ -145,8 +142,13 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
         "gaming_levers_mean": {lever: _mean(active[lever]) for lever in GAMING_LEVERS},
         "currency": run.scenario.currency,
         "definitions": DEFINITIONS,
-        "undefined": dict(sorted(undefined.items())),
     }
+    for name, value in summary.items():  # any other gap: say so rather than leave it unexplained
+        values = value.values() if isinstance(value, dict) else [value]
+        if name not in undefined and any(isinstance(v, float) and math.isnan(v) for v in values):
+            undefined[name] = "the run's records hold no value to compute it from"
+    summary["undefined"] = dict(sorted(undefined.items()))
+    return summary
 
 
 def kpis_both_views(run, period: str) -> pd.DataFrame:
