@@ -110,8 +110,12 @@ def _dotted(base: str, relative: Path) -> str:
 
 
 def _directories_with_files(top: Path):
+    """Yield ``top`` and its directories that hold files, except caches and hidden ones."""
     for directory in [top, *sorted(p for p in top.rglob("*") if p.is_dir())]:
-        if directory.name != "__pycache__" and any(p.is_file() for p in directory.iterdir()):
+        parts = directory.relative_to(top).parts
+        if any(part == "__pycache__" or part.startswith(".") for part in parts):
+            continue
+        if any(p.is_file() for p in directory.iterdir()):
             yield directory
 
 
