@@ -1,5 +1,6 @@
 """Batches stay inside --out, refuse ambiguity, publish whole, trust only intact caches, stop."""
 
+import contextlib
 import json
 import os
 import re
@@ -353,8 +354,27 @@ def test_the_code_fingerprint_follows_the_package_source(tmp_path, monkeypatch):
     assert len({first, second, third}) == 3
 
 
+# `lti batch` in which every run but those of seed 0 first waits two minutes (without using
+# the CPU): runs are surely under way when the batch is stopped, and a batch that waited for
+# its workers instead of stopping them would take minutes to end.
+SLOW_BATCH = """
+import sys, time
+import toolkit.experiments.batch as batch
+from toolkit.cli import main
+
+class Slow(batch.PlanLoop):
+    def run(self, progress=None):
+        if self.seed > 0:
+            time.sleep(120)
+        return super().run(progress)
+
+batch.PlanLoop = Slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def _start_batch(out: Path, workers: int, seeds: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "toolkit", "batch", str(SMALL)]
+    command = [sys.executable, "-c", SLOW_BATCH, "batch", str(SMALL)]
     command += ["--plans", "no_incentive", "mttr_only", "--seeds", str(seeds)]
     return subprocess.Popen(
         [*command, "--workers", str(workers), "--out", str(out)],
@@ -363,6 +383,7 @@ def _start_batch(out: Path, workers: int, seeds: int) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
     )
 
 
@@ -372,6 +393,12 @@ def _wait_for(condition, process: subprocess.Popen, seconds: float = 120) -> Non
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the batch did not get going"
         time.sleep(0.05)
+
+
+def _finished(out: Path) -> list[Path]:
+    """The runs of a batch directory that are complete (renamed into place)."""
+    found = out.glob("runs/*/*/seed=*/manifest.json")
+    return sorted(path for path in found if ".tmp-" not in path.parent.name)
 
 
 def _descendants(pid: int) -> set[tuple[int, str]]:
@@ -398,30 +425,49 @@ def _started(pid: int) -> str | None:
     return None if fields[0] == "Z" else fields[19]
 
 
-def test_sigterm_stops_the_workers_and_nothing_is_written_afterwards(tmp_path):
+@pytest.mark.parametrize(
+    ("stop", "name"),
+    [
+        (lambda process: process.send_signal(signal.SIGTERM), "SIGTERM"),
+        (lambda process: os.killpg(process.pid, signal.SIGINT), "SIGINT"),  # Ctrl-C
+    ],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_stopped_batch_stops_its_workers_and_writes_nothing_afterwards(tmp_path, stop, name):
     out = tmp_path / "out"
-    process = _start_batch(out, workers=2, seeds=4)
-    _wait_for(lambda: list(out.glob("runs/*/*/seed=*/manifest.json")), process)
-    workers = _descendants(process.pid)
-    assert len(workers) >= 2
-    process.send_signal(signal.SIGTERM)
-    _, error = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
-    assert "stopped by SIGTERM" in error and "resume" in error and "Traceback" not in error
+    process = _start_batch(out, workers=2, seeds=3)
+    workers: set[tuple[int, str]] = set()
+    try:
+        _wait_for(lambda: _finished(out), process)
+        time.sleep(0.5)  # both workers are now in runs of seeds 1 and 2
+        workers = _descendants(process.pid)
+        finished = _finished(out)
+        assert len(workers) >= 2
+        stop(process)
+        _, error = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        for pid, started in workers:  # a failed stop must not leave them behind
+            if _started(pid) == started:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    assert process.returncode == 128 + signal.Signals[name], error
+    assert f"stopped by {name}" in error and "resume" in error and "Traceback" not in error, error
     deadline = time.monotonic() + 10
     while any(_started(pid) == started for pid, started in workers):
         assert time.monotonic() < deadline, f"workers survive: {workers}"
         time.sleep(0.05)
     assert not list(out.glob("runs/*/*/*.tmp-*"))  # half-written runs are gone
-    finished = snapshot(out)
+    assert _finished(out) == finished
+    files = snapshot(out)
     time.sleep(2)
-    assert snapshot(out) == finished
+    assert snapshot(out) == files
     assert not (out / "manifest.json").exists()  # the stopped batch published nothing
 
 
 def test_a_second_batch_on_the_same_out_is_refused_naming_the_first(tmp_path, capsys):
     out = tmp_path / "out"
-    first = _start_batch(out, workers=1, seeds=3)
+    first = _start_batch(out, workers=1, seeds=2)
     try:
         _wait_for(lambda: (out / LOCK).is_file() and (out / LOCK).read_text().strip(), first)
         args = ["batch", str(SMALL), "--plans", "mttr_only", "--seeds", "1", "--workers", "1"]
@@ -430,6 +476,6 @@ def test_a_second_batch_on_the_same_out_is_refused_naming_the_first(tmp_path, ca
         assert f"another `lti batch` (pid {first.pid})" in line
     finally:
         first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=60)
+        first.communicate(timeout=30)
     resumed = run_batch([SMALL], ["mttr_only"], 1, out, workers=1, progress=False)
     assert resumed.failures == []

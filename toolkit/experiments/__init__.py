@@ -1,5 +1,6 @@
 """Scenario × plan × seed experiments: cached, resumable batches and their summaries."""
 
 from toolkit.experiments.batch import BatchResult, RunSpec, plan_specs, run_batch, summarise_batch
+from toolkit.experiments.inputs import BatchError
 
-__all__ = ["BatchResult", "RunSpec", "plan_specs", "run_batch", "summarise_batch"]
+__all__ = ["BatchError", "BatchResult", "RunSpec", "plan_specs", "run_batch", "summarise_batch"]

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 
 Task = Callable[[object, str], dict]
 Outcomes = Iterator[tuple[object, object]]
 EXECUTORS = ("local", "dask")
 STOP_SECONDS = 10
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _worker_started() -> None:
@@ -31,17 +34,33 @@ def _worker_started() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM in the block: a second Ctrl-C must not cut the stopping short."""
+    if threading.current_thread() is not threading.main_thread():  # only it handles signals
+        yield
+        return
+    saved = {number: signal.signal(number, signal.SIG_IGN) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
 def _terminate(pool: ProcessPoolExecutor) -> None:
     """End a pool's worker processes now (SIGTERM, then SIGKILL) and drop its pending runs."""
-    processes = list((pool._processes or {}).values())  # the pool offers no public way
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    pool.shutdown(wait=False, cancel_futures=True)
+    with _uninterrupted():
+        processes = list((pool._processes or {}).values())  # the pool offers no public way
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _in_process(task: Task, specs: Sequence, out: str) -> Outcomes:
