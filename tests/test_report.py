@@ -98,6 +98,9 @@ def test_the_report_shows_every_section_plan_and_figure_without_code(report_html
         assert re.search(rf"<h2[^>]*>{re.escape(heading)}", report_html), heading
     images = re.findall(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}', report_html)
     assert len(images) >= 6  # frontier, KPI gaps, behaviour, awards, liability, fairness
+    alts = [alt for _, alt in re.findall(r"<img alt=([\"'])(.*?)\1", report_html)]
+    assert len(alts) == report_html.count("<img ") and all(alts)  # every figure described
+    assert "No description has been provided" not in report_html and "<script" not in report_html
     for code in ("load_batch(", "show_each(", "%matplotlib", "reference_plan ="):
         assert code not in report_html
     assert "Traceback" not in text

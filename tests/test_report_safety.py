@@ -21,7 +21,7 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 SVG = '"><svg onload=alert(1)>'
 LINK = "[click](javascript:alert(1))"
-PLAN = f"`{IMG}` {SVG} $x$"  # a backtick and mathtext dollars as well
+PLAN = f"`{IMG}` {SVG} $^$"  # a backtick, and dollars matplotlib cannot read as mathtext
 SCENARIO = f"small {SVG}"
 TITLE = f"{SCRIPT} {LINK} {SVG}"
 DESCRIPTION = f"{SCRIPT} {IMG}\n\n{LINK} <a href='javascript:alert(1)'>x</a>"

@@ -1,13 +1,15 @@
 """The decision report on a batch: tables, figures and a recommendation written from numbers.
 
 The notebook ``notebooks/reports/decision_report.ipynb`` calls these functions; ``lti report``
-executes it with papermill and exports it to HTML (:mod:`toolkit.report.render`).
+executes it with papermill and exports it to HTML without script (:mod:`toolkit.report.render`).
+Names and texts from users' files reach the report only as text (:mod:`toolkit.report.escaping`).
 """
 
 from toolkit.report.data import Batch, ReportError, load_batch
 from toolkit.report.figures import (
     award_figure,
     behaviour_figure,
+    describe,
     fairness_figure,
     frontier_figure,
     kpi_gap_figure,
@@ -43,6 +45,7 @@ __all__ = [
     "behaviour_trajectories",
     "difference_table",
     "definitions",
+    "describe",
     "differences",
     "fairness_figure",
     "fan",

@@ -256,7 +256,6 @@ def export_html(executed: nbformat.NotebookNode, out: Path, title: str) -> Path:
 
     shown = nbformat.from_dict(executed)
     shown.metadata["title"] = title
-    shown.metadata.pop("widgets", None)
     for cell in shown.cells:
         if cell.cell_type == "code":
             cell.outputs = [
