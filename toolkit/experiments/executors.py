@@ -60,7 +60,9 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
             if process.is_alive():
                 process.kill()
                 process.join()
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Its workers gone, the pool's manager thread ends at once; waiting for it keeps the
+        # interpreter's exit from waking a thread whose pipe is already closed.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _in_process(task: Task, specs: Sequence, out: str) -> Outcomes:
