@@ -148,6 +148,8 @@ def test_an_unknown_parameter_is_refused_before_execution(
     "arguments, message",
     [
         (["-p", "gaming_threshold", "lots"], "must be a number"),
+        (["-p", "gaming_threshold", "nan"], "must be a finite number"),
+        (["-p", "gaming_threshold", "inf"], "must be a finite number"),
         (["--reference", "no_incentve"], "did you mean 'no_incentive'"),
         (["-p", "scenario", "smal"], "did you mean 'small'"),
         (["-p", "results_dir", "x"], "set by the batch directory"),

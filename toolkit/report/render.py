@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -123,8 +124,8 @@ def check_names(names: Iterable[str], declared: Mapping[str, object]) -> None:
 def parse_parameters(texts: Mapping[str, str], declared: Mapping[str, object]) -> dict[str, object]:
     """Read command-line parameter values as the type of each parameter's default.
 
-    A text parameter keeps the text; a number must be a number; a parameter whose default is
-    None takes ``None``, ``True``, ``False``, a number or else the text.
+    A text parameter keeps the text; a number must be a finite number; a parameter whose
+    default is None takes ``None``, ``True``, ``False``, a number or else the text.
 
     Raises
     ------
@@ -147,6 +148,8 @@ def parse_parameters(texts: Mapping[str, str], declared: Mapping[str, object]) -
             except ValueError:
                 kind = "a whole number" if isinstance(default, int) else "a number"
                 raise ReportError(f"parameter {name!r} must be {kind} (got {text!r})") from None
+            if not math.isfinite(values[name]):
+                raise ReportError(f"parameter {name!r} must be a finite number (got {text!r})")
         else:
             values[name] = _guess(text)
     return values
