@@ -106,6 +106,20 @@ def test_names_that_are_paths_never_lead_outside_out(tmp_path, scenario_name, pl
     assert len(loaded.run_table("kpis")) > 0
 
 
+def test_a_link_in_the_batch_directory_that_leads_out_of_it_is_not_followed(one_run, tmp_path):
+    out = tmp_path / "b"
+    shutil.copytree(one_run.directory, out)
+    [run_dir] = one_run.runs["directory"]
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(out / run_dir, elsewhere)
+    (out / run_dir).symlink_to(elsewhere)
+    (elsewhere / "kpis.parquet").write_text("damaged")
+    before = snapshot(elsewhere)
+    result = run_batch([SMALL], ["mttr_only"], 1, out, workers=1, progress=False)
+    [failure] = result.failures
+    assert "leads out of it" in failure["error"] and snapshot(elsewhere) == before
+
+
 def test_a_run_directory_that_leads_out_of_the_batch_is_refused_by_the_report(one_run, tmp_path):
     from toolkit.report.data import ReportError
 

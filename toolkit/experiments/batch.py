@@ -168,6 +168,8 @@ def execute(spec: RunSpec, out: str) -> dict:
     key = spec.key(scenario, plan)
     relative = spec.directory(scenario, plan)
     final = Path(out) / relative
+    if not final.resolve().is_relative_to(Path(out).resolve()):
+        raise BatchError(f"{final}: a link inside the batch directory leads out of it")
     record = cached_run(final, key, RUN_TABLES)
     if record is None:
         started = time.perf_counter()
