@@ -201,6 +201,15 @@ def test_the_command_refuses_bad_counts_in_one_line(tmp_path, capsys, extra, mes
     assert message in line and not out.exists()
 
 
+def test_a_plan_that_does_not_fit_a_scenario_is_refused_before_any_run(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["batch", str(SCENARIOS / "mmc.yaml"), "--plans", "mttr_only", "change_safety"]
+    assert main([*args, "--seeds", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "change_safety.yaml" in err and "scenario 'mmc'" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_an_empty_plan_library_is_an_error_not_a_batch_of_nothing(tmp_path, capsys, monkeypatch):
     import toolkit.plans
 

@@ -41,6 +41,7 @@ from toolkit.experiments.directory import (
 from toolkit.experiments.executors import EXECUTORS, outcomes
 from toolkit.experiments.inputs import (
     BatchError,
+    check_pairs,
     plan_inputs,
     scenario_inputs,
     seed_list,
@@ -114,8 +115,9 @@ class RunSpec:
     seed: int
 
     def load(self) -> tuple[Scenario, Plan]:
-        """Load the validated scenario and plan."""
-        return load_scenario(self.scenario_path), load_plan(self.plan)
+        """Load the validated scenario and the plan, checked against the scenario."""
+        scenario = load_scenario(self.scenario_path)
+        return scenario, load_plan(self.plan, scenario=scenario)
 
     def key(self, scenario: Scenario, plan: Plan) -> str:
         """Hash of what determines the result: content, seed, toolkit version and code."""
@@ -289,6 +291,7 @@ def run_batch(
     workers = worker_count(workers)
     seeds = seed_list(seeds)
     scenario_list, plan_list = scenario_inputs(scenarios), plan_inputs(plans)
+    check_pairs(scenario_list, plan_list)
     inputs = {  # what went in, for the manifest and the report
         **{
             f"scenario:{s.name}": {"path": s.given, "fingerprint": s.model.fingerprint()}

@@ -128,6 +128,25 @@ def plan_inputs(plans: Sequence[str | Path]) -> list[BatchInput]:
     return _unique_inputs("plan", plans, lambda item: resolve_plan_path(item, PLANS_DIR), load_plan)
 
 
+def check_pairs(scenarios: Sequence[BatchInput], plans: Sequence[BatchInput]) -> None:
+    """Refuse a plan that does not fit a scenario of the batch, as ``lti simulate`` would.
+
+    Parameters
+    ----------
+    scenarios, plans : sequence of BatchInput
+        The batch's validated scenarios and plans.
+
+    Raises
+    ------
+    ConfigError
+        Naming the plan file, the key and why it cannot run on the scenario (see
+        :func:`toolkit.plans.loading.check_plan_against_scenario`).
+    """
+    for scenario in scenarios:
+        for plan in plans:
+            load_plan(plan.given, scenario=scenario.model)
+
+
 def seed_list(seeds: int | Iterable[int]) -> list[int]:
     """Return the seeds of a batch: ``n`` means 0 .. n-1, or the seeds themselves.
 
