@@ -331,6 +331,18 @@ class ChangeFailure(StrictModel):
     unauthorized: Probability = 0.3
 
 
+class ChangeWork(StrictModel):
+    """Mean hands-on engineering hours that implementing a change of each type takes.
+
+    The hours occupy the owning team's capacity, so change work competes with incidents.
+    """
+
+    standard: float = Field(default=2.0, ge=0, le=MAX_HOURS, description="Routine change.")
+    normal: float = Field(default=8.0, ge=0, le=MAX_HOURS, description="CAB-reviewed change.")
+    emergency: float = Field(default=4.0, ge=0, le=MAX_HOURS, description="Urgent fix.")
+    unauthorized: float = Field(default=2.0, ge=0, le=MAX_HOURS, description="Unrecorded change.")
+
+
 class ChangeDynamics(StrictModel):
     """How teams change their services, and how changes fail."""
 
@@ -355,6 +367,10 @@ class ChangeDynamics(StrictModel):
     failure_probability: ChangeFailure
     incidents_per_failed_change: float = Field(
         ge=1, le=50, description="Mean incidents a failed change causes (at least one)."
+    )
+    engineering_hours: ChangeWork = Field(
+        default_factory=ChangeWork,
+        description="Mean hands-on hours of the owning team per change, by type (0: no work).",
     )
     cab_capacity_per_week: int | None = Field(
         default=None,

@@ -3,7 +3,8 @@
 Time runs in hours from the scenario's start date. Each source of work is a generator
 process with its own random stream (:mod:`toolkit.sim.streams`): incident arrivals per
 service, change requests per service, outages per vendor and subcontractor, and attacks.
-Incidents queue for the handling team by priority. The result is the *true*
+Incidents queue for the handling team by priority; so does the hands-on work of implementing
+a change, which ranks with priority 3 incidents (see ``CHANGE_QUEUE_KEY``). The result is the *true*
 :class:`~toolkit.events.EventLog`: what really happened.
 
 Teams' levers (:class:`~toolkit.sim.levers.WorldLevers`) may change at period boundaries.
@@ -34,6 +35,10 @@ from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SYMPTOM_DELAY_HOURS = 2.0  # mean time from a failed change to the incidents it causes
 EMERGENCY_JUSTIFICATION = "urgent: restore or protect service"
+# Change work waits behind every priority 1-2 incident (their queue keys stay below 3 even
+# with cherry-picking) and is served first come first served with priority 3 tickets, ahead
+# of priority 4: a change is booked work, but an outage or a degraded service comes first.
+CHANGE_QUEUE_KEY = 3.0
 
 
 class IncidentRecord:
@@ -226,6 +231,8 @@ class World:
         self.incidents: list[IncidentRecord] = []
         self.incident_columns = IncidentColumns()
         self.changes: list[ChangeRecord] = []
+        # hours of work each team has started, incidents and changes alike
+        self.busy_hours = dict.fromkeys(self.queues, 0.0)
         self.outages: list[tuple] = []
         self._outage_count = 0
 
@@ -395,6 +402,7 @@ class World:
     def _work(self, record, work) -> Generator:
         if record.reopens == 0:
             record.responded = self.env.now
+        self.busy_hours[record.team_id] += work
         yield self.env.timeout(work)
 
     # -- changes -----------------------------------------------------------------------
@@ -403,11 +411,15 @@ class World:
         """Make change requests at the team's pace.
 
         Every change draws the same numbers whatever the levers, so lever settings compare on
-        common random numbers.
+        common random numbers. Its engineering hours come from a stream of their own, one
+        exponential draw per change scaled by its type's mean, so that setting the hours to 0
+        leaves every other draw as it was.
         """
         cfg = self.change_cfg
         rng = stream(self.seed, f"changes/{service.id}")
         symptoms = stream(self.seed, f"change-incidents/{service.id}")
+        work_draws = stream(self.seed, f"change-work/{service.id}")
+        mean_work = cfg.engineering_hours.model_dump()
         mean_lead = {
             "standard": cfg.standard_lead_time_days * 24,
             "normal": cfg.cab_lead_time_days * 24,
@@ -425,6 +437,7 @@ class World:
             change_type = self.draw_change_type(rng)
             u_abuse, u_unjustified, u_fail = rng.random(), rng.random(), rng.random()
             unit_lead = rng.expovariate(1.0)
+            unit_work = work_draws.expovariate(1.0)
             justification = EMERGENCY_JUSTIFICATION if change_type == "emergency" else None
             if change_type == "normal" and u_abuse < levers.emergency_abuse:
                 change_type = "emergency"  # pushed through to skip CAB
@@ -443,7 +456,8 @@ class World:
                 justification,
             )
             self.changes.append(record)
-            self.env.process(self._implement(record, lead, onsets, symptoms))
+            work = unit_work * mean_work[change_type]
+            self.env.process(self._implement(record, lead, work, onsets, symptoms))
 
         return self._poisson_arrivals(
             stream(self.seed, f"change-arrivals/{service.id}"),
@@ -452,12 +466,22 @@ class World:
             request,
         )
 
-    def _implement(self, record, lead, onsets, rng) -> Generator:
+    def _implement(self, record, lead, work, onsets, rng) -> Generator:
+        """Wait for the lead time and approval, then do the work in the owning team's queue.
+
+        The change counts as implemented when its work ends; its failures show from then on.
+        """
         yield self.env.timeout(lead)
         if record.type == "normal" and self.change_cfg.cab_capacity_per_week:
             approval = self.env.event()
             self.cab_queue.append(approval)
             yield approval
+        if work > 0:
+            team_id = record.service.owning_team
+            with self.queues[team_id].request(priority=CHANGE_QUEUE_KEY) as turn:
+                yield turn
+                self.busy_hours[team_id] += work
+                yield self.env.timeout(work)
         record.implemented = self.env.now
         for onset in onsets:
             yield self.env.timeout(record.implemented + onset - self.env.now)
