@@ -130,7 +130,10 @@ def test_cherry_picking_serves_short_tickets_first(small_scenario):
 
 
 def test_cab_capacity_batches_normal_changes_weekly(small_scenario):
-    changes = small_scenario.environment.changes.model_copy(update={"cab_capacity_per_week": 1})
+    # without engineering hours a change is implemented the moment the CAB approves it
+    old = small_scenario.environment.changes
+    no_work = old.engineering_hours.model_copy(update={"normal": 0.0})
+    changes = old.model_copy(update={"cab_capacity_per_week": 1, "engineering_hours": no_work})
     environment = small_scenario.environment.model_copy(update={"changes": changes})
     scenario = small_scenario.model_copy(update={"environment": environment})
     log = World(scenario, 3).run()
