@@ -187,6 +187,12 @@ class World:
     seed : int, optional
         Overrides the scenario's seed.
 
+    Attributes
+    ----------
+    busy_hours : dict of str to float
+        Hours of work each team's handlers have started on incidents and changes, so far:
+        the load behind the team's utilisation.
+
     Examples
     --------
     >>> from toolkit.config import load_scenario
@@ -231,7 +237,6 @@ class World:
         self.incidents: list[IncidentRecord] = []
         self.incident_columns = IncidentColumns()
         self.changes: list[ChangeRecord] = []
-        # hours of work each team has started, incidents and changes alike
         self.busy_hours = dict.fromkeys(self.queues, 0.0)
         self.outages: list[tuple] = []
         self._outage_count = 0
