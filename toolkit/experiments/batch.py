@@ -28,7 +28,12 @@ from tqdm.auto import tqdm
 import toolkit
 from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
-from toolkit.experiments.analysis import fairness, paired_differences, robust_ranking
+from toolkit.experiments.analysis import (
+    fairness,
+    net_value,
+    paired_differences,
+    robust_ranking,
+)
 from toolkit.experiments.cache import cached_run, code_fingerprint, run_key
 from toolkit.experiments.directory import (
     RECORD,
@@ -66,8 +71,18 @@ HEADLINE = (
     "gender_gap_awards",
     "liability_end",
     "true_change_throughput",
+    "business_loss",
+    "delivery_value",
 )
-COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
+COMPARED = (
+    "true_health",
+    "total_awards",
+    "cost_per_health",
+    "gaming_index",
+    "business_loss",
+    "delivery_value",
+    "net_value",
+)
 RUN_TABLES = (
     "kpis.parquet",
     "awards.parquet",
@@ -268,8 +283,9 @@ def run_batch(
     -------
     BatchResult
         ``runs`` has one row per finished run; ``failures`` one entry per failed run. Written:
-        ``runs.parquet``, ``summary.parquet`` (per scenario and plan), ``comparisons.parquet``
-        (paired differences against ``reference`` with confidence intervals), ``ranking.parquet``
+        ``runs.parquet`` (with ``net_value`` against ``reference`` on the same seed),
+        ``summary.parquet`` (per scenario and plan), ``comparisons.parquet`` (paired
+        differences against ``reference`` with confidence intervals), ``ranking.parquet``
         (robust ranking of plans by true health across scenarios), ``batch.json`` and, last,
         ``manifest.json`` with the hash of each of them and of every run's manifest.
 
@@ -325,6 +341,7 @@ def run_batch(
         runs = pd.DataFrame(rows)
         if len(runs):
             runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
+            runs["net_value"] = net_value(runs, reference)
         elapsed = time.perf_counter() - started
         stats = {
             "runs": len(specs),
@@ -389,10 +406,15 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
 
     ``liability_p50`` and ``liability_p90`` are quantiles over seeds of the liability left at
     the horizon's end. Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference``
-    is the mean over seeds of 1 − true change throughput / the reference's on the same seed.
+    is the mean over seeds of 1 − true change throughput / the reference's on the same seed;
+    ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``) is
+    its mean over seeds, where ``runs`` has the money columns it needs.
     """
+    if {"business_loss", "delivery_value"} <= set(runs.columns):
+        runs = runs.assign(net_value=net_value(runs, reference))
     grouped = runs.groupby(["scenario", "plan"], sort=True)
-    table = grouped[list(HEADLINE)].mean().reset_index()
+    measured = [name for name in (*HEADLINE, "net_value") if name in runs.columns]
+    table = grouped[measured].mean().reset_index()
     table.insert(2, "seeds", grouped["seed"].nunique().to_numpy())
     table["liability_p50"] = grouped["liability_end"].quantile(0.5).to_numpy()
     table["liability_p90"] = grouped["liability_end"].quantile(0.9).to_numpy()
