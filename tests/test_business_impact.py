@@ -243,3 +243,38 @@ def test_net_value_is_summarised_and_compared(money_batch):
     assert net["mean_difference"] == pytest.approx(means["mttr_only"])
     assert net["ci_low"] <= net["mean_difference"] <= net["ci_high"] and net["pairs"] == 2
     assert {"business_loss", "delivery_value"} <= set(comparisons["metric"])
+
+
+def test_awards_per_loss_avoided_is_the_price_of_an_improvement(money_batch):
+    runs = pd.read_parquet(money_batch.directory / "runs.parquet")
+    summary = pd.read_parquet(money_batch.directory / "summary.parquet").set_index("plan")
+    assert math.isnan(summary.loc["no_incentive", "awards_per_loss_avoided"])
+    means = runs.groupby("plan")[["business_loss", "total_awards"]].mean()
+    avoided = means.loc["no_incentive", "business_loss"] - means.loc["mttr_only", "business_loss"]
+    extra = means.loc["mttr_only", "total_awards"] - means.loc["no_incentive", "total_awards"]
+    price = summary.loc["mttr_only", "awards_per_loss_avoided"]
+    if avoided > 0:
+        assert price == pytest.approx(extra / avoided)
+    else:  # nothing bought: no price
+        assert math.isnan(price)
+
+
+def test_price_of_improvement_on_hand_made_runs():
+    from toolkit.experiments.analysis import awards_per_loss_avoided, net_value
+
+    runs = pd.DataFrame(
+        {
+            "scenario": ["s"] * 6,
+            "plan": ["ref", "ref", "good", "good", "bad", "bad"],
+            "seed": [0, 1, 0, 1, 0, 1],
+            "business_loss": [100.0, 120.0, 80.0, 90.0, 110.0, 130.0],
+            "delivery_value": [10.0, 10.0, 12.0, 9.0, 10.0, 10.0],
+            "total_awards": [0.0, 0.0, 5.0, 7.0, 3.0, 3.0],
+        }
+    )
+    net = net_value(runs, "ref")
+    # good: seed 0 (100-80) + (12-10) - 5 = 17; seed 1 (120-90) + (9-10) - 7 = 22
+    assert net.tolist() == [0.0, 0.0, 17.0, 22.0, -13.0, -13.0]
+    price = awards_per_loss_avoided(runs, "ref")
+    assert price[("s", "good")] == pytest.approx(6.0 / 25.0)  # mean extra awards / mean avoided
+    assert math.isnan(price[("s", "bad")]) and math.isnan(price[("s", "ref")])

@@ -66,6 +66,38 @@ def net_value(runs: pd.DataFrame, reference: str) -> pd.Series:
     return pd.Series(value.to_numpy(), index=runs.index, name="net_value")
 
 
+def awards_per_loss_avoided(runs: pd.DataFrame, reference: str) -> pd.Series:
+    """Return, per scenario and plan, the extra awards paid per unit of business loss avoided.
+
+    The price of an improvement: (mean ``total_awards`` − the reference's) / (the reference's
+    mean ``business_loss`` − the plan's), over the seeds both ran. NaN where the plan avoids
+    no loss (nothing was bought, whatever it cost), and for the reference itself.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per run with ``scenario, plan, seed, business_loss, total_awards``.
+    reference : str
+        The plan compared with.
+
+    Returns
+    -------
+    Series
+        Indexed by ``(scenario, plan)``.
+    """
+    money = ["business_loss", "total_awards"]
+    base = runs.loc[runs["plan"] == reference, ["scenario", "seed", *money]]
+    paired = runs[["scenario", "plan", "seed", *money]].merge(
+        base, on=["scenario", "seed"], suffixes=("", "_ref")
+    )
+    means = paired.groupby(["scenario", "plan"])[
+        [*money, *(f"{name}_ref" for name in money)]
+    ].mean()
+    avoided = means["business_loss_ref"] - means["business_loss"]
+    extra = means["total_awards"] - means["total_awards_ref"]
+    return (extra / avoided.where(avoided > 0)).rename("awards_per_loss_avoided")
+
+
 def paired_differences(
     runs: pd.DataFrame, reference: str, metrics: tuple[str, ...], alpha: float = 0.05
 ) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import toolkit
 from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import (
+    awards_per_loss_avoided,
     fairness,
     net_value,
     paired_differences,
@@ -408,7 +409,9 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
     the horizon's end. Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference``
     is the mean over seeds of 1 − true change throughput / the reference's on the same seed;
     ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``) is
-    its mean over seeds, where ``runs`` has the money columns it needs.
+    its mean over seeds, and ``awards_per_loss_avoided`` the extra awards paid per unit of loss
+    avoided (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`), where ``runs``
+    has the money columns they need.
     """
     if {"business_loss", "delivery_value"} <= set(runs.columns):
         runs = runs.assign(net_value=net_value(runs, reference))
@@ -426,4 +429,10 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
         table["risk_aversion_vs_reference"] = caution.reindex(
             pd.MultiIndex.from_frame(table[["scenario", "plan"]])
         ).to_numpy()
+        if "net_value" in runs.columns:
+            table["awards_per_loss_avoided"] = (
+                awards_per_loss_avoided(runs, reference)
+                .reindex(pd.MultiIndex.from_frame(table[["scenario", "plan"]]))
+                .to_numpy()
+            )
     return table
