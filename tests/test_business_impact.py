@@ -15,6 +15,7 @@ from toolkit.run.loop import PlanLoop
 from toolkit.run.summary import summarise
 
 from .conftest import SCENARIOS
+from .test_config import _problems
 from .test_metrics import END, HOUR, START, change, incident, make_log, outage
 
 PRICES = BusinessImpact(
@@ -115,12 +116,6 @@ def test_an_unlisted_tier_is_a_setting():
 @pytest.fixture()
 def data():
     return yaml.safe_load((SCENARIOS / "small.yaml").read_text())
-
-
-def _problems(data) -> list[tuple[str, str]]:
-    with pytest.raises(ConfigError) as caught:
-        validate_mapping(Scenario, data, "x.yaml")
-    return [(p.path, p.reason) for p in caught.value.problems]
 
 
 def test_section_is_optional_with_complete_defaults(small_scenario):
