@@ -11,8 +11,9 @@ from toolkit.config.loading import validate_mapping
 from toolkit.config.scenario import BusinessImpact
 from toolkit.experiments import run_batch
 from toolkit.metrics.business_impact import business_impact
+from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
-from toolkit.run.summary import summarise
+from toolkit.run.summary import kpis_both_views, summarise
 
 from .conftest import SCENARIOS
 from .test_config import _problems
@@ -181,12 +182,8 @@ def test_infinite_cost_in_a_file_is_refused(tmp_path):
 
 
 def test_summary_sums_the_plan_periods(small_scenario):
-    from toolkit.plans import load_plan
-
     plan = load_plan("mttr_only", scenario=small_scenario)
     run = PlanLoop(small_scenario, plan, 3).run()
-    from toolkit.run.summary import kpis_both_views
-
     kpis = kpis_both_views(run, small_scenario.horizon.period)
     summary = summarise(run, kpis[kpis["view"] == "true"].drop(columns="view"))
     table = business_impact(run.truth, small_scenario.business_impact, "quarter")
@@ -226,6 +223,12 @@ def test_net_value_is_recomputable_from_the_runs(money_batch):
             - (row.total_awards - ref["total_awards"])
         )
         assert math.isfinite(expected) and row.net_value == pytest.approx(expected)
+        per_period = pd.read_parquet(
+            money_batch.directory / row.directory / "business_impact.parquet"
+        )
+        plan_start = load_plan("mttr_only").start_after_periods
+        in_plan = per_period["business_loss"].iloc[plan_start:].sum()
+        assert in_plan == pytest.approx(row.business_loss)
 
 
 def test_net_value_is_summarised_and_compared(money_batch):

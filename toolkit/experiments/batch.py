@@ -53,6 +53,7 @@ from toolkit.experiments.inputs import (
     seed_list,
     worker_count,
 )
+from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.manifest import file_sha256
@@ -90,6 +91,7 @@ RUN_TABLES = (
     "behaviour.parquet",
     "liability.parquet",
     "cashflows.parquet",
+    "business_impact.parquet",
 )
 RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
@@ -171,6 +173,9 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
         "behaviour.parquet": run.behaviour,
         "liability.parquet": run.ledger.liability(),
         "cashflows.parquet": run.ledger.cashflows(),
+        "business_impact.parquet": business_impact(
+            run.truth, run.scenario.business_impact, run.scenario.horizon.period
+        ),
     }
     for name, table in tables.items():
         table.to_parquet(staging / name, index=False)
