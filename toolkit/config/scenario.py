@@ -501,6 +501,76 @@ class Environment(StrictModel):
     behaviour: Behaviour = Field(default_factory=Behaviour)
 
 
+MAX_MONEY_PER_EVENT = 1e9  # bounds every figure of business impact, per hour or per change
+
+
+def _every_key(value: dict, keys: tuple, what: str) -> dict:
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise ValueError(
+            f"no entry for {what} {missing}; every one of {list(keys)} needs a value, so that "
+            "no event is valued at nothing by omission"
+        )
+    return value
+
+
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY_PER_EVENT)]
+
+
+class BusinessImpact(StrictModel):
+    """What the true outcomes cost or are worth to the business, in the scenario currency.
+
+    The defaults are anchored in published downtime-cost surveys and scaled to the size of the
+    shipped scenarios' service budgets; ``scenarios/README.md`` gives every anchor and the rule.
+    """
+
+    downtime_cost_per_hour: dict[Tier, Money] = Field(
+        default_factory=lambda: {1: 15000.0, 2: 4000.0, 3: 800.0, 4: 150.0},
+        description="Cost of one hour a service is down (outage or priority-1 incident, "
+        "overlaps counted once), per criticality tier 1..4; currency per hour.",
+    )
+    unlisted_service_tier: Tier = Field(
+        default=4,
+        description="Tier a service takes when the log gives it no criticality (e.g. an "
+        "ingested log without a service list).",
+    )
+    open_incident_cost_per_hour: dict[Priority, Money] = Field(
+        default_factory=lambda: {1: 500.0, 2: 100.0, 3: 20.0, 4: 5.0},
+        description="Cost of one hour an incident stays open (opening to resolution), per "
+        "priority 1..4, on top of any downtime; currency per hour.",
+    )
+    failed_change_cost: Money = Field(
+        default=2000.0,
+        description="Cost of one failed change (rollback and rework), on top of the incidents "
+        "it causes; currency per change.",
+    )
+    change_value: dict[Literal["standard", "normal", "emergency", "unauthorized"], Money] = Field(
+        default_factory=lambda: {
+            "standard": 500.0,
+            "normal": 4000.0,
+            "emergency": 2000.0,
+            "unauthorized": 0.0,
+        },
+        description="Value to the business of one change implemented without failing, per "
+        "change type; currency per change.",
+    )
+
+    @field_validator("downtime_cost_per_hour")
+    @classmethod
+    def _every_tier(cls, value: dict) -> dict:
+        return _every_key(value, (1, 2, 3, 4), "tiers")
+
+    @field_validator("open_incident_cost_per_hour")
+    @classmethod
+    def _every_priority(cls, value: dict) -> dict:
+        return _every_key(value, PRIORITIES, "priorities")
+
+    @field_validator("change_value")
+    @classmethod
+    def _every_type(cls, value: dict) -> dict:
+        return _every_key(value, ("standard", "normal", "emergency", "unauthorized"), "types")
+
+
 class Scenario(StrictModel):
     """A whole scenario: organisation, environment, horizon and seed."""
 
@@ -511,6 +581,10 @@ class Scenario(StrictModel):
     seed: int = Field(ge=0, le=2**63 - 1, description="Default random seed; a run may override it.")
     organisation: Organisation
     environment: Environment
+    business_impact: BusinessImpact = Field(
+        default_factory=BusinessImpact,
+        description="Money values of downtime, open incidents, failed and delivered changes.",
+    )
 
     def fingerprint(self) -> str:
         """SHA-256 of the validated content: equal scenarios share it, whatever their layout."""

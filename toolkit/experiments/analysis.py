@@ -31,14 +31,83 @@ def fairness(awards: pd.DataFrame, people: pd.DataFrame) -> dict[str, float]:
     return {"awards_gini_teams": gini(by_team.to_numpy()), "gender_gap_awards": float(gap)}
 
 
+def net_value(runs: pd.DataFrame, reference: str) -> pd.Series:
+    """Return each run's net value against the ``reference`` plan on the same scenario and seed.
+
+    Net value is what the business gains by running the plan instead of the reference: loss
+    avoided (reference's ``business_loss`` − the run's) + value added (the run's
+    ``delivery_value`` − the reference's) − extra awards (the run's ``total_awards`` − the
+    reference's), in the scenario currency. The reference's own runs score exactly 0.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per run with ``scenario, plan, seed, business_loss, delivery_value,
+        total_awards``.
+    reference : str
+        The plan compared with.
+
+    Returns
+    -------
+    Series
+        Aligned with ``runs``; NaN where the reference has no run on the same scenario and
+        seed.
+    """
+    money = ["business_loss", "delivery_value", "total_awards"]
+    base = runs.loc[runs["plan"] == reference, ["scenario", "seed", *money]]
+    paired = runs[["scenario", "seed", *money]].merge(
+        base, on=["scenario", "seed"], how="left", suffixes=("", "_ref")
+    )
+    value = (
+        (paired["business_loss_ref"] - paired["business_loss"])
+        + (paired["delivery_value"] - paired["delivery_value_ref"])
+        - (paired["total_awards"] - paired["total_awards_ref"])
+    )
+    return pd.Series(value.to_numpy(), index=runs.index, name="net_value")
+
+
+def awards_per_loss_avoided(runs: pd.DataFrame, reference: str) -> pd.Series:
+    """Return, per scenario and plan, the extra awards paid per unit of business loss avoided.
+
+    The price of an improvement: (mean ``total_awards`` − the reference's) / (the reference's
+    mean ``business_loss`` − the plan's), over the seeds both ran. NaN where the plan avoids
+    no loss (nothing was bought, whatever it cost), and for the reference itself.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per run with ``scenario, plan, seed, business_loss, total_awards``.
+    reference : str
+        The plan compared with.
+
+    Returns
+    -------
+    Series
+        Indexed by ``(scenario, plan)``.
+    """
+    money = ["business_loss", "total_awards"]
+    base = runs.loc[runs["plan"] == reference, ["scenario", "seed", *money]]
+    paired = runs[["scenario", "plan", "seed", *money]].merge(
+        base, on=["scenario", "seed"], suffixes=("", "_ref")
+    )
+    means = paired.groupby(["scenario", "plan"])[
+        [*money, *(f"{name}_ref" for name in money)]
+    ].mean()
+    avoided = means["business_loss_ref"] - means["business_loss"]
+    extra = means["total_awards"] - means["total_awards_ref"]
+    return (extra / avoided.where(avoided > 0)).rename("awards_per_loss_avoided")
+
+
 def paired_differences(
     runs: pd.DataFrame, reference: str, metrics: tuple[str, ...], alpha: float = 0.05
 ) -> pd.DataFrame:
     """Compare every plan with ``reference`` seed by seed within each scenario.
 
     Returns one row per scenario, plan and metric: the mean paired difference (plan minus
-    reference), its confidence interval (t, statsmodels) and the number of pairs.
+    reference), its confidence interval (t, statsmodels) and the number of pairs. Metrics
+    ``runs`` does not hold (a batch written before they existed) are left out.
     """
+    metrics = tuple(metric for metric in metrics if metric in runs.columns)
     rows = []
     base = runs[runs["plan"] == reference]
     for (scenario, plan), group in runs[runs["plan"] != reference].groupby(["scenario", "plan"]):

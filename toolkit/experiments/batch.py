@@ -28,7 +28,13 @@ from tqdm.auto import tqdm
 import toolkit
 from toolkit.config import Scenario, load_scenario
 from toolkit.config.plan import Plan
-from toolkit.experiments.analysis import fairness, paired_differences, robust_ranking
+from toolkit.experiments.analysis import (
+    awards_per_loss_avoided,
+    fairness,
+    net_value,
+    paired_differences,
+    robust_ranking,
+)
 from toolkit.experiments.cache import cached_run, code_fingerprint, run_key
 from toolkit.experiments.directory import (
     RECORD,
@@ -47,6 +53,7 @@ from toolkit.experiments.inputs import (
     seed_list,
     worker_count,
 )
+from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.manifest import file_sha256
@@ -66,14 +73,25 @@ HEADLINE = (
     "gender_gap_awards",
     "liability_end",
     "true_change_throughput",
+    "business_loss",
+    "delivery_value",
 )
-COMPARED = ("true_health", "total_awards", "cost_per_health", "gaming_index")
+COMPARED = (
+    "true_health",
+    "total_awards",
+    "cost_per_health",
+    "gaming_index",
+    "business_loss",
+    "delivery_value",
+    "net_value",
+)
 RUN_TABLES = (
     "kpis.parquet",
     "awards.parquet",
     "behaviour.parquet",
     "liability.parquet",
     "cashflows.parquet",
+    "business_impact.parquet",
 )
 RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
@@ -155,6 +173,9 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
         "behaviour.parquet": run.behaviour,
         "liability.parquet": run.ledger.liability(),
         "cashflows.parquet": run.ledger.cashflows(),
+        "business_impact.parquet": business_impact(
+            run.truth, run.scenario.business_impact, run.scenario.horizon.period
+        ),
     }
     for name, table in tables.items():
         table.to_parquet(staging / name, index=False)
@@ -268,8 +289,9 @@ def run_batch(
     -------
     BatchResult
         ``runs`` has one row per finished run; ``failures`` one entry per failed run. Written:
-        ``runs.parquet``, ``summary.parquet`` (per scenario and plan), ``comparisons.parquet``
-        (paired differences against ``reference`` with confidence intervals), ``ranking.parquet``
+        ``runs.parquet`` (with ``net_value`` against ``reference`` on the same seed),
+        ``summary.parquet`` (per scenario and plan), ``comparisons.parquet`` (paired
+        differences against ``reference`` with confidence intervals), ``ranking.parquet``
         (robust ranking of plans by true health across scenarios), ``batch.json`` and, last,
         ``manifest.json`` with the hash of each of them and of every run's manifest.
 
@@ -325,6 +347,7 @@ def run_batch(
         runs = pd.DataFrame(rows)
         if len(runs):
             runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
+            runs["net_value"] = net_value(runs, reference)
         elapsed = time.perf_counter() - started
         stats = {
             "runs": len(specs),
@@ -389,10 +412,17 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
 
     ``liability_p50`` and ``liability_p90`` are quantiles over seeds of the liability left at
     the horizon's end. Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference``
-    is the mean over seeds of 1 − true change throughput / the reference's on the same seed.
+    is the mean over seeds of 1 − true change throughput / the reference's on the same seed;
+    ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``) is
+    its mean over seeds, and ``awards_per_loss_avoided`` the extra awards paid per unit of loss
+    avoided (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`), where ``runs``
+    has the money columns they need.
     """
+    if {"business_loss", "delivery_value"} <= set(runs.columns):
+        runs = runs.assign(net_value=net_value(runs, reference))
     grouped = runs.groupby(["scenario", "plan"], sort=True)
-    table = grouped[list(HEADLINE)].mean().reset_index()
+    measured = [name for name in (*HEADLINE, "net_value") if name in runs.columns]
+    table = grouped[measured].mean().reset_index()
     table.insert(2, "seeds", grouped["seed"].nunique().to_numpy())
     table["liability_p50"] = grouped["liability_end"].quantile(0.5).to_numpy()
     table["liability_p90"] = grouped["liability_end"].quantile(0.9).to_numpy()
@@ -404,4 +434,10 @@ def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.D
         table["risk_aversion_vs_reference"] = caution.reindex(
             pd.MultiIndex.from_frame(table[["scenario", "plan"]])
         ).to_numpy()
+        if "net_value" in runs.columns:
+            table["awards_per_loss_avoided"] = (
+                awards_per_loss_avoided(runs, reference)
+                .reindex(pd.MultiIndex.from_frame(table[["scenario", "plan"]]))
+                .to_numpy()
+            )
     return table

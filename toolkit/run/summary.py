@@ -13,6 +13,12 @@ Definitions (also written into every ``summary.json``):
 - ``total_awards``: awards earned over the run (granted × scores, after pools and caps), in the
   scenario currency, including accruals of cohorts still open at the end.
 - ``cost_per_health``: ``total_awards / true_health``: money per point of true health.
+- ``business_loss``: what the true outcomes of the plan periods cost the business, in the
+  scenario currency: downtime by criticality tier, incident open time by priority and failed
+  changes, priced by the scenario's ``business_impact``
+  (:mod:`toolkit.metrics.business_impact`); ``business_loss_parts`` splits it.
+- ``delivery_value``: what the changes implemented without failure in the plan periods are
+  worth, by change type, in the scenario currency.
 
 A figure that cannot be computed (no plan periods, a health ratio that is not finite, no true
 health to divide by) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
@@ -28,6 +34,7 @@ import pandas as pd
 
 from toolkit.behaviour.levers import GAMING_LEVERS
 from toolkit.metrics import CATALOGUE, compute_kpis
+from toolkit.metrics.business_impact import LOSS_PARTS, business_impact
 
 HEALTH_KPIS = (
     "incident_volume",
@@ -44,6 +51,9 @@ PLAN_PERIOD_FIGURES = (
     "reported_score_mean",
     "true_score_mean",
     "gaming_levers_mean",
+    "business_loss",
+    "business_loss_parts",
+    "delivery_value",
 )
 
 DEFINITIONS = {
@@ -54,6 +64,14 @@ DEFINITIONS = {
     "to the pre-plan periods: " + ", ".join(HEALTH_KPIS),
     "total_awards": "awards earned over the run, after pools and caps, incl. open accruals",
     "cost_per_health": "total_awards / true_health",
+    "business_loss": "sum over plan periods of the true log's downtime hours (outages and "
+    "priority-1 incidents, overlaps per service counted once) x cost per hour of the "
+    "service's criticality tier, + incident open hours x cost per hour of the priority, + "
+    "failed changes x cost per failed change; scenario currency",
+    "business_loss_parts": "business_loss split into downtime_cost, open_incident_cost and "
+    "failed_change_cost",
+    "delivery_value": "sum over plan periods of changes implemented without failure in the "
+    "true log x value of their type; scenario currency",
 }
 
 
@@ -92,6 +110,11 @@ def _mean(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
+def _total(values: pd.Series) -> float:
+    """Sum over plan periods; NaN when there are none (a missing figure, not a zero)."""
+    return float(values.sum(min_count=1)) if len(values) else math.nan
+
+
 def summarise(run, true_kpis: pd.DataFrame) -> dict:
     """Return the summary of a :class:`~toolkit.run.loop.PlanRun` as plain numbers.
 
@@ -127,6 +150,8 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
             dict.fromkeys(PLAN_PERIOD_FIGURES, _no_plan_periods(plan_start, len(labels)))
         )
     gap = active["score_pct"] - active["true_score_pct"]
+    money = business_impact(run.truth, run.scenario.business_impact, run.scenario.horizon.period)
+    money = money[money["period"].isin(labels[plan_start:])]
     summary = {
         "scenario": run.scenario.name,
         "plan": run.plan.name,
@@ -140,6 +165,9 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
         "reported_score_mean": _mean(active["score_pct"]),
         "true_score_mean": _mean(active["true_score_pct"]),
         "gaming_levers_mean": {lever: _mean(active[lever]) for lever in GAMING_LEVERS},
+        "business_loss": _total(money["business_loss"]),
+        "business_loss_parts": {part: _total(money[part]) for part in LOSS_PARTS},
+        "delivery_value": _total(money["delivery_value"]),
         "currency": run.scenario.currency,
         "definitions": DEFINITIONS,
     }
