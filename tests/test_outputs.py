@@ -448,6 +448,9 @@ def test_undefined_figures_are_null_with_a_reason(tmp_path, small_scenario):
         "reported_score_mean",
         "true_score_mean",
         "gaming_levers_mean",
+        "business_loss",
+        "business_loss_parts",
+        "delivery_value",
     }
 
 
@@ -630,8 +633,16 @@ def fake_run(throughput: list[float], score: float):
     from types import SimpleNamespace
 
     from toolkit.behaviour.levers import GAMING_LEVERS
+    from toolkit.config.scenario import BusinessImpact
+    from toolkit.events import EventLog
+    from toolkit.events.log import TABLES, empty_table
 
-    periods = ["P1", "P2", "P3", "P4"]
+    periods = ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    truth = EventLog(  # nothing happened: no loss, no delivery
+        **{table: empty_table(table) for table in TABLES},
+        start=pd.Timestamp("2025-01-01"),
+        end=pd.Timestamp("2026-01-01"),
+    )
     behaviour = pd.DataFrame(
         {
             "period": periods,
@@ -652,8 +663,14 @@ def fake_run(throughput: list[float], score: float):
     )
     run = SimpleNamespace(
         plan=SimpleNamespace(start_after_periods=2, name="p"),
-        scenario=SimpleNamespace(name="s", currency="EUR"),
+        scenario=SimpleNamespace(
+            name="s",
+            currency="EUR",
+            business_impact=BusinessImpact(),
+            horizon=SimpleNamespace(period="quarter"),
+        ),
         seed=1,
+        truth=truth,
         behaviour=behaviour,
         awards=pd.DataFrame({"earned": [100.0], "paid": [50.0]}),
     )
@@ -679,3 +696,4 @@ def test_every_figure_without_a_number_has_a_reason():
     assert summary["cost_per_health"] == pytest.approx(100.0 / 125.0)
     assert math.isnan(summary["gaming_index"])
     assert set(summary["undefined"]) == {"gaming_index", "reported_score_mean"}
+    assert summary["business_loss"] == 0 and summary["delivery_value"] == 0
