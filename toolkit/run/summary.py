@@ -44,7 +44,7 @@ HEALTH_KPIS = (
     "change_success_rate",
 )
 
-# Figures that are means over the plan periods, undefined when there are none.
+# Figures taken over the plan periods (means, or sums of money), undefined when there are none.
 PLAN_PERIOD_FIGURES = (
     "gaming_index",
     "risk_aversion_index",
