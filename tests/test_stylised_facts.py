@@ -125,10 +125,23 @@ def test_a_mttr_only_games_the_clock_and_reported_mttr_parts_from_the_truth(runs
         runs, "mttr_only", lambda r: r["reported"]["mttr_mean_hours"] - r["true"]["mttr_mean_hours"]
     )
     assert _t(gap) < -T_CRITICAL  # reported MTTR below the truth
-    true_change = _series(runs, "mttr_only", lambda r: r["true"]["mttr_mean_hours"]) - _series(
-        runs, "no_incentive", lambda r: r["true"]["mttr_mean_hours"]
-    )
-    assert _t(true_change) > -T_CRITICAL  # the true MTTR has not significantly improved
+
+
+def test_l_mttr_only_reported_mttr_improves_more_than_the_true_mttr(runs):
+    """Goodhart: the record improves by more than what it records, paired against no plan.
+
+    Diligence lets the plan buy some true improvement too, so the claim is the gap, not that
+    the truth stands still.
+    """
+
+    def change(view):
+        return _series(runs, "mttr_only", lambda r: r[view]["mttr_mean_hours"]) - _series(
+            runs, "no_incentive", lambda r: r[view]["mttr_mean_hours"]
+        )
+
+    reported, true = change("reported"), change("true")
+    assert _t(reported) < -T_CRITICAL  # the record shows a significant improvement
+    assert _t(reported - true) < -T_CRITICAL  # significantly larger than the true one
 
 
 def test_b_throughput_only_substitutes_delivery_for_reliability(runs):

@@ -29,6 +29,8 @@ from toolkit.sim.streams import stream
 
 LESS_WORK_COST = 0.25  # a cut in these levers costs this share of an equal increase
 LESS_WORK_WHEN_LOWER = ("change_rate", "change_care")
+# levers that move the team's time between kinds of work (diligence adds effort instead)
+REALLOCATION_LEVERS = tuple(lever for lever in OPERATIONAL_LEVERS if lever != "diligence")
 
 
 @dataclass
@@ -103,16 +105,27 @@ class Adaptation:
         }
 
     def candidates(self, agent: TeamAgent) -> list[LeverSet]:
-        """Return staying put followed by distinct single-lever moves."""
-        step = self.settings.step
+        """Return staying put followed by distinct moves of one lever or of two at once.
+
+        Joint moves matter where levers complement each other: more reliability work pays
+        only if the change pace it costs is made up, which no single step shows.
+        """
+        rng, settings = agent.rng, self.settings
         found = [agent.levers]
-        for _ in range(self.settings.candidates):
-            lever = ALL_LEVERS[int(agent.rng.random() * len(ALL_LEVERS))]
-            delta = step if agent.rng.random() < 0.5 else -step
-            move = agent.levers.moved(lever, delta * (BOUNDS[lever][1] - BOUNDS[lever][0]))
+        for _ in range(settings.candidates):
+            first = int(rng.random() * len(ALL_LEVERS))
+            move = self._step(agent.levers, ALL_LEVERS[first], rng)
+            if rng.random() < settings.joint_move_share:
+                second = (first + 1 + int(rng.random() * (len(ALL_LEVERS) - 1))) % len(ALL_LEVERS)
+                move = self._step(move, ALL_LEVERS[second], rng)
             if move not in found:
                 found.append(move)
         return found
+
+    def _step(self, levers: LeverSet, lever: str, rng: random.Random) -> LeverSet:
+        """Return ``levers`` with ``lever`` moved one step up or down (a coin toss)."""
+        delta = self.settings.step if rng.random() < 0.5 else -self.settings.step
+        return levers.moved(lever, delta * (BOUNDS[lever][1] - BOUNDS[lever][0]))
 
     def utility(
         self, agent: TeamAgent, levers: LeverSet, score_pct: float, audit: bool, stakes: Stakes
@@ -135,24 +148,30 @@ class Adaptation:
         p_loss = min(1.0, p_gaming + p_blame)
         loss = expected_loss / p_loss if p_loss > 0 else 0.0
         value = certainty_equivalent(period_pay, award, loss, p_loss, agent.team.risk_aversion)
-        effort = settings.effort_cost_pct / 100 * period_pay * self.effort(levers)
+        effort = period_pay * self.effort(levers)
         integrity = (
             settings.integrity_cost_pct / 100 * period_pay * agent.team.integrity * levers.gaming()
         )
         return value - effort - integrity
 
     def effort(self, levers: LeverSet) -> float:
-        """Return the squared distance of the operational levers from their natural values.
+        """Return the cost of the operational levers, as a share of the team's pay.
 
-        Doing less is cheaper than doing more: slowing change down only meets delivery pressure,
-        and cutting care saves work (its cost comes later, as failures).
+        Moving reliability work, change pace or care away from the team's usual ways costs
+        ``effort_cost_pct`` per squared unit; doing less is cheaper than doing more (slowing
+        change down only meets delivery pressure, cutting care saves work and its cost comes
+        later, as failures). Diligence above the team's own standard costs
+        ``diligence_cost_pct`` at full diligence, quadratic in between.
         """
         total = 0.0
-        for lever in OPERATIONAL_LEVERS:
+        for lever in REALLOCATION_LEVERS:
             gap = levers[lever] - self.natural[lever]
             weight = LESS_WORK_COST if lever in LESS_WORK_WHEN_LOWER and gap < 0 else 1.0
             total += weight * gap**2
-        return total
+        diligence = levers["diligence"] - self.natural["diligence"]
+        return (
+            self.settings.effort_cost_pct * total + self.settings.diligence_cost_pct * diligence**2
+        ) / 100
 
     def revises(self, agent: TeamAgent) -> bool:
         """Draw whether the team revises its levers this period (it may stay out of inertia)."""

@@ -1,12 +1,15 @@
-"""What a team expects its last period would have looked like under other levers.
+"""What a team expects a period would have looked like under other levers.
 
 Teams value a candidate move by scoring a counterfactual log with the plan's own code. The
 counterfactual starts from the team's true log of the period and applies the expected effect
 of each world lever (its mental model of the world): reliability work thins its internal
-incidents, the change pace thins or repeats changes (with the incidents they caused), care
-flips failures and stretches lead times, emergency abuse pushes normal changes past CAB,
-cherry-picking moves waiting time from short tickets to long ones. Reporting levers are then
-applied by :func:`toolkit.behaviour.reporting.report`, exactly as for the real record.
+incidents by the share of its lagged effect the team will see over its horizon, diligence
+thins recurring internal incidents and shortens hands-on work, the change pace thins or repeats
+changes (with the incidents they caused), care flips failures and stretches lead times,
+emergency abuse pushes normal changes past CAB, cherry-picking moves waiting time from short
+tickets to long ones. Fewer or shorter jobs shorten everyone's wait in the team's queue, as a
+priority queue at the team's load would (:mod:`toolkit.behaviour.queueing`). Reporting levers
+are then applied by :func:`toolkit.behaviour.reporting.report`, exactly as for the real record.
 
 Every random decision is keyed by the row id (common random numbers), so candidates differ
 only where their levers differ. All candidates of all teams are built in one vectorised pass.
@@ -20,15 +23,18 @@ import numpy as np
 import pandas as pd
 
 from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
+from toolkit.behaviour.queueing import wait_ratios
 from toolkit.config.scenario import Scenario
 from toolkit.events.schema import positions, text
-from toolkit.sim.levers import care_factors, change_pace
+from toolkit.sim.levers import care_factors, change_pace, diligence_factors
 from toolkit.sim.streams import hash_ids, uniforms
+from toolkit.sim.world import CHANGE_QUEUE_KEY
 
 NS = "datetime64[ns]"
 HOUR = np.timedelta64(1, "h")
 CHERRY_WAIT_SHIFT = 0.6  # share of a short ticket's wait that full cherry-picking removes
 COPY = "~x"  # suffix of a row a candidate repeats (a change made twice, its incident)
+SUPPLIER_CAUSES = ("vendor", "external")  # resolved when the outage ends, not by the team
 
 
 @dataclass
@@ -117,14 +123,43 @@ class Counterfactuals:
         self.effects = scenario.environment.behaviour.levers
         self.changes_cfg = scenario.environment.changes
         self.seed = seed
+        incidents = scenario.environment.incidents
+        self.capacity = {team.id: team.capacity for team in scenario.organisation.teams}
+        # the queue's classes in the order they are served: queued priorities, changes with 3
+        keys = {float(p) for p in incidents.work_time if p not in incidents.swarm_priorities}
+        self.classes = np.array(sorted(keys | {CHANGE_QUEUE_KEY}))
+        rework = 1 + incidents.reopen_probability * incidents.reopen_work_fraction
+        self.mean_work = np.full(max(incidents.work_time) + 1, np.nan)
+        for priority, spec in incidents.work_time.items():
+            self.mean_work[priority] = spec.mean_hours * rework
+        self.swarmed = np.array(incidents.swarm_priorities, dtype=np.int64)
+        self.reassignment_delay = incidents.reassignment_delay_hours
+        self.change_hours = self.changes_cfg.engineering_hours.model_dump()
 
-    def moves_table(self, pairs: list[tuple[str, str, LeverSet, LeverSet]]) -> pd.DataFrame:
-        """Tabulate (label, team, current levers, candidate levers) as one row per label."""
+    def moves_table(
+        self,
+        pairs: list[tuple[str, str, LeverSet, LeverSet]],
+        reliability_pull: list[float] | None = None,
+    ) -> pd.DataFrame:
+        """Tabulate (label, team, current levers, candidate levers) as one row per label.
+
+        Parameters
+        ----------
+        pairs : list of tuple
+            One (label, team id, current levers, candidate levers) per candidate.
+        reliability_pull : list of float, optional
+            Per candidate, the share of a change in reliability work the team expects to see in
+            its incident rates, averaged over the periods it looks ahead; by default the share
+            the world shows after one period, ``1 / (1 + reliability_lag_periods)``.
+        """
         labels, teams, current, candidate = zip(*pairs, strict=True) if pairs else ([],) * 4
         columns = {"label": text(list(labels)), "team_id": text(list(teams))}
         for prefix, levers in (("cur_", current), ("new_", candidate)):
             for name in ALL_LEVERS:
                 columns[prefix + name] = np.array([lev[name] for lev in levers], dtype=float)
+        one_period = 1.0 / (1.0 + self.effects.reliability_lag_periods)
+        pull = [one_period] * len(labels) if reliability_pull is None else reliability_pull
+        columns["reliability_pull"] = np.array(pull, dtype=float)
         return pd.DataFrame(columns)
 
     def build(
@@ -132,7 +167,7 @@ class Counterfactuals:
         incidents: pd.DataFrame,
         changes: pd.DataFrame,
         moves: pd.DataFrame,
-        period_end: pd.Timestamp,
+        period: tuple[pd.Timestamp, pd.Timestamp],
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Return counterfactual incidents and changes, with ``team_id`` set to each label.
 
@@ -142,19 +177,20 @@ class Counterfactuals:
             The true rows of the period, for every team that has candidates.
         moves : DataFrame
             From :meth:`moves_table`.
-        period_end : Timestamp
-            Changes pushed past it are not implemented within the period.
+        period : tuple of Timestamp
+            The period's start and end: changes pushed past its end are not implemented within
+            it, and the jobs that arrive in it make the load its waits depend on.
         """
         eff, seed = self.effects, self.seed
-        end = np.datetime64(period_end, "ns")
+        start, end = (np.datetime64(edge, "ns") for edge in period)
         labels = moves["label"].to_numpy(dtype=object)
         incident_ids = incidents["incident_id"].to_numpy(dtype=object)
         change_ids = changes["change_id"].to_numpy(dtype=object)
-        inc = _expand(incidents, moves, incident_ids)
-        chg = _expand(changes, moves, change_ids)
+        inc = true_inc = _expand(incidents, moves, incident_ids)
+        chg = true_chg = _expand(changes, moves, change_ids)
 
         def lever(rows: _Rows, name: str) -> np.ndarray:
-            """Each row's value of a lever column of ``moves`` (``cur_...`` or ``new_...``)."""
+            """Each row's value of a column of ``moves`` (``cur_...``, ``new_...``, ...)."""
             return moves[name].to_numpy(dtype=float)[rows.move]
 
         # change pace: reliability work and care take time from delivery; the lever scales it
@@ -183,18 +219,88 @@ class Counterfactuals:
         again = inc.repeated(caused & np.isin(key + 1, failed_keys), incident_ids, linked=True)
         inc = inc.subset(survives).then(again)
 
-        # reliability work: internal incident rates move after the lag, as the world does
-        pull = 1.0 / (1.0 + eff.reliability_lag_periods)
+        # reliability work moves internal incident rates after the lag, as the world does, and
+        # diligence stops recurring faults at once
         shift = lever(inc, "new_reliability_effort") - lever(inc, "cur_reliability_effort")
-        ratio = np.exp(-eff.reliability_effect * pull * shift)
+        ratio = np.exp(-eff.reliability_effect * lever(inc, "reliability_pull") * shift)
+        _, recurrence_new = diligence_factors(eff, lever(inc, "new_diligence"))
+        _, recurrence_cur = diligence_factors(eff, lever(inc, "cur_diligence"))
+        ratio = ratio * recurrence_new / recurrence_cur
         internal = (incidents["root_cause"] == "internal").to_numpy()[inc.src]
         ratio = np.where(internal, ratio, 1.0)
         inc = _resample(inc, ratio, uniforms(inc.hashed, seed, "cf/reliability"), incident_ids)
 
-        times = self._cherry_picking(incidents, inc, lever)
+        queue = self._queue(
+            incidents, changes, (true_inc, true_chg), (inc, chg), changed, moves, (start, end)
+        )
+        times = self._times(incidents, inc, lever, queue, (start, end))
         return (
             _built(incidents, inc, "incident_id", labels, **times),
             _built(changes, chg, "change_id", labels, **changed),
+        )
+
+    def _queue(self, incidents, changes, now, then, changed, moves, period) -> np.ndarray:
+        """Return each candidate's expected wait ratio per queue class (candidates × classes).
+
+        A job's hours are its type's mean (incidents by priority, with rework, and scaled by
+        the diligence it is worked with; changes by type), so the load is what the team can
+        know of its queue. Incidents count in the period they open in, changes in the period
+        their work ends in; the load is their hours over the team's handler hours.
+        """
+        start, end = period
+        n_moves, n_classes = len(moves), len(self.classes)
+
+        def lever(rows: _Rows, name: str) -> np.ndarray:
+            return moves[name].to_numpy(dtype=float)[rows.move]
+
+        def tally(inc: _Rows, chg: _Rows, diligence: np.ndarray, kinds, implemented):
+            opened = incidents["opened_at"].to_numpy(dtype=NS)[inc.src]
+            priority = incidents["priority"].to_numpy(dtype=np.int64)[inc.src]
+            queued = (opened >= start) & (opened < end) & ~np.isin(priority, self.swarmed)
+            work, _ = diligence_factors(self.effects, diligence)
+            hours = self.mean_work[priority] * work
+            done = ~np.isnat(implemented) & (implemented >= start) & (implemented < end)
+            change_hours = np.array([self.change_hours[kind] for kind in kinds], dtype=float)
+            moves = np.concatenate([inc.move[queued], chg.move[done]])
+            cls = np.concatenate(
+                [
+                    np.searchsorted(self.classes, priority[queued].astype(float)),
+                    np.full(done.sum(), np.searchsorted(self.classes, CHANGE_QUEUE_KEY)),
+                ]
+            )
+            weights = np.concatenate([hours[queued], change_hours[done]])
+            cell = moves * n_classes + cls
+            total = np.bincount(cell, weights=weights, minlength=n_moves * n_classes)
+            jobs = np.bincount(moves, minlength=n_moves)
+            return total.reshape(n_moves, n_classes), jobs
+
+        true_inc, true_chg = now
+        cf_inc, cf_chg = then
+        hours_now, jobs_now = tally(
+            true_inc,
+            true_chg,
+            lever(true_inc, "cur_diligence"),
+            changes["type"].to_numpy(dtype=object)[true_chg.src],
+            changes["implemented_at"].to_numpy(dtype=NS)[true_chg.src],
+        )
+        hours_then, jobs_then = tally(
+            cf_inc,
+            cf_chg,
+            lever(cf_inc, "new_diligence"),
+            changed["type"],
+            changed["implemented_at"],
+        )
+        servers = np.array([self.capacity[team] for team in moves["team_id"]], dtype=np.int64)
+        handler_hours = servers * ((end - start) / HOUR)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            work_now = hours_now.sum(axis=1) / jobs_now
+            work_then = hours_then.sum(axis=1) / jobs_then
+        return wait_ratios(
+            servers,
+            hours_now / handler_hours[:, None],
+            hours_then / handler_hours[:, None],
+            np.nan_to_num(work_now),
+            np.nan_to_num(work_then),
         )
 
     def _care_and_abuse(self, changes: pd.DataFrame, chg: _Rows, end: np.datetime64, lever):
@@ -247,25 +353,56 @@ class Counterfactuals:
             "failed": failed & ~np.isnat(implemented),
         }
 
-    def _cherry_picking(self, incidents: pd.DataFrame, inc: _Rows, lever) -> dict:
-        """Return the shifted times of the counterfactual incidents (none if nobody moves)."""
-        rise = lever(inc, "new_cherry_picking") - lever(inc, "cur_cherry_picking")
-        if not rise.any():
-            return {}
+    def _times(self, incidents, inc: _Rows, lever, queue: np.ndarray, period) -> dict:
+        """Return the counterfactual incidents' times where a candidate moves them.
+
+        Of an incident opened in the period, the wait for a handler scales with its class's
+        wait ratio and cherry-picking moves waiting time from short tickets to long ones; the
+        time from response to resolution scales with diligence, except for incidents waiting on
+        a supplier's outage and for reopened ones (whose rework sits between waits).
+        """
+        start, end = period
         opened = incidents["opened_at"].to_numpy(dtype=NS)[inc.src]
+        priority = incidents["priority"].to_numpy(dtype=np.int64)[inc.src]
+        fresh = (opened >= start) & (opened < end)
+        queued = fresh & ~np.isin(priority, self.swarmed)
+        cls = np.minimum(np.searchsorted(self.classes, priority.astype(float)), queue.shape[1] - 1)
+        wait_ratio = np.where(queued, queue[inc.move, cls] if queue.size else 1.0, 1.0)
+        work_new, _ = diligence_factors(self.effects, lever(inc, "new_diligence"))
+        work_cur, _ = diligence_factors(self.effects, lever(inc, "cur_diligence"))
+        by_team = ~incidents["root_cause"].isin(SUPPLIER_CAUSES).to_numpy(dtype=bool)[inc.src]
+        once = (incidents["reopen_count"].to_numpy() == 0)[inc.src]
+        work_ratio = np.where(fresh & by_team & once, work_new / work_cur, 1.0)
+        rise = lever(inc, "new_cherry_picking") - lever(inc, "cur_cherry_picking")
+        if not (rise.any() or (wait_ratio != 1).any() or (work_ratio != 1).any()):
+            return {}
         responded = incidents["responded_at"].to_numpy(dtype=NS)[inc.src]
         resolved = incidents["resolved_at"].to_numpy(dtype=NS)[inc.src]
-        work = (resolved - responded) / HOUR
-        priority = incidents["priority"].to_numpy()[inc.src]
+        # the queue's part of the wait: the time lost to reassignments does not scale with load
+        passed = incidents["reassignment_count"].to_numpy(dtype=float)[inc.src]
+        wait = np.nan_to_num((responded - opened) / HOUR)
+        queued_wait = np.maximum(wait - passed * self.reassignment_delay, 0.0)
+        work = np.nan_to_num((resolved - responded) / HOUR)
         typical = pd.Series(work).groupby(priority).transform("median").to_numpy()
-        short = work < typical
-        wait = (responded - opened) / HOUR
-        factor = np.where(short, -CHERRY_WAIT_SHIFT, CHERRY_WAIT_SHIFT / 2) * rise
-        shift = np.nan_to_num(wait * factor)
-        delta = (shift * 3600).astype("timedelta64[s]")
+        picking = np.where(work < typical, -CHERRY_WAIT_SHIFT, CHERRY_WAIT_SHIFT / 2) * rise
+        to_response = queued_wait * (wait_ratio - 1) + wait * picking
+        to_resolution = to_response + work * (work_ratio - 1)
         closed = incidents["closed_at"].to_numpy(dtype=NS)[inc.src]
+        resolved_new = resolved + _hours(to_resolution)
+        elapsed = np.where(np.isnat(resolved_new), np.datetime64(end, "ns"), resolved_new) - opened
+        breached = np.where(
+            np.isnat(resolved),
+            incidents["sla_breached"].to_numpy(dtype=bool)[inc.src],
+            elapsed / HOUR > incidents["sla_target_hours"].to_numpy(dtype=float)[inc.src],
+        )
         return {
-            "responded_at": (responded + delta).astype(NS),
-            "resolved_at": (resolved + delta).astype(NS),
-            "closed_at": (closed + delta).astype(NS),
+            "responded_at": (responded + _hours(to_response)).astype(NS),
+            "resolved_at": resolved_new.astype(NS),
+            "closed_at": (closed + _hours(to_resolution)).astype(NS),
+            "sla_breached": breached,
         }
+
+
+def _hours(values: np.ndarray) -> np.ndarray:
+    """Convert hours to a timedelta array, to the second."""
+    return (np.asarray(values) * 3600).astype("timedelta64[s]")

@@ -14,14 +14,14 @@ from toolkit.behaviour.reporting import REPORTING_LEVERS, WORLD_GAMING_LEVERS
 from toolkit.config.scenario import LeverEffects
 from toolkit.sim.levers import WorldLevers
 
-OPERATIONAL_LEVERS = ("reliability_effort", "change_rate", "change_care")
+OPERATIONAL_LEVERS = ("reliability_effort", "change_rate", "change_care", "diligence")
 GAMING_LEVERS = REPORTING_LEVERS + WORLD_GAMING_LEVERS
 ALL_LEVERS = OPERATIONAL_LEVERS + GAMING_LEVERS
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "reliability_effort": (0.0, 0.8),
     "change_rate": (0.3, 1.7),
-    **{name: (0.0, 1.0) for name in ("change_care", *GAMING_LEVERS)},
+    **{name: (0.0, 1.0) for name in ("change_care", "diligence", *GAMING_LEVERS)},
 }
 
 

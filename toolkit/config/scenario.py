@@ -447,6 +447,20 @@ class LeverEffects(StrictModel):
         description="Change requests scale as 1 - effect x (care - baseline care): "
         "careful changes take more of the team's time.",
     )
+    diligence_work_reduction: float = Field(
+        default=0.25,
+        ge=0,
+        le=0.5,
+        description="Hands-on incident work scales as 1 - reduction x diligence: full diligence "
+        "(1, against the team's own standard 0) diagnoses and fixes faster.",
+    )
+    diligence_recurrence_reduction: float = Field(
+        default=0.15,
+        ge=0,
+        le=0.5,
+        description="Internal incident rates scale as 1 - reduction x diligence: fixes that find "
+        "the root cause stop the same fault coming back.",
+    )
 
 
 class Adaptation(StrictModel):
@@ -474,6 +488,23 @@ class Adaptation(StrictModel):
         le=100,
         description="Yearly cost, as % of the team's base salaries, of moving an operational "
         "lever by 1 from its natural level (quadratic in the move).",
+    )
+    diligence_cost_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="Yearly cost, as % of the team's base salaries, of full diligence "
+        "(quadratic: half diligence costs a quarter of it).",
+    )
+    joint_move_share: Probability = Field(
+        default=0.5,
+        description="Share of candidate moves that change two levers at once.",
+    )
+    discount_per_year: float = Field(
+        default=0.15,
+        ge=0,
+        lt=1,
+        description="Yearly rate at which a team discounts awards of later periods (share).",
     )
     integrity_cost_pct: float = Field(
         default=1.0,

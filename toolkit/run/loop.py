@@ -25,6 +25,7 @@ from toolkit.behaviour.adaptation import Adaptation, Stakes, TeamAgent
 from toolkit.behaviour.audit import audit_evidence, misattributions_without_outage
 from toolkit.behaviour.counterfactual import Counterfactuals
 from toolkit.behaviour.expectation import ScoreExpectation
+from toolkit.behaviour.horizon import Horizon, discount_per_period, look_ahead
 from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
 from toolkit.behaviour.reporting import REPORTING_LEVERS, report
 from toolkit.config.plan import Plan
@@ -131,6 +132,9 @@ class PlanLoop:
         self.scorer = PlanScorer(plan, services, self.periods)
         self.ledger = AwardLedger(plan, scenario, self.labels, per_year)
         self.adaptation = Adaptation(scenario, plan, seed, per_year)
+        self.discount = discount_per_period(
+            scenario.environment.behaviour.adaptation.discount_per_year, per_year
+        )
         self.counterfactuals = Counterfactuals(scenario, seed)
         self.expectation = ScoreExpectation(plan)
         self.sla_targets = scenario.environment.incidents.sla_target_hours
@@ -306,18 +310,22 @@ class PlanLoop:
         adaptation = self.adaptation
         states = {t: a.rng.getstate() for t, a in adaptation.agents.items()}
         revising = {t: a for t, a in adaptation.agents.items() if adaptation.revises(a)}
-        options, pairs = {}, []
+        options, pairs, pulls, horizons = {}, [], [], {}
         for team_id, agent in revising.items():
             options[team_id] = adaptation.candidates(agent)
+            horizons[team_id] = self._horizon(team_id, k + 1)
             for i, candidate in enumerate(options[team_id]):
                 pairs.append((f"{team_id}#{i}", team_id, agent.levers, candidate))
-        moves = Moves(adaptation.agents, states, revising, options)
+                pulls.append(horizons[team_id].reliability_pull)
+        moves = Moves(adaptation.agents, states, revising, options, horizons)
         if not pairs:
             return moves
         start, end = self.periods.iloc[k][["start", "end"]]
-        table = self.counterfactuals.moves_table(pairs)
+        table = self.counterfactuals.moves_table(pairs, reliability_pull=pulls)
         incidents, changes = _period_rows(truth, start, end)
-        cf_incidents, cf_changes = self.counterfactuals.build(incidents, changes, table, end)
+        cf_incidents, cf_changes = self.counterfactuals.build(
+            incidents, changes, table, (start, end)
+        )
         services = truth.services.merge(table[["label", "team_id"]], on="team_id")
         services["team_id"] = services.pop("label")
         moves.log = EventLog(
@@ -335,6 +343,12 @@ class PlanLoop:
         moves.team_of = dict(zip(table["label"], table["team_id"], strict=True))
         return moves
 
+    def _horizon(self, team_id: str, k: int) -> Horizon:
+        """Sum up what periods ``k`` onwards are worth to a team deciding for them."""
+        values = [self.ledger.period_value(team_id, j) for j in range(k, len(self.labels))]
+        lag = self.scenario.environment.behaviour.levers.reliability_lag_periods
+        return look_ahead(values, self.discount, lag)
+
     def _choose(self, k: int, moves: Moves, scored: TeamScores) -> None:
         """Let every revising team value its candidates and pick one."""
         if not moves.revising:
@@ -348,7 +362,7 @@ class PlanLoop:
         for team_id, agent in moves.revising.items():
             exposure = self.ledger.exposure(team_id)
             stakes = Stakes(
-                period_value=self.ledger.period_value(team_id, k + 1),
+                period_value=moves.horizons[team_id].period_value,
                 at_risk_gaming=exposure.at_risk("gaming_detected"),
                 at_risk_misattribution=exposure.at_risk("misattribution_detected"),
                 audit_probability=audit.probability_per_period,
@@ -378,6 +392,7 @@ class Moves:
     states: dict[str, tuple]  # every team's random state before the draws
     revising: dict[str, TeamAgent]
     options: dict[str, list[LeverSet]]
+    horizons: dict[str, Horizon]  # what the coming periods are worth to each revising team
     log: EventLog | None = None  # the true period plus each candidate's counterfactual rows
     intensities: list[dict] = field(default_factory=list)  # the candidates' reporting levers
     team_of: dict[str, str] = field(default_factory=dict)  # candidate label → team

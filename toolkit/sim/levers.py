@@ -24,6 +24,9 @@ class WorldLevers:
         0..1: within a priority, short tickets are taken before long ones.
     emergency_abuse : float
         0..1: share of normal changes pushed through as emergencies to skip CAB.
+    diligence : float
+        0..1 above the team's own standard (0): faster diagnosis and fixes that stop
+        recurrence, paid for in the team's own effort rather than in capacity.
     """
 
     reliability_effort: float
@@ -31,6 +34,7 @@ class WorldLevers:
     change_care: float = 0.0
     cherry_picking: float = 0.0
     emergency_abuse: float = 0.0
+    diligence: float = 0.0
 
 
 def natural_levers(effects: LeverEffects) -> WorldLevers:
@@ -63,3 +67,14 @@ def change_pace(effects: LeverEffects, change_rate, reliability_effort, change_c
     natural = effects.baseline_reliability_effort
     _, _, pace = care_factors(effects, change_care)
     return change_rate * (1 - reliability_effort) / (1 - natural) * pace
+
+
+def diligence_factors(effects: LeverEffects, diligence):
+    """Return the (hands-on work, internal incident rate) multipliers of a diligence level.
+
+    Works on floats and numpy arrays alike, so the world and the teams' expectations share it.
+    """
+    return (
+        1 - effects.diligence_work_reduction * diligence,
+        1 - effects.diligence_recurrence_reduction * diligence,
+    )

@@ -29,7 +29,13 @@ from scipy.special import ndtri
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
 from toolkit.events import EventLog, conform, period_bounds
 from toolkit.events.schema import text
-from toolkit.sim.levers import WorldLevers, care_factors, change_pace, natural_levers
+from toolkit.sim.levers import (
+    WorldLevers,
+    care_factors,
+    change_pace,
+    diligence_factors,
+    natural_levers,
+)
 from toolkit.sim.streams import hash_ids, poisson, stream, uniforms
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
@@ -278,7 +284,8 @@ class World:
             lagged = self.lagged_effort[team_id]
             lagged += pull * (chosen.reliability_effort - lagged)
             self.lagged_effort[team_id] = lagged
-            self.incident_multiplier[team_id] = math.exp(
+            _, recurrence = diligence_factors(effects, chosen.diligence)
+            self.incident_multiplier[team_id] = recurrence * math.exp(
                 -effects.reliability_effect * (lagged - natural)
             )
             self.change_multiplier[team_id] = change_pace(
@@ -349,6 +356,9 @@ class World:
         if service.supporting_teams:
             handlers = [team_id, *service.supporting_teams]
             team_id = handlers[int(rng.random() * len(handlers))]
+        # the handling team's diligence shortens the work; the draw itself stays the same
+        pace, _ = diligence_factors(self.effects, self.levers[team_id].diligence)
+        work *= pace
         record = IncidentRecord(
             f"INC{len(self.incidents) + 1:07d}",
             service,
@@ -367,7 +377,7 @@ class World:
         rework = []
         while rng.random() < cfg.reopen_probability:
             gap = rng.expovariate(1.0 / cfg.reopen_delay_hours)
-            rework.append((gap, cfg.reopen_work_fraction * sample(rng)))
+            rework.append((gap, cfg.reopen_work_fraction * pace * sample(rng)))
         picking = self.levers[team_id].cherry_picking
         # cherry-picking: within a priority, shorter work goes first
         typical = self.median_work[priority]
