@@ -63,6 +63,7 @@ def test_horizon_weighs_coming_periods_by_value_and_discount():
     shown = np.array([pull, 1 - (1 - pull) ** 2])
     assert horizon.reliability_pull == pytest.approx((100 * shown[0] + 90 * shown[1]) / 190)
     assert horizon.later_share == pytest.approx(90 / 190)
+    assert horizon.later_ratio == pytest.approx(0.9)
     nothing = look_ahead([0.0, 0.0], discount=0.9, lag_periods=2.0)
     assert nothing.period_value == 0 and nothing.reliability_pull == pytest.approx(pull)
     assert discount_per_period(0.19, 4) == pytest.approx(0.81**0.25)

@@ -29,6 +29,9 @@ class Horizon:
     later_share : float
         Share of the horizon's discounted value that lies after the coming period: what a
         target raised by the coming period's result (a ratchet) bites on.
+    later_ratio : float
+        The same worth in units of the coming period's value (0 when the coming period pays
+        nothing).
     periods : int
         Periods in the horizon (0 when nothing pays any more).
     """
@@ -36,6 +39,7 @@ class Horizon:
     period_value: float
     reliability_pull: float
     later_share: float
+    later_ratio: float
     periods: int
 
 
@@ -67,7 +71,7 @@ def look_ahead(values: Sequence[float], discount: float, lag_periods: float) -> 
     values = np.asarray(values, dtype=float)
     paying = np.flatnonzero(values > 0)
     if not len(paying):
-        return Horizon(0.0, pull, 0.0, 0)
+        return Horizon(0.0, pull, 0.0, 0.0, 0)
     values = values[: paying[-1] + 1]
     ahead = np.arange(len(values))
     weights = discount**ahead
@@ -77,6 +81,7 @@ def look_ahead(values: Sequence[float], discount: float, lag_periods: float) -> 
         period_value=float(worth.sum() / weights.sum()),
         reliability_pull=float(worth @ shown / worth.sum()),
         later_share=float(worth[1:].sum() / worth.sum()),
+        later_ratio=float(worth[1:].sum() / worth[0]) if worth[0] > 0 else 0.0,
         periods=len(values),
     )
 

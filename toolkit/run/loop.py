@@ -354,8 +354,15 @@ class PlanLoop:
         if not moves.revising:
             return
         adaptation = self.adaptation
+        # a result now that raises later targets costs the score held over the horizon
+        horizons = moves.horizons
         expected = self.expectation.expected_scores(
-            scored.teams, scored.metrics, moves.team_of, {t: f"{t}#0" for t in moves.revising}
+            scored.teams,
+            scored.metrics,
+            moves.team_of,
+            {t: f"{t}#0" for t in moves.revising},
+            future_value_ratio={t: h.later_ratio for t, h in horizons.items()},
+            future_cost_scale={t: 1 - h.later_share for t, h in horizons.items()},
         )
         requested = dict(zip(scored.teams["team_id"], scored.teams["audit_requested"], strict=True))
         audit = self.plan.audit
