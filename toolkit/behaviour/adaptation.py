@@ -1,6 +1,6 @@
 """How teams revise their levers between periods: bounded, risk-averse, self-interested.
 
-Each team considers staying put and a few single-lever moves. It values each with the plan's
+Each team considers staying put and a few moves of one or two levers. It values each with the plan's
 own scoring on a counterfactual of its last period (see :mod:`toolkit.behaviour.counterfactual`):
 
     utility = certainty equivalent of (award, risk of a penalty) − effort cost − integrity cost

@@ -199,7 +199,6 @@ class ScoreExpectation:
         team_of: dict[str, str],
         stay: dict,
         future_value_ratio: Mapping[str, float] | None = None,
-        future_cost_scale: Mapping[str, float] | None = None,
     ) -> dict[str, float]:
         """Return the expected score (% of target) of every candidate label.
 
@@ -220,10 +219,6 @@ class ScoreExpectation:
             Real team id → the discounted sum, over the periods after the coming one, of their
             award value in units of the coming period's value. A team not in it (or no
             mapping) gives later periods no weight: targets moving later cost it nothing.
-        future_cost_scale : mapping, optional
-            Real team id → the factor that puts that cost on the footing of the score (1 when
-            the score is the coming period's; the coming period's share of the horizon's
-            worth when the score is held over the horizon and averaged per period).
 
         Raises
         ------
@@ -273,8 +268,7 @@ class ScoreExpectation:
         with np.errstate(invalid="ignore", divide="ignore"):
             multiplier = np.where(raw > 0, final / raw, np.where(fired, 0.0, 1.0))
         expected = np.where(gated, 0.0, total / self.weights.sum() * multiplier)
-        scale = np.array([(future_cost_scale or {}).get(team, 1.0) for team in real])
-        expected -= scale * cost / self.weights.sum()
+        expected -= cost / self.weights.sum()
         return dict(zip(labels, expected.tolist(), strict=True))
 
 

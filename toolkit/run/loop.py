@@ -354,7 +354,8 @@ class PlanLoop:
         if not moves.revising:
             return
         adaptation = self.adaptation
-        # a result now that raises later targets costs the score held over the horizon
+        # every period's result raises the later targets of a rolling or ratchet baseline, so
+        # a move held over the horizon bears that cost in each period it is held
         horizons = moves.horizons
         expected = self.expectation.expected_scores(
             scored.teams,
@@ -362,7 +363,6 @@ class PlanLoop:
             moves.team_of,
             {t: f"{t}#0" for t in moves.revising},
             future_value_ratio={t: h.later_ratio for t, h in horizons.items()},
-            future_cost_scale={t: 1 - h.later_share for t, h in horizons.items()},
         )
         requested = dict(zip(scored.teams["team_id"], scored.teams["audit_requested"], strict=True))
         audit = self.plan.audit
