@@ -14,10 +14,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from toolkit.behaviour.levers import GAMING_LEVERS
 from toolkit.config import load_scenario
-from toolkit.metrics import compute_kpis
+from toolkit.metrics import CATALOGUE, compute_kpis
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.summary import summarise
@@ -33,7 +34,12 @@ PLANS = (
     "sla_attainment",
     "balanced",
     "balanced_guarded",
+    "careful",
 )
+# Variants of library plans: the target award scaled (dose-response), or a ratchet baseline on
+# every improvement metric; keyed "plan@variant".
+VARIANTS = ("careful@x0.5", "careful@x2", "mttr_only@x0.5", "mttr_only@x2", "careful@ratchet")
+GUARDED = "careful"  # the library's best guarded plan: pays for what teams control
 T_CRITICAL = 2.1  # about the two-sided 5% point of a t distribution with 19 degrees of freedom
 
 pytestmark = pytest.mark.slow
@@ -54,10 +60,33 @@ def _near_target_share(incidents: pd.DataFrame) -> float:
     return float(((net > 0.9 * target) & (net <= target)).mean())
 
 
+def _plan(key: str):
+    """Load a library plan, or its variant for keys ``plan@x<scale>`` and ``plan@ratchet``."""
+    name, _, variant = key.partition("@")
+    plan = load_plan(name)
+    if variant.startswith("x"):
+        scale = float(variant[1:])
+        return plan.model_copy(
+            update={
+                "target_award_pct": {g: v * scale for g, v in plan.target_award_pct.items()},
+                "default_target_award_pct": plan.default_target_award_pct * scale,
+            }
+        )
+    if variant == "ratchet":
+        ratchet = [
+            m.model_copy(update={"baseline": m.baseline.model_copy(update={"policy": "ratchet"})})
+            if m.basis == "improvement"
+            else m
+            for m in plan.metrics
+        ]
+        return plan.model_copy(update={"metrics": ratchet})
+    return plan
+
+
 def _record(job: tuple[str, int]) -> dict:
     """Run one plan on one seed and keep what the facts need."""
     plan_name, seed = job
-    scenario, plan = _scenario(), load_plan(plan_name)
+    scenario, plan = _scenario(), _plan(plan_name)
     run = PlanLoop(scenario, plan, seed).run()
     start = plan.start_after_periods
     labels = run.behaviour["period"].drop_duplicates().tolist()
@@ -69,7 +98,7 @@ def _record(job: tuple[str, int]) -> dict:
         views[view] = org.pivot_table(index="period", columns="kpi", values="value")
     true_kpis = compute_kpis(run.truth, period="quarter")
     behaviour = run.behaviour.groupby("period", sort=False)[
-        ["reliability_effort", "change_rate", *GAMING_LEVERS]
+        ["reliability_effort", "change_rate", "diligence", *GAMING_LEVERS]
     ].mean()
     plan_incidents = run.reported.incidents[
         run.reported.incidents["opened_at"]
@@ -81,6 +110,7 @@ def _record(job: tuple[str, int]) -> dict:
         "summary": summarise(run, true_kpis),
         "true": views["true"].loc[plan_periods].mean().to_dict(),
         "reported": views["reported"].loc[plan_periods].mean().to_dict(),
+        "true_first_year": views["true"].loc[plan_periods[:4]].mean().to_dict(),
         "levers_first": behaviour.loc[plan_periods[0]].to_dict(),
         "levers_late": behaviour.loc[plan_periods[-2:]].mean().to_dict(),
         "levers_mean": behaviour.loc[plan_periods].mean().to_dict(),
@@ -91,7 +121,7 @@ def _record(job: tuple[str, int]) -> dict:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, int], dict]:
-    jobs = [(plan, seed) for plan in PLANS for seed in SEEDS]
+    jobs = [(plan, seed) for plan in PLANS + VARIANTS for seed in SEEDS]
     with ProcessPoolExecutor(max_workers=2) as pool:
         records = list(pool.map(_record, jobs, chunksize=4))
     return {(r["plan"], r["seed"]): r for r in records}
@@ -187,3 +217,76 @@ def test_f_guards_cut_gaming_at_comparable_true_health(runs):
         runs, "mttr_only", lambda r: r["summary"]["true_health"]
     )
     assert abs(health.mean()) < 5 + 2 * health.std(ddof=1) / math.sqrt(len(health))
+
+
+def _paired(runs, plan, getter, reference="no_incentive") -> np.ndarray:
+    return _series(runs, plan, getter) - _series(runs, reference, getter)
+
+
+def _better(kpi: str) -> float:
+    """+1 where a higher value of the KPI is better, -1 where lower is."""
+    return 1.0 if CATALOGUE[kpi].direction == "higher" else -1.0
+
+
+def _net_value(runs, plan, reference="no_incentive") -> np.ndarray:
+    """Loss avoided + value added − extra awards against the reference, per seed."""
+
+    def summary(field):
+        return _paired(runs, plan, lambda r: r["summary"][field], reference)
+
+    return -summary("business_loss") + summary("delivery_value") - summary("total_awards")
+
+
+def test_h_the_guarded_plan_improves_the_true_kpis_it_rewards(runs):
+    rewarded = [metric.kpi for metric in load_plan(GUARDED).metrics]
+    t = {
+        kpi: _t(_better(kpi) * _paired(runs, GUARDED, lambda r, kpi=kpi: r["true"][kpi]))
+        for kpi in rewarded
+    }
+    improved = [kpi for kpi, value in t.items() if value > T_CRITICAL]
+    assert len(improved) >= len(rewarded) / 2, f"t statistics (better > 0): {t}"
+    assert min(t.values()) > -T_CRITICAL, f"a rewarded KPI got significantly worse: {t}"
+    assert _t(_net_value(runs, GUARDED)) > T_CRITICAL  # and it is worth more than it costs
+
+
+def _blocked_spearman(runs, plans: dict[str, float], getter):
+    """Spearman correlation of dose and outcome, each seed's mean taken out (a paired design)."""
+    values = np.array([_series(runs, plan, getter) for plan in plans])  # doses × seeds
+    centred = values - values.mean(axis=0)
+    doses = np.repeat(list(plans.values()), len(SEEDS))
+    return spearmanr(doses, centred.ravel())
+
+
+def test_i_effort_and_true_kpis_rise_with_the_stake_and_so_does_gaming(runs):
+    doses = {f"{GUARDED}@x0.5": 0.5, GUARDED: 1.0, f"{GUARDED}@x2": 2.0}
+    effort = _blocked_spearman(runs, doses, lambda r: r["levers_mean"]["diligence"])
+    assert effort.statistic > 0 and effort.pvalue < 0.05
+    metrics = load_plan(GUARDED).metrics
+    scale = {
+        m.kpi: abs(_series(runs, "no_incentive", lambda r, m=m: r["true"][m.kpi]).mean())
+        for m in metrics
+    }
+
+    def rewarded(r):
+        """The plan's weighted true KPIs, each relative to its level without a plan."""
+        return sum(m.weight * _better(m.kpi) * r["true"][m.kpi] / scale[m.kpi] for m in metrics)
+
+    rises = _blocked_spearman(runs, doses, rewarded)
+    assert rises.statistic > 0 and rises.pvalue < 0.05, rises
+    stakes = {"mttr_only@x0.5": 0.5, "mttr_only": 1.0, "mttr_only@x2": 2.0}
+    gaming = _blocked_spearman(runs, stakes, lambda r: r["summary"]["gaming_index"])
+    assert gaming.statistic > 0 and gaming.pvalue < 0.05, gaming
+
+
+def test_j_a_ratchet_baseline_holds_back_first_year_improvement(runs):
+    def improvement(plan):
+        return _paired(runs, plan, lambda r: -r["true_first_year"]["mttr_mean_hours"])
+
+    held_back = improvement(GUARDED) - improvement(f"{GUARDED}@ratchet")
+    assert _t(held_back) > T_CRITICAL
+
+
+def test_k_throughput_only_buys_quantity_at_the_cost_of_quality(runs):
+    assert _t(_paired(runs, "throughput_only", lambda r: r["true"]["change_throughput"])) > 2.1
+    assert _t(-_paired(runs, "throughput_only", lambda r: r["true"]["change_success_rate"])) > 2.1
+    assert _t(_net_value(runs, "throughput_only")) < -T_CRITICAL
