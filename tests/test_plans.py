@@ -24,6 +24,7 @@ LIBRARY = [
     "change_safety",
     "balanced",
     "balanced_guarded",
+    "careful",
 ]
 
 METRIC = """
