@@ -438,6 +438,15 @@ def test_plans_are_ranked_by_net_value_with_those_that_game_set_aside():
     assert ranking.at["c", "verdict"] == "set aside: gaming index above 5"
 
 
+def test_one_seed_pair_gives_no_interval_and_no_verdict():
+    summary, comparisons = _numbers(**PLANS_BY_HAND)
+    comparisons["pairs"] = 1
+    ranking = net_value_ranking(summary, comparisons, reference="ref")
+    assert ranking[["ci_low", "ci_high"]].isna().all().all() and not ranking["beats"].any()
+    text = recommend(summary, comparisons, reference="ref").markdown
+    assert "No plan beats `ref` on this evidence" in text and "too few for a confidence" in text
+
+
 def test_the_recommendation_follows_the_numbers():
     first = recommend(*_numbers(**PLANS_BY_HAND), reference="ref", currency="EUR")
     # a and b beat ref with 95% confidence; a has the higher net value; c's interval holds 0

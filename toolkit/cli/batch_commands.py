@@ -110,7 +110,7 @@ def format_batch_summary(
     -------
     str
         A heading and one line per scenario and plan, ranked by mean net value within each
-        scenario (the reference at 0, without an interval).
+        scenario (the reference at 0; no interval for it or from fewer than two seed pairs).
     """
     shown = summary[["scenario", "plan", "seeds"]].copy()
     if reference is None or "net_value" not in summary:
@@ -128,6 +128,7 @@ def format_batch_summary(
     interval = pd.DataFrame(index=summary.index, columns=["ci_low", "ci_high"], dtype=float)
     if comparisons is not None and len(comparisons):
         rows = comparisons[comparisons["metric"] == "net_value"].set_index(["scenario", "plan"])
+        rows = rows[rows["pairs"] >= 2]  # one seed pair has no interval
         keys = pd.MultiIndex.from_frame(summary[["scenario", "plan"]])
         interval = rows[["ci_low", "ci_high"]].reindex(keys).set_axis(summary.index)
     shown["net value"] = [_amount(value) for value in net]

@@ -9,7 +9,8 @@ recommendation of the report all read it from here, so the numbers they show are
   others, without a rank;
 - the others, the reference among them (at 0), are ranked by mean net value;
 - a plan beats the reference when the paired 95% interval of its net value lies above zero,
-  and falls short of it when the interval lies below;
+  and falls short of it when the interval lies below; one seed pair gives no interval, so no
+  verdict either way;
 - the recommended plan is the highest-ranked of those that beat the reference, if any.
 """
 
@@ -65,9 +66,10 @@ def net_value_ranking(
     DataFrame
         Indexed by plan, in ranking order: ``rank`` (1 = best; NaN for plans set aside),
         ``net_value`` (mean paired difference), ``ci_low``, ``ci_high`` (its 95% interval;
-        NaN for the reference), ``pairs``, ``loss_avoided``, ``value_added``,
-        ``extra_awards`` (net value = loss avoided + value added − extra awards),
-        ``total_awards``, ``awards_per_loss_avoided``, ``gaming_index``, ``set_aside``,
+        NaN for the reference and for fewer than two seed pairs), ``pairs``,
+        ``loss_avoided``, ``value_added``, ``extra_awards`` (net value = loss avoided + value
+        added − extra awards), ``total_awards``, ``awards_per_loss_avoided``,
+        ``gaming_index``, ``set_aside``,
         ``beats`` and ``verdict`` (text of :data:`VERDICTS`).
 
     Raises
@@ -89,6 +91,8 @@ def net_value_ranking(
     table["ci_low"] = metric("net_value", "ci_low")
     table["ci_high"] = metric("net_value", "ci_high")
     table["pairs"] = metric("net_value", "pairs")
+    single = ~(table["pairs"] >= 2)  # one seed pair has no interval, whatever its bounds say
+    table.loc[single, ["ci_low", "ci_high"]] = np.nan
     for name, (column, sign) in PARTS.items():
         table[column] = sign * metric(name, "mean_difference")
     table.loc[reference, ["net_value", *(column for column, _ in PARTS.values())]] = 0.0
