@@ -44,8 +44,11 @@ def test_every_combination_runs_with_its_files(pooled):
     assert (summary["liability_p50"] <= summary["liability_p90"]).all()
     comparisons = pd.read_parquet(pooled.directory / "comparisons.parquet")
     assert set(comparisons["plan"]) == {"mttr_only"} and (comparisons["pairs"] == 2).all()
-    ranking = pd.read_parquet(pooled.directory / "ranking.parquet")
-    assert set(ranking["plan"]) == set(PLANS)
+    ranking = pd.read_parquet(pooled.directory / "ranking.parquet").set_index("plan")
+    assert set(ranking.index) == set(PLANS)  # by net value: one scenario, so mean = worst
+    net = summary.set_index("plan")["net_value"]
+    assert ranking["mean"].to_dict() == pytest.approx(net.to_dict())
+    assert ranking.loc[net.idxmax(), "rank_mean"] == 1
     manifest = json.loads((pooled.directory / "manifest.json").read_text())
     assert manifest["executor"] == {"kind": "local", "workers": 2, "scheduler": None}
     assert set(manifest["inputs"]) == {"scenario:small", "plan:no_incentive", "plan:mttr_only"}
