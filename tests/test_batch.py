@@ -1,6 +1,7 @@
 """Batches: same results on every executor, resumable from the cache, failures kept apart."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -43,8 +44,11 @@ def test_every_combination_runs_with_its_files(pooled):
     assert (summary["liability_p50"] <= summary["liability_p90"]).all()
     comparisons = pd.read_parquet(pooled.directory / "comparisons.parquet")
     assert set(comparisons["plan"]) == {"mttr_only"} and (comparisons["pairs"] == 2).all()
-    ranking = pd.read_parquet(pooled.directory / "ranking.parquet")
-    assert set(ranking["plan"]) == set(PLANS)
+    ranking = pd.read_parquet(pooled.directory / "ranking.parquet").set_index("plan")
+    assert set(ranking.index) == set(PLANS)  # by net value: one scenario, so mean = worst
+    net = summary.set_index("plan")["net_value"]
+    assert ranking["mean"].to_dict() == pytest.approx(net.to_dict())
+    assert ranking.loc[net.idxmax(), "rank_mean"] == 1
     manifest = json.loads((pooled.directory / "manifest.json").read_text())
     assert manifest["executor"] == {"kind": "local", "workers": 2, "scheduler": None}
     assert set(manifest["inputs"]) == {"scenario:small", "plan:no_incentive", "plan:mttr_only"}
@@ -101,16 +105,67 @@ def test_cli_batch_refuses_a_bad_plan_before_running(tmp_path, capsys):
     assert not (tmp_path / "b").exists()
 
 
-def test_cli_batch_prints_its_stats(pooled, capsys):
+def test_cli_batch_prints_its_stats_and_net_values(pooled, capsys):
     args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "2", "--out", str(pooled.directory)]
     assert main([*args, "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "4 runs (0 computed, 4 from cache, 0 failed) on 1 local worker in" in out
+    assert "Net value against no_incentive on the same seeds" in out
     summary = pd.read_parquet(pooled.directory / "summary.parquet").set_index("plan")
-    lines = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith(" ")}
-    for plan in PLANS:
-        assert lines[plan][3] == f"{summary.loc[plan, 'true_health']:.1f}"
-        assert lines[plan][4] == f"{summary.loc[plan, 'gaming_index']:.1f}"
+    comparisons = pd.read_parquet(pooled.directory / "comparisons.parquet")
+    net = comparisons[comparisons["metric"] == "net_value"].set_index("plan")
+    rows = [line.split() for line in out.splitlines() if line.startswith("   small")]
+    assert [row[1] for row in rows] == list(summary["net_value"].sort_values(ascending=False).index)
+    for row in rows:  # scenario plan seeds net [low, high] gaming awards
+        plan = row[1]
+        assert row[3] == f"{summary.loc[plan, 'net_value']:,.0f}"
+        interval = (
+            f"[{net.loc[plan, 'ci_low']:,.0f}, {net.loc[plan, 'ci_high']:,.0f}]"
+            if plan in net.index
+            else "-"
+        )
+        assert " ".join(row[4:-2]) == interval
+        assert row[-2] == f"{summary.loc[plan, 'gaming_index']:.1f}"
+        assert row[-1] == f"{summary.loc[plan, 'total_awards']:,.0f}"
+
+
+def test_another_reference_plan_is_compared_with(pooled, tmp_path, capsys):
+    out = tmp_path / "b"
+    shutil.copytree(pooled.directory, out)
+    args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "2", "--out", str(out), "--workers", "1"]
+    assert main([*args, "--reference", "mttr_only"]) == 0
+    assert "Net value against mttr_only on the same seeds" in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text())["reference"] == "mttr_only"
+    summary = pd.read_parquet(out / "summary.parquet").set_index("plan")
+    before = pd.read_parquet(pooled.directory / "summary.parquet").set_index("plan")
+    assert summary.loc["mttr_only", "net_value"] == 0
+    assert summary.loc["no_incentive", "net_value"] == pytest.approx(
+        -before.loc["mttr_only", "net_value"]
+    )
+    assert set(pd.read_parquet(out / "comparisons.parquet")["plan"]) == {"no_incentive"}
+
+
+def test_a_reference_outside_the_batch_is_refused_naming_its_plans(tmp_path, capsys):
+    out = tmp_path / "b"
+    args = ["batch", SMALL, "--plans", *PLANS, "--seeds", "1", "--out", str(out)]
+    assert main([*args, "--reference", "balanced"]) == 2
+    error = capsys.readouterr().err
+    assert "reference plan 'balanced' is not in the batch" in error
+    assert "no_incentive, mttr_only" in error and len(error.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_without_no_incentive_a_batch_has_no_reference_unless_given(pooled, tmp_path, capsys):
+    out = tmp_path / "b"
+    shutil.copytree(pooled.directory, out)
+    result = run_batch([SMALL], ["mttr_only"], 2, out, workers=1, progress=False)
+    assert result.reference is None and "net_value" not in result.runs
+    assert not (out / "comparisons.parquet").exists() and not (out / "ranking.parquet").exists()
+    args = ["batch", SMALL, "--plans", "mttr_only", "--seeds", "2", "--out", str(out)]
+    assert main([*args, "--workers", "1"]) == 0
+    assert "No reference plan in the batch, so no net value" in capsys.readouterr().out
+    given = run_batch([SMALL], ["mttr_only"], 2, out, reference="mttr_only", progress=False)
+    assert given.reference == "mttr_only" and (given.runs["net_value"] == 0).all()
 
 
 def test_a_dask_cluster_gives_the_same_results(pooled, tmp_path):
@@ -187,3 +242,15 @@ def test_a_killed_batch_leaves_no_half_result_and_resumes(tmp_path):
     assert resumed.stats["cached"] == len(finished)
     assert resumed.stats["computed"] == 6 - len(finished)
     assert not list(out.glob("runs/*/*/*.tmp-*"))
+
+
+def test_the_reference_is_found_by_name_or_file():
+    from toolkit.experiments.inputs import BatchError, plan_inputs, reference_plan
+
+    plans = plan_inputs(PLANS)
+    assert reference_plan(None, plans) == "no_incentive"
+    assert reference_plan("mttr_only", plans) == "mttr_only"
+    assert reference_plan(str(SCENARIOS / "plans" / "mttr_only.yaml"), plans) == "mttr_only"
+    assert reference_plan(None, plan_inputs(["mttr_only"])) is None
+    with pytest.raises(BatchError, match="give one of its plans: no_incentive, mttr_only"):
+        reference_plan(str(SCENARIOS / "plans" / "balanced.yaml"), plans)

@@ -13,7 +13,7 @@ from toolkit.experiments import run_batch
 from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
-from toolkit.run.summary import kpis_both_views, summarise
+from toolkit.run.summary import summarise
 
 from .conftest import SCENARIOS
 from .test_config import _problems
@@ -184,8 +184,7 @@ def test_infinite_cost_in_a_file_is_refused(tmp_path):
 def test_summary_sums_the_plan_periods(small_scenario):
     plan = load_plan("mttr_only", scenario=small_scenario)
     run = PlanLoop(small_scenario, plan, 3).run()
-    kpis = kpis_both_views(run, small_scenario.horizon.period)
-    summary = summarise(run, kpis[kpis["view"] == "true"].drop(columns="view"))
+    summary = summarise(run)
     table = business_impact(run.truth, small_scenario.business_impact, "quarter")
     plan_periods = table.iloc[plan.start_after_periods :]
     assert 0 < plan.start_after_periods < len(table)
@@ -196,6 +195,12 @@ def test_summary_sums_the_plan_periods(small_scenario):
     assert summary["business_loss"] < table["business_loss"].sum()  # pre-plan left out
     assert {"business_loss", "delivery_value"} <= set(summary["definitions"])
     assert "business_loss" not in summary["undefined"]
+    # true health: loss per period before the plan against loss per plan period
+    before = table["business_loss"].iloc[: plan.start_after_periods].mean()
+    assert summary["true_health"] == pytest.approx(
+        100 * before / plan_periods["business_loss"].mean()
+    )
+    assert "true_health" not in summary["undefined"]
 
 
 @pytest.fixture(scope="module")

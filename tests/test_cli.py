@@ -66,7 +66,7 @@ def test_simulate_without_a_plan_is_no_incentive_and_writes_everything(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["plan"] == "no_incentive"
     assert summary["gaming_index"] == 0 and summary["total_awards"] == 0
-    for key in ("risk_aversion_index", "true_health", "cost_per_health", "definitions"):
+    for key in ("risk_aversion_index", "true_health", "business_loss", "definitions"):
         assert key in summary
     behaviour = pd.read_parquet(out / "behaviour.parquet")
     assert len(behaviour) == len(small_scenario.organisation.teams) * 8

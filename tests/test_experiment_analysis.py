@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from toolkit.experiments.analysis import fairness, gini, paired_differences, robust_ranking
+from toolkit.experiments.analysis import (
+    awards_per_loss_avoided,
+    fairness,
+    gini,
+    paired_differences,
+    robust_ranking,
+)
 
 
 def test_gini_of_equal_and_concentrated_shares():
@@ -53,10 +59,10 @@ def test_robust_ranking_by_mean_worst_case_and_regret():
         {
             "scenario": ["calm", "calm", "calm", "storm", "storm", "storm"],
             "plan": ["a", "b", "c"] * 2,
-            "true_health": [110.0, 100.0, 104.0, 70.0, 95.0, 90.0],
+            "net_value": [110.0, 100.0, 104.0, 70.0, 95.0, 90.0],
         }
     )
-    ranking = robust_ranking(summary, "true_health", higher_is_better=True).set_index("plan")
+    ranking = robust_ranking(summary, "net_value", higher_is_better=True).set_index("plan")
     # regrets: calm best 110 -> a 0, b 10, c 6; storm best 95 -> a 25, b 0, c 5
     assert ranking["max_regret"].to_dict() == {"a": 25.0, "b": 10.0, "c": 6.0}
     assert ranking.loc["c", "rank_regret"] == 1
@@ -64,3 +70,22 @@ def test_robust_ranking_by_mean_worst_case_and_regret():
     assert ranking.loc["b", "rank_worst"] == 1
     assert ranking.loc["b", "rank_mean"] == 1  # means: a 90, b 97.5, c 97
     assert ranking.index[0] == "c"
+
+
+def test_the_price_of_an_improvement_is_never_negative():
+    runs = pd.DataFrame(
+        {
+            "scenario": "s",
+            "plan": ["ref", "ref", "cheap", "cheap", "worse", "worse", "same", "same"],
+            "seed": [0, 1] * 4,
+            "business_loss": [100.0, 120.0, 90.0, 100.0, 130.0, 150.0, 100.0, 120.0],
+            "total_awards": [10.0, 10.0, 4.0, 6.0, 2.0, 2.0, 30.0, 30.0],
+        }
+    )
+    price = awards_per_loss_avoided(runs, "ref")
+    # cheap avoids 15 of loss and pays 5 less: the improvement costs nothing extra
+    assert price[("s", "cheap")] == 0.0
+    # worse adds 30 of loss for 8 less in awards: no improvement, not a price of -8 / 30
+    assert np.isnan(price[("s", "worse")])
+    assert np.isnan(price[("s", "same")])  # no loss avoided at all, whatever it cost
+    assert (price.dropna() >= 0).all()

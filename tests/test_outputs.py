@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from toolkit.cli import main
+from toolkit.config.scenario import BusinessImpact
 from toolkit.run.outputs import (
     OutputError,
     check_output_dir,
@@ -420,7 +421,7 @@ def test_undefined_figures_are_null_with_a_reason(tmp_path, small_scenario):
     # runs the loop without that check still gets a summary that is strict JSON.
     from toolkit.plans import load_plan
     from toolkit.run.loop import PlanLoop
-    from toolkit.run.summary import kpis_both_views, summarise
+    from toolkit.run.summary import summarise
 
     plan = tmp_path / "late.yaml"
     plan.write_text(
@@ -428,21 +429,15 @@ def test_undefined_figures_are_null_with_a_reason(tmp_path, small_scenario):
         "extends: no_incentive\nstart_after_periods: 8\n"
     )
     run = PlanLoop(small_scenario, load_plan(plan), 1).run()
-    kpis = kpis_both_views(run, small_scenario.horizon.period)
     out = tmp_path / "run"
     out.mkdir()
-    write_json(
-        out / "summary.json", summarise(run, kpis[kpis["view"] == "true"].drop(columns="view"))
-    )
+    write_json(out / "summary.json", summarise(run))
     summary = strict((out / "summary.json").read_text())
-    assert summary["true_health"] is None and summary["cost_per_health"] is None
-    assert summary["gaming_index"] is None
+    assert summary["true_health"] is None and summary["gaming_index"] is None
     assert summary["total_awards"] == 0
     assert "no plan periods" in summary["undefined"]["true_health"]
-    assert summary["undefined"]["cost_per_health"].startswith("true health is undefined")
     assert set(summary["undefined"]) == {
         "true_health",
-        "cost_per_health",
         "gaming_index",
         "risk_aversion_index",
         "reported_score_mean",
@@ -457,7 +452,7 @@ def test_undefined_figures_are_null_with_a_reason(tmp_path, small_scenario):
 def test_a_defined_summary_has_numbers_and_no_reasons(simulated):
     summary = strict((simulated / "summary.json").read_text())
     assert summary["undefined"] == {}
-    assert summary["true_health"] > 0 and summary["cost_per_health"] == 0
+    assert summary["true_health"] > 0 and summary["total_awards"] == 0
 
 
 # --- lti ingest ---------------------------------------------------------------------------------
@@ -628,18 +623,32 @@ def test_kpis_refuses_a_non_finite_sla_tolerance(ingested, capsys):
 # --- summary figures ----------------------------------------------------------------------------
 
 
-def fake_run(throughput: list[float], score: float):
-    """A run of four periods, the plan active in the last two, with given org throughput."""
+def fake_run(failed_changes: list[int], score: float):
+    """A run of four quarters, the plan active in the last two: only failed changes happen."""
     from types import SimpleNamespace
 
     from toolkit.behaviour.levers import GAMING_LEVERS
-    from toolkit.config.scenario import BusinessImpact
     from toolkit.events import EventLog
     from toolkit.events.log import TABLES, empty_table
 
     periods = ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
-    truth = EventLog(  # nothing happened: no loss, no delivery
-        **{table: empty_table(table) for table in TABLES},
+    when = [
+        pd.Period(period).to_timestamp() + pd.Timedelta(days=40)
+        for period, count in zip(periods, failed_changes, strict=True)
+        for _ in range(count)
+    ]
+    changes = empty_table("changes").reindex(range(len(when)))
+    changes = changes.assign(
+        change_id=[f"c{i}" for i in range(len(when))],
+        type="normal",
+        submitted_at=pd.Series(when, dtype="datetime64[ns]"),
+        implemented_at=pd.Series(when, dtype="datetime64[ns]"),
+        cab_reviewed=True,
+        failed=True,
+    )
+    tables = {table: empty_table(table) for table in TABLES}
+    truth = EventLog(
+        **{**tables, "changes": changes.astype(tables["changes"].dtypes.to_dict())},
         start=pd.Timestamp("2025-01-01"),
         end=pd.Timestamp("2026-01-01"),
     )
@@ -652,16 +661,7 @@ def fake_run(throughput: list[float], score: float):
             **dict.fromkeys(GAMING_LEVERS, 0.0),
         }
     )
-    kpis = pd.DataFrame(
-        {
-            "period": periods,
-            "team_id": "ALL",
-            "service_id": "ALL",
-            "kpi": "change_throughput",
-            "value": throughput,
-        }
-    )
-    run = SimpleNamespace(
+    return SimpleNamespace(
         plan=SimpleNamespace(start_after_periods=2, name="p"),
         scenario=SimpleNamespace(
             name="s",
@@ -674,26 +674,27 @@ def fake_run(throughput: list[float], score: float):
         behaviour=behaviour,
         awards=pd.DataFrame({"earned": [100.0], "paid": [50.0]}),
     )
-    return run, kpis
 
 
 def test_a_health_ratio_that_is_not_finite_is_undefined_with_its_reason(tmp_path):
     from toolkit.run.summary import summarise
 
-    summary = summarise(*fake_run([0.0, 0.0, 5.0, 5.0], 60.0))  # pre-plan throughput 0
-    assert math.isnan(summary["true_health"]) and math.isnan(summary["cost_per_health"])
+    summary = summarise(fake_run([0, 0, 1, 1], 60.0))  # nothing lost before the plan
+    assert math.isnan(summary["true_health"])
     assert "no finite ratio" in summary["undefined"]["true_health"]
     assert summary["gaming_index"] == pytest.approx(10.0)
+    assert summary["business_loss"] == pytest.approx(2 * BusinessImpact().failed_change_cost)
     written = strict(write_json(tmp_path / "summary.json", summary).read_text())
-    assert written["true_health"] is None and "cost_per_health" in written["undefined"]
+    assert written["true_health"] is None and "true_health" in written["undefined"]
+    assert "cost_per_health" not in written
 
 
 def test_every_figure_without_a_number_has_a_reason():
     from toolkit.run.summary import summarise
 
-    summary = summarise(*fake_run([4.0, 4.0, 5.0, 5.0], math.nan))  # scores never computed
-    assert summary["true_health"] == pytest.approx(125.0)
-    assert summary["cost_per_health"] == pytest.approx(100.0 / 125.0)
+    summary = summarise(fake_run([2, 2, 1, 1], math.nan))  # scores never computed
+    assert summary["true_health"] == pytest.approx(200.0)  # half the loss per period
     assert math.isnan(summary["gaming_index"])
     assert set(summary["undefined"]) == {"gaming_index", "reported_score_mean"}
-    assert summary["business_loss"] == 0 and summary["delivery_value"] == 0
+    assert summary["business_loss"] == pytest.approx(2 * BusinessImpact().failed_change_cost)
+    assert summary["delivery_value"] == 0

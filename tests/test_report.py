@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import sys
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from toolkit.report import (
     run_off,
 )
 from toolkit.report.data import ReportError
-from toolkit.report.recommendation import dominated_plans
+from toolkit.report.ranking import dominated_plans, net_value_ranking
 from toolkit.report.render import (
     NOTEBOOK,
     declared_parameters,
@@ -106,29 +107,123 @@ def test_the_report_shows_every_section_plan_and_figure_without_code(report_html
     assert "Traceback" not in text
 
 
-def test_the_recommendation_names_a_batch_plan_with_the_summary_numbers(report_html, batch_dir):
-    summary = pd.read_parquet(batch_dir / "summary.parquet").set_index("plan")
-    comparisons = pd.read_parquet(batch_dir / "comparisons.parquet")
+class Tables(HTMLParser):
+    """The rows of every table of a page, as the text of their cells."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th") and self.tables:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _table(page: str, heading: str, following: str) -> dict[str, dict[str, str]]:
+    """The first table under ``heading``: plan -> column heading -> cell text."""
+    [header, *rows] = Tables(_section(page, heading, following)).tables[0]
+    return {row[header.index("Plan")]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("+", ""))
+
+
+DESCRIBED = re.compile(
+    r"net value EUR (?P<net>-?[\d,]+) against <code>no_incentive</code> \(95% interval EUR "
+    r"(?P<low>-?[\d,]+) to EUR (?P<high>-?[\d,]+)\): loss avoided EUR (?P<avoided>-?[\d,]+), "
+    r"value added EUR (?P<added>-?[\d,]+), extra awards EUR (?P<extra>-?[\d,]+); total awards "
+    r"EUR (?P<awards>[\d,]+) \((?P<price>.*?)\), gaming index (?P<gaming>-?[\d.]+) points"
+)
+
+
+def test_the_recommendation_follows_the_ranking_of_the_tables(report_html):
     part = _section(report_html, "Recommendation", "Plan comparison")
-    chosen = re.search(r"Recommended plan: <code>(\w+)</code>", part).group(1)
-    assert chosen in PLANS
-    health = comparisons[comparisons["metric"] == "true_health"].set_index("plan")
-    improving = [
-        p
-        for p in health.index
-        if summary.at[p, "gaming_index"] <= THRESHOLD and health.at[p, "ci_low"] > 0
-    ]
-    assert (chosen in improving) if improving else (chosen == "no_incentive")
-    quoted = re.findall(r"<code>(\w+)</code>[,:] true health (-?[\d.]+)", part)
-    assert quoted  # the recommended plan or the best value is described with its numbers
-    for plan, value in quoted:
-        assert value == f"{summary.at[plan, 'true_health']:.1f}"
-    for plan, amount in re.findall(
-        r"<code>(\w+)</code>, true health.*?total awards EUR ([\d,]+)", part
-    ):
-        assert amount == f"{summary.at[plan, 'total_awards']:,.0f}"
+    plans = _table(report_html, "Plan comparison", "Differences against the reference plan")
+    assert set(plans) == set(PLANS)
+    verdicts = {plan: row["Verdict"] for plan, row in plans.items()}
+    assert verdicts["no_incentive"] == "reference"
+    for plan, row in plans.items():  # the verdict is what the interval and the gaming say
+        if plan == "no_incentive":
+            continue
+        low, high = (_number(x) for x in row["Net value, 95% interval (EUR)"][1:-1].split(", "))
+        if _number(row["Gaming index (points)"]) > THRESHOLD:
+            assert verdicts[plan].startswith("set aside") and row["Rank by net value"] == "–"
+        elif low > 0:
+            assert "beats the reference" in verdicts[plan]
+        elif high < 0:
+            assert verdicts[plan].startswith("falls short")
+        else:
+            assert verdicts[plan] == "not clear of the reference"
+    ranked = sorted(
+        (int(r["Rank by net value"]), p) for p, r in plans.items() if r["Rank by net value"] != "–"
+    )
+    values = [_number(plans[p]["Net value vs reference (EUR)"]) for _, p in ranked]
+    assert values == sorted(values, reverse=True)  # ranked by net value
+    recommended = [p for p, v in verdicts.items() if v.startswith("recommended")]
+    chosen = re.search(r"Recommended plan: <code>(\w+)</code>", part)
+    if recommended:
+        assert chosen and chosen.group(1) == recommended[0]
+    else:
+        assert chosen is None and "No plan beats <code>no_incentive</code> on this evidence" in part
+
+
+def test_the_recommendation_quotes_the_figures_of_the_tables(report_html):
+    part = _section(report_html, "Recommendation", "Plan comparison")
+    plans = _table(report_html, "Plan comparison", "Differences against the reference plan")
+    differences = _table(
+        report_html, "Differences against the reference plan", "What each plan buys"
+    )
+    quoted = list(DESCRIBED.finditer(part))
+    assert quoted  # the best plan, and any set aside, are described with their numbers
+    for found in quoted:
+        before = re.findall(r"<code>(\w+)</code>", part[: found.start()])
+        plan = [name for name in before if name != "no_incentive"][-1]
+        row, paired = plans[plan], differences[plan]
+        assert found["net"] == row["Net value vs reference (EUR)"]
+        assert f"[{found['low']}, {found['high']}]" == row["Net value, 95% interval (EUR)"]
+        assert found["awards"] == row["Total awards (EUR)"]
+        assert found["gaming"] == row["Gaming index (points)"]
+        price = row["Awards per EUR of loss avoided"]
+        assert found["price"] == (
+            price if price == "no loss avoided" else f"{price} in awards per EUR of loss avoided"
+        )
+        mean = {name: _number(cell.split(" [")[0]) for name, cell in paired.items() if " [" in cell}
+        assert _number(found["avoided"]) == pytest.approx(-mean["Business loss (EUR)"], abs=1)
+        assert _number(found["added"]) == pytest.approx(mean["Delivery value (EUR)"], abs=1)
+        assert _number(found["extra"]) == pytest.approx(mean["Total awards (EUR)"], abs=1)
+        assert _number(found["net"]) == pytest.approx(mean["Net value (EUR)"], abs=1)
     for plan in re.findall(r"Set aside <code>(\w+)</code>", part):
-        assert summary.at[plan, "gaming_index"] > THRESHOLD
+        assert _number(plans[plan]["Gaming index (points)"]) > THRESHOLD
+
+
+def test_the_frontier_is_a_described_image_of_the_net_values(report_html):
+    part = _section(report_html, "What each plan buys", "Reported against true KPIs")
+    plans = _table(report_html, "Plan comparison", "Differences against the reference plan")
+    [image] = re.findall(r"<img[^>]*>", part)
+    assert re.search(r'src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', image)
+    assert "<script" not in part and "<svg" not in part
+    alt = html.unescape(re.search(r'alt="([^"]*)"', image).group(1))
+    assert alt.startswith("What each plan buys: net value against award cost (small)")
+    assert "Net value against no_incentive (EUR)" in alt and "Total awards" in alt
+    for plan, row in plans.items():
+        assert f"{plan}: net value EUR {row['Net value vs reference (EUR)']}" in alt
+        assert f"{row['Verdict']}" in alt
 
 
 def test_an_unknown_parameter_is_refused_before_execution(
@@ -265,67 +360,138 @@ def test_the_run_off_is_what_the_ledger_pays_when_nothing_more_is_earned(vesting
 
 
 def _numbers(**plans) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summary and comparisons of one scenario from (health, awards, gaming, ci_low) per plan."""
+    """Summary and comparisons of one scenario, from what each plan does against ``ref``.
+
+    Each plan gives (loss avoided, value added, extra awards, gaming index, half width of the
+    net value's 95% interval); its net value is loss avoided + value added − extra awards.
+    """
     rows, diffs = [], []
-    for plan, (health, awards, gaming, ci_low) in plans.items():
+    for plan, (avoided, added, extra, gaming, half) in plans.items():
+        net = avoided + added - extra
         rows.append(
             {
                 "plan": plan,
-                "true_health": health,
-                "total_awards": awards,
-                "cost_per_health": awards / health,
+                "net_value": net,
+                "total_awards": extra,  # the reference pays nothing
+                "awards_per_loss_avoided": extra / avoided if avoided > 0 else np.nan,
                 "gaming_index": gaming,
                 "reported_score_mean": 80 + gaming,
                 "true_score_mean": 80.0,
-                "liability_p50": awards,
-                "liability_p90": awards * 1.2,
+                "liability_p50": extra,
+                "liability_p90": extra * 1.2,
                 "awards_gini_teams": 0.2,
                 "gender_gap_awards": 0.05,
             }
         )
-        if plan != "ref":
+        if plan == "ref":
+            continue
+        for metric, mean, width in (
+            ("net_value", net, half),
+            ("business_loss", -avoided, 1.0),
+            ("delivery_value", added, 1.0),
+            ("total_awards", extra, 1.0),
+        ):
             diffs.append(
                 {
                     "plan": plan,
-                    "metric": "true_health",
-                    "mean_difference": health - plans["ref"][0],
-                    "ci_low": ci_low,
-                    "ci_high": ci_low + 4,
+                    "metric": metric,
+                    "mean_difference": mean,
+                    "ci_low": mean - width,
+                    "ci_high": mean + width,
                     "pairs": 5,
                 }
             )
     return pd.DataFrame(rows).set_index("plan"), pd.DataFrame(diffs)
 
 
-def test_the_recommendation_follows_the_numbers():
-    base = {
-        "ref": (100.0, 0.0, 0.0, np.nan),
-        "a": (104.0, 50_000.0, 1.0, 1.0),
-        "b": (102.0, 20_000.0, 2.0, 0.5),
+# net values: a 70 + 10 - 50 = 30k [10k, 50k]; b 35 + 5 - 20 = 20k [5k, 35k];
+# c 0 + 50 - 10 = 40k [-5k, 85k]: the highest mean, but not clear of zero
+PLANS_BY_HAND = {
+    "ref": (0.0, 0.0, 0.0, 0.0, 0.0),
+    "a": (70_000.0, 10_000.0, 50_000.0, 1.0, 20_000.0),
+    "b": (35_000.0, 5_000.0, 20_000.0, 2.0, 15_000.0),
+    "c": (0.0, 50_000.0, 10_000.0, 1.0, 45_000.0),
+}
+
+
+def test_plans_are_ranked_by_net_value_with_those_that_game_set_aside():
+    ranking = net_value_ranking(*_numbers(**PLANS_BY_HAND), reference="ref")
+    assert list(ranking.index) == ["c", "a", "b", "ref"]
+    assert ranking["rank"].tolist() == [1, 2, 3, 4]
+    assert ranking["net_value"].tolist() == [40_000, 30_000, 20_000, 0]
+    assert ranking.loc["a", ["ci_low", "ci_high"]].tolist() == [10_000, 50_000]
+    assert ranking.loc["a", ["loss_avoided", "value_added", "extra_awards"]].tolist() == [
+        70_000,
+        10_000,
+        50_000,
+    ]
+    assert ranking["verdict"].to_dict() == {
+        "c": "not clear of the reference",
+        "a": "recommended: beats the reference (95%)",
+        "b": "beats the reference (95%)",
+        "ref": "reference",
     }
-    # b buys 2 points for 20k (0.1 per 1000), a 4 points for 50k (0.08 per 1000)
-    first = recommend(*_numbers(**base), reference="ref", currency="EUR")
-    assert first.plan == "b" and set(first.improving) == {"a", "b"}
-    assert "**Recommended plan: `b`.**" in first.markdown
-    # b games above the threshold: set aside, a is left
-    second = recommend(*_numbers(**{**base, "b": (102.0, 20_000.0, 9.0, 0.5)}), reference="ref")
-    assert second.plan == "a" and second.gaming == {"b": 9.0}
-    assert "Set aside `b`" in second.markdown
-    # nothing improves the truth with confidence: keep the reference, name the best value
-    doubtful = {**base, "a": (104.0, 50_000.0, 1.0, -1.0), "b": (102.0, 20_000.0, 2.0, -0.5)}
-    third = recommend(*_numbers(**doubtful), reference="ref", currency="EUR")
-    assert third.plan == "ref" and third.improving == ()
-    assert third.best_value == "b" and "Best value" in third.markdown
-    assert "EUR 20,000" in third.markdown
+    gaming = {**PLANS_BY_HAND, "c": (0.0, 50_000.0, 10_000.0, 7.5, 45_000.0)}
+    ranking = net_value_ranking(*_numbers(**gaming), reference="ref", gaming_threshold=5.0)
+    assert list(ranking.index) == ["a", "b", "ref", "c"]  # set aside: last, unranked
+    assert ranking["rank"].iloc[:3].tolist() == [1, 2, 3] and np.isnan(ranking.at["c", "rank"])
+    assert ranking.at["c", "verdict"] == "set aside: gaming index above 5"
 
 
-def test_a_plan_with_less_health_for_more_money_is_dominated():
-    summary, _ = _numbers(
-        ref=(100.0, 0.0, 0.0, np.nan), a=(104.0, 50_000.0, 1.0, 1.0), c=(99.0, 60_000.0, 1.0, 0.0)
+def test_one_seed_pair_gives_no_interval_and_no_verdict():
+    summary, comparisons = _numbers(**PLANS_BY_HAND)
+    comparisons["pairs"] = 1
+    ranking = net_value_ranking(summary, comparisons, reference="ref")
+    assert ranking[["ci_low", "ci_high"]].isna().all().all() and not ranking["beats"].any()
+    text = recommend(summary, comparisons, reference="ref").markdown
+    assert "No plan beats `ref` on this evidence" in text and "too few for a confidence" in text
+
+
+def test_the_recommendation_follows_the_numbers():
+    first = recommend(*_numbers(**PLANS_BY_HAND), reference="ref", currency="EUR")
+    # a and b beat ref with 95% confidence; a has the higher net value; c's interval holds 0
+    assert first.plan == "a" and first.best == "c" and first.beating == ("a", "b")
+    assert "**Recommended plan: `a`.**" in first.markdown
+    assert "- `c` has a higher mean net value, but its 95% interval does not lie" in first.markdown
+    assert (
+        "net value EUR 30,000 against `ref` (95% interval EUR 10,000 to EUR 50,000): loss avoided "
+        "EUR 70,000, value added EUR 10,000, extra awards EUR 50,000; total awards EUR 50,000 "
+        "(0.71 in awards per EUR of loss avoided), gaming index 1.0 points" in first.markdown
     )
-    assert dominated_plans(summary) == {"c": "a"}
-    summary.loc["c", ["true_health", "total_awards"]] = [105.0, 40_000.0]
-    assert dominated_plans(summary) == {"a": "c"}
+    # a games above the threshold: set aside, b is left
+    games = {**PLANS_BY_HAND, "a": (70_000.0, 10_000.0, 50_000.0, 9.0, 20_000.0)}
+    second = recommend(*_numbers(**games), reference="ref")
+    assert second.plan == "b" and second.gaming == {"a": 9.0}
+    assert "Set aside `a`" in second.markdown
+    # nothing beats the reference with confidence: say so and name the best by net value
+    doubtful = {
+        **PLANS_BY_HAND,
+        "a": (70_000.0, 10_000.0, 50_000.0, 1.0, 40_000.0),
+        "b": (35_000.0, 5_000.0, 20_000.0, 2.0, 21_000.0),
+    }
+    third = recommend(*_numbers(**doubtful), reference="ref", currency="EUR")
+    assert third.plan is None and third.beating == () and third.best == "c"
+    assert "**No plan beats `ref` on this evidence.**" in third.markdown
+    assert "Recommended plan" not in third.markdown
+    assert "Best by net value: `c`, net value EUR 40,000 against `ref`" in third.markdown
+    assert "(no loss avoided)" in third.markdown  # c buys no loss reduction at all
+    # only plans that game besides the reference: no best plan to name
+    alone = recommend(*_numbers(ref=PLANS_BY_HAND["ref"], a=games["a"]), reference="ref")
+    assert alone.plan is None and alone.best is None
+    assert "Every plan but `ref` is set aside for gaming" in alone.markdown
+
+
+def test_a_plan_with_less_net_value_for_more_awards_is_dominated():
+    ranking = net_value_ranking(*_numbers(**PLANS_BY_HAND), reference="ref")
+    # c: 40k for 10k of awards beats a (30k for 50k) and b (20k for 20k); ref pays least
+    assert dominated_plans(ranking) == {"a": "c", "b": "c"}
+    ranking.loc["c", ["net_value", "total_awards"]] = [-1_000.0, 10_000.0]
+    assert dominated_plans(ranking) == {"c": "ref"}  # less than nothing, for money
+    text = recommend(*_numbers(**PLANS_BY_HAND), reference="ref", currency="EUR").markdown
+    assert (
+        "- `a` is dominated by `c`: net value EUR 40,000 against EUR 30,000, for EUR 10,000 "
+        "rather than EUR 50,000 in awards." in text
+    )
 
 
 def test_another_reference_plan_recomputes_the_comparisons(batch_dir):
@@ -333,8 +499,47 @@ def test_another_reference_plan_recomputes_the_comparisons(batch_dir):
     assert set(batch.comparisons["reference"]) == {"mttr_only"}
     assert set(batch.comparisons["plan"]) == {"no_incentive", "balanced_guarded"}
     row = batch.summary.set_index("plan").loc["mttr_only"]
-    assert row["risk_aversion_vs_reference"] == 0
+    assert row["risk_aversion_vs_reference"] == 0 and row["net_value"] == 0
     assert batch.plans()[0] == "mttr_only"
+    before = load_batch(batch_dir).runs.set_index(["plan", "seed"])["net_value"]
+    after = batch.runs.set_index(["plan", "seed"])["net_value"]
+    against = before.xs("mttr_only", level="plan")  # mttr_only against no_incentive
+    pd.testing.assert_series_equal(
+        after.xs("no_incentive", level="plan"), -against, check_names=False
+    )
+    assert (after.xs("mttr_only", level="plan") == 0).all()
+
+
+def _rebatched(batch_dir, out, plans, **options):
+    """Copy a batch and run it again (from the cache) with other plans or another reference."""
+    shutil.copytree(batch_dir, out)
+    result = run_batch([str(SCENARIOS / "small.yaml")], plans, 2, out, progress=False, **options)
+    assert result.stats["computed"] == 0
+    return result
+
+
+def test_the_report_compares_with_the_batch_reference_by_default(batch_dir, tmp_path):
+    result = _rebatched(batch_dir, tmp_path / "b", PLANS, workers=1, reference="mttr_only")
+    assert result.reference == "mttr_only"
+    batch = load_batch(result.directory)
+    assert batch.reference == "mttr_only" and batch.plans()[0] == "mttr_only"
+    assert set(batch.comparisons["reference"]) == {"mttr_only"}
+    assert load_batch(result.directory, reference="no_incentive").reference == "no_incentive"
+
+
+def test_a_batch_without_a_reference_needs_one_for_the_report(
+    batch_dir, tmp_path, capsys, no_execution
+):
+    plans = ["mttr_only", "balanced_guarded"]
+    result = _rebatched(batch_dir, tmp_path / "b", plans, workers=1)
+    assert result.reference is None
+    out = tmp_path / "r.html"
+    assert main(["report", str(result.directory), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "without a reference plan" in error and "balanced_guarded, mttr_only" in error
+    batch = load_batch(result.directory, reference="mttr_only")
+    assert set(batch.comparisons["plan"]) == {"balanced_guarded"}
+    assert "net_value" in set(batch.comparisons["metric"])
 
 
 def _second_scenario(batch_dir, out):

@@ -154,7 +154,8 @@ def test_every_figure_is_described(rendered):
         alt = img.get("alt", "").strip()
         assert alt and alt != PLACEHOLDER
         assert PLAN in alt and "no_incentive" in alt
-    assert any(alt.startswith("What each plan buys") for alt in (i["alt"] for i in images))
+    [frontier] = [i["alt"] for i in images if i["alt"].startswith("What each plan buys")]
+    assert f"{PLAN}: net value EUR " in frontier and "no_incentive: net value EUR 0" in frontier
 
 
 def test_the_report_writes_its_two_files_and_nothing_else(rendered):

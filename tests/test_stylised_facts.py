@@ -96,7 +96,6 @@ def _record(job: tuple[str, int]) -> dict:
         kpis = compute_kpis(log, period="quarter")
         org = kpis[(kpis["team_id"] == "ALL") & (kpis["service_id"] == "ALL")]
         views[view] = org.pivot_table(index="period", columns="kpi", values="value")
-    true_kpis = compute_kpis(run.truth, period="quarter")
     behaviour = run.behaviour.groupby("period", sort=False)[
         ["reliability_effort", "change_rate", "diligence", *GAMING_LEVERS]
     ].mean()
@@ -107,7 +106,7 @@ def _record(job: tuple[str, int]) -> dict:
     return {
         "plan": plan_name,
         "seed": seed,
-        "summary": summarise(run, true_kpis),
+        "summary": summarise(run),
         "true": views["true"].loc[plan_periods].mean().to_dict(),
         "reported": views["reported"].loc[plan_periods].mean().to_dict(),
         "true_first_year": views["true"].loc[plan_periods[:4]].mean().to_dict(),

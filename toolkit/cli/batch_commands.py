@@ -54,6 +54,7 @@ def _batch(args: argparse.Namespace) -> int:
                 args.out,
                 workers=args.workers,
                 progress=sys.stderr.isatty(),
+                reference=args.reference,
                 executor=args.executor,
                 scheduler=args.scheduler,
                 force=args.force,
@@ -82,28 +83,70 @@ def _batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if len(result.runs):
-        summary = result.directory / "summary.parquet"
-        print(f"Means over seeds:\n{format_batch_summary(pd.read_parquet(summary))}")
-        print(f"Summary per scenario and plan in {summary.as_posix()}")
+        directory = result.directory
+        summary = pd.read_parquet(directory / "summary.parquet")
+        comparisons = directory / "comparisons.parquet"
+        paired = pd.read_parquet(comparisons) if comparisons.is_file() else None
+        print(format_batch_summary(summary, paired, result.reference))
+        print(f"Summary per scenario and plan in {(directory / 'summary.parquet').as_posix()}")
     return 1 if result.failures else 0
 
 
-SHOWN = {
-    "seeds": ("seeds", "{:d}"),
-    "true_health": ("true health", "{:.1f}"),
-    "gaming_index": ("gaming index", "{:.1f}"),
-    "total_awards": ("awards", "{:,.0f}"),
-    "cost_per_health": ("per health point", "{:,.0f}"),
-    "liability_p90": ("liability P90", "{:,.0f}"),
-}
+def format_batch_summary(
+    summary: pd.DataFrame, comparisons: pd.DataFrame | None, reference: str | None
+) -> str:
+    """Render per scenario and plan the net value against the reference, gaming and awards.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        The batch's ``summary.parquet``.
+    comparisons : DataFrame, optional
+        Its ``comparisons.parquet``; the 95% interval of net value comes from there.
+    reference : str, optional
+        The batch's reference plan; without one there is no net value to show.
+
+    Returns
+    -------
+    str
+        A heading and one line per scenario and plan, ranked by mean net value within each
+        scenario (the reference at 0; no interval for it or from fewer than two seed pairs).
+    """
+    shown = summary[["scenario", "plan", "seeds"]].copy()
+    if reference is None or "net_value" not in summary:
+        heading = (
+            "No reference plan in the batch, so no net value: add no_incentive or give "
+            "--reference PLAN. Means over seeds:"
+        )
+        net = pd.Series(float("nan"), index=summary.index)
+    else:
+        heading = (
+            f"Net value against {reference} on the same seeds, in the scenario currency "
+            "(loss avoided + value added - extra awards), means over seeds:"
+        )
+        net = summary["net_value"]
+    interval = pd.DataFrame(index=summary.index, columns=["ci_low", "ci_high"], dtype=float)
+    if comparisons is not None and len(comparisons):
+        rows = comparisons[comparisons["metric"] == "net_value"].set_index(["scenario", "plan"])
+        rows = rows[rows["pairs"] >= 2]  # one seed pair has no interval
+        keys = pd.MultiIndex.from_frame(summary[["scenario", "plan"]])
+        interval = rows[["ci_low", "ci_high"]].reindex(keys).set_axis(summary.index)
+    shown["net value"] = [_amount(value) for value in net]
+    shown["95% interval"] = [
+        f"[{_amount(low)}, {_amount(high)}]" if pd.notna(low) else "-"
+        for low, high in zip(interval["ci_low"], interval["ci_high"], strict=True)
+    ]
+    shown["gaming index"] = [f"{value:.1f}" for value in summary["gaming_index"]]
+    shown["awards"] = [_amount(value) for value in summary["total_awards"]]
+    order = shown.assign(_net=net.to_numpy()).sort_values(
+        ["scenario", "_net", "plan"], ascending=[True, False, True], kind="stable"
+    )
+    return f"{heading}\n{order.drop(columns='_net').to_string(index=False)}"
 
 
-def format_batch_summary(summary: pd.DataFrame) -> str:
-    """Render the headline means per scenario and plan for the terminal."""
-    shown = summary[["scenario", "plan"]].copy()
-    for column, (title, form) in SHOWN.items():
-        shown[title] = [form.format(value) for value in summary[column]]
-    return shown.to_string(index=False)
+def _amount(value: float) -> str:
+    """Format an amount of money with thousands separators, ``-`` when there is none."""
+    return f"{value:,.0f}" if pd.notna(value) else "-"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -130,6 +173,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     batch.add_argument("--seeds", type=int, required=True, metavar="N", help="seeds 0..N-1")
     batch.add_argument("--out", required=True, metavar="DIR", help="batch directory")
+    batch.add_argument(
+        "--reference",
+        default=None,
+        metavar="PLAN",
+        help="plan of the batch the others are compared with, seed by seed (default: "
+        "no_incentive when the batch has it)",
+    )
     batch.add_argument(
         "--workers", type=int, default=None, metavar="K", help="worker processes (default: CPUs)"
     )

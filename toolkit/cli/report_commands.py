@@ -52,10 +52,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "report",
         help="write the decision report on a batch as HTML",
         description="Execute the decision-report notebook on a batch directory written by "
-        "`lti batch` and export it as HTML without code: plan comparison, paired differences "
-        "against the reference plan, cost and health frontier, reported against true KPIs, "
-        "behaviour, awards, liability and fairness, and a recommendation written from the "
-        "numbers. The HTML is self-contained and holds no script; every name is shown as text. The "
+        "`lti batch` and export it as HTML without code: plans ranked by net value against the "
+        "reference plan with paired 95% intervals, paired differences, a frontier of net value "
+        "against award cost, reported against true KPIs, behaviour, awards, liability and "
+        "fairness, and a recommendation written from the numbers. The HTML is self-contained "
+        "and holds no script; every name is shown as text. The "
         "executed notebook is kept beside the HTML file.",
     )
     report.add_argument("directory", metavar="DIR", help="batch directory (lti batch --out)")
@@ -70,7 +71,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--reference",
         default=None,
         metavar="PLAN",
-        help="plan the others are compared with (default: no_incentive)",
+        help="plan the others are compared with (default: the batch's reference plan, "
+        "lti batch --reference)",
     )
     report.add_argument(
         "-p",

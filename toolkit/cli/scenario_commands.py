@@ -105,8 +105,9 @@ def _simulate(args: argparse.Namespace) -> int:
         f"gaming index {_figure(headline['gaming_index'], '.1f', ' pp')}, risk-aversion index "
         f"{_figure(headline['risk_aversion_index'], '.2f')}, true health "
         f"{_figure(headline['true_health'], '.1f')}, awards "
-        f"{_figure(headline['total_awards'], ',.0f', currency)}, cost per health point "
-        f"{_figure(headline['cost_per_health'], ',.0f', currency)}"
+        f"{_figure(headline['total_awards'], ',.0f', currency)}, business loss "
+        f"{_figure(headline['business_loss'], ',.0f', currency)}, delivery value "
+        f"{_figure(headline['delivery_value'], ',.0f', currency)}"
     )
     for name, reason in headline["undefined"].items():
         print(f"  {name} undefined: {reason}")

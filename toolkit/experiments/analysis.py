@@ -6,6 +6,17 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.weightstats import DescrStatsW
 
+DEFINITIONS = {
+    "net_value": "what the business gains by running the plan instead of the reference plan "
+    "on the same scenario and seed: loss avoided (reference business_loss - the plan's) + value "
+    "added (the plan's delivery_value - the reference's) - extra awards (the plan's "
+    "total_awards - the reference's), scenario currency; 0 for the reference",
+    "awards_per_loss_avoided": "extra awards paid per unit of business loss avoided against the "
+    "reference, from means over the seeds both ran: max(0, extra awards) / loss avoided; "
+    "undefined (no improvement) where the plan avoids no loss, 0 where it avoids loss for no "
+    "extra awards, never negative",
+}
+
 
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative amounts (0 = equal shares, near 1 = one takes all)."""
@@ -70,8 +81,11 @@ def awards_per_loss_avoided(runs: pd.DataFrame, reference: str) -> pd.Series:
     """Return, per scenario and plan, the extra awards paid per unit of business loss avoided.
 
     The price of an improvement: (mean ``total_awards`` − the reference's) / (the reference's
-    mean ``business_loss`` − the plan's), over the seeds both ran. NaN where the plan avoids
-    no loss (nothing was bought, whatever it cost), and for the reference itself.
+    mean ``business_loss`` − the plan's), over the seeds both ran. NaN ("no improvement")
+    where the plan avoids no loss: nothing was bought, whatever it cost, and a ratio with a
+    loss added below the line would read as a negative price, a bargain. A plan that avoids
+    loss while paying no more than the reference costs 0 per unit (its extra awards count as
+    0): the price is never negative. NaN for the reference itself.
 
     Parameters
     ----------
@@ -95,7 +109,7 @@ def awards_per_loss_avoided(runs: pd.DataFrame, reference: str) -> pd.Series:
     ].mean()
     avoided = means["business_loss_ref"] - means["business_loss"]
     extra = means["total_awards"] - means["total_awards_ref"]
-    return (extra / avoided.where(avoided > 0)).rename("awards_per_loss_avoided")
+    return (extra.clip(lower=0) / avoided.where(avoided > 0)).rename("awards_per_loss_avoided")
 
 
 def paired_differences(

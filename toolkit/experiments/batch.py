@@ -49,6 +49,7 @@ from toolkit.experiments.inputs import (
     BatchError,
     check_pairs,
     plan_inputs,
+    reference_plan,
     scenario_inputs,
     seed_list,
     worker_count,
@@ -66,7 +67,6 @@ HEADLINE = (
     "total_awards",
     "total_paid",
     "true_health",
-    "cost_per_health",
     "reported_score_mean",
     "true_score_mean",
     "awards_gini_teams",
@@ -77,13 +77,12 @@ HEADLINE = (
     "delivery_value",
 )
 COMPARED = (
-    "true_health",
-    "total_awards",
-    "cost_per_health",
-    "gaming_index",
+    "net_value",
     "business_loss",
     "delivery_value",
-    "net_value",
+    "total_awards",
+    "gaming_index",
+    "true_health",
 )
 RUN_TABLES = (
     "kpis.parquet",
@@ -100,7 +99,7 @@ VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 def _headline(scenario: Scenario, run, kpis: pd.DataFrame) -> dict:
     """Return a run's headline numbers: summary, fairness, liability, true change pace."""
     true_kpis = kpis[kpis["view"] == "true"].drop(columns="view")
-    summary = summarise(run, true_kpis)
+    summary = summarise(run)
     people = pd.DataFrame(
         [
             {"person_id": p.id, "team_id": t.id, "gender": p.gender}
@@ -157,12 +156,13 @@ class RunSpec:
 
 @dataclass
 class BatchResult:
-    """A finished batch: one row per run, failures, and where everything is."""
+    """A finished batch: one row per run, failures, where everything is, the reference plan."""
 
     runs: pd.DataFrame
     failures: list[dict]
     directory: Path
     stats: dict = field(default_factory=dict)
+    reference: str | None = None
 
 
 def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
@@ -253,7 +253,7 @@ def run_batch(
     out: str | Path,
     workers: int | None = None,
     progress: bool = True,
-    reference: str = "no_incentive",
+    reference: str | None = None,
     executor: str = "local",
     scheduler: str | None = None,
     force: bool = False,
@@ -275,8 +275,10 @@ def run_batch(
         Worker processes (default: the machine's CPU count); 1 runs in this process.
     progress : bool
         Show a progress bar.
-    reference : str
-        The plan others are compared with, pair by pair on the same seeds.
+    reference : str, optional
+        The plan others are compared with, pair by pair on the same seeds: a plan of the batch
+        by name or as given; by default ``no_incentive`` when the batch holds it, else none
+        (no net value, comparisons or ranking).
     executor : str
         ``"local"`` (a process pool; ``workers=1`` runs in this process) or ``"dask"`` (a
         Dask LocalCluster of ``workers`` processes, or the cluster at ``scheduler``).
@@ -292,14 +294,16 @@ def run_batch(
         ``runs.parquet`` (with ``net_value`` against ``reference`` on the same seed),
         ``summary.parquet`` (per scenario and plan), ``comparisons.parquet`` (paired
         differences against ``reference`` with confidence intervals), ``ranking.parquet``
-        (robust ranking of plans by true health across scenarios), ``batch.json`` and, last,
-        ``manifest.json`` with the hash of each of them and of every run's manifest.
+        (robust ranking of plans by net value across scenarios), ``batch.json`` and, last,
+        ``manifest.json`` (which records the reference) with the hash of each of them and of
+        every run's manifest; the last three tables only with a reference.
 
     Raises
     ------
     BatchError
         Before anything runs: an unknown executor, no scenario, plan or seed, a file listed
-        twice, two inputs of one name, or a worker count below 1.
+        twice, two inputs of one name, a worker count below 1, or a reference plan that is
+        not in the batch.
     ConfigError
         Before anything runs, if a scenario or plan is invalid.
     OutputError
@@ -313,6 +317,7 @@ def run_batch(
     workers = worker_count(workers)
     seeds = seed_list(seeds)
     scenario_list, plan_list = scenario_inputs(scenarios), plan_inputs(plans)
+    reference = reference_plan(reference, plan_list)
     check_pairs(scenario_list, plan_list)
     inputs = {  # what went in, for the manifest and the report
         **{
@@ -347,7 +352,8 @@ def run_batch(
         runs = pd.DataFrame(rows)
         if len(runs):
             runs = runs.sort_values(["scenario", "plan", "seed"], ignore_index=True)
-            runs["net_value"] = net_value(runs, reference)
+            if reference is not None:
+                runs["net_value"] = net_value(runs, reference)
         elapsed = time.perf_counter() - started
         stats = {
             "runs": len(specs),
@@ -369,9 +375,9 @@ def run_batch(
                     paired_differences(runs, reference, COMPARED).to_parquet(
                         staging / "comparisons.parquet", index=False
                     )
-                robust_ranking(summary, "true_health", higher_is_better=True).to_parquet(
-                    staging / "ranking.parquet", index=False
-                )
+                    robust_ranking(summary, "net_value", higher_is_better=True).to_parquet(
+                        staging / "ranking.parquet", index=False
+                    )
             write_json(staging / RECORD, {"stats": stats, "failures": failures})
 
         run_manifests = {
@@ -393,7 +399,7 @@ def run_batch(
                 "versions": {name: version(name) for name in VERSIONED},
             },
         )
-    return BatchResult(runs, failures, out, stats)
+    return BatchResult(runs, failures, out, stats, reference)
 
 
 def _failure(spec: RunSpec, error: BaseException) -> dict:
@@ -407,18 +413,28 @@ def _failure(spec: RunSpec, error: BaseException) -> dict:
     }
 
 
-def summarise_batch(runs: pd.DataFrame, reference: str = "no_incentive") -> pd.DataFrame:
+def summarise_batch(runs: pd.DataFrame, reference: str | None = "no_incentive") -> pd.DataFrame:
     """Return one row per scenario and plan: headline means over seeds, and more.
 
-    ``liability_p50`` and ``liability_p90`` are quantiles over seeds of the liability left at
-    the horizon's end. Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference``
-    is the mean over seeds of 1 − true change throughput / the reference's on the same seed;
-    ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``) is
-    its mean over seeds, and ``awards_per_loss_avoided`` the extra awards paid per unit of loss
-    avoided (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`), where ``runs``
-    has the money columns they need.
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per run (``runs.parquet``).
+    reference : str, optional
+        The plan compared with; None for a batch without one.
+
+    Returns
+    -------
+    DataFrame
+        Means over seeds of the headline numbers, ``seeds``, and ``liability_p50`` and
+        ``liability_p90``: quantiles over seeds of the liability left at the horizon's end.
+        Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference`` is the
+        mean over seeds of 1 − true change throughput / the reference's on the same seed;
+        ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``)
+        its mean over seeds, and ``awards_per_loss_avoided`` the extra awards paid per unit of
+        loss avoided (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`).
     """
-    if {"business_loss", "delivery_value"} <= set(runs.columns):
+    if reference is not None and {"business_loss", "delivery_value"} <= set(runs.columns):
         runs = runs.assign(net_value=net_value(runs, reference))
     grouped = runs.groupby(["scenario", "plan"], sort=True)
     measured = [name for name in (*HEADLINE, "net_value") if name in runs.columns]

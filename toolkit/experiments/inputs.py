@@ -147,6 +147,44 @@ def check_pairs(scenarios: Sequence[BatchInput], plans: Sequence[BatchInput]) ->
             load_plan(plan.given, scenario=scenario.model)
 
 
+DEFAULT_REFERENCE = "no_incentive"
+
+
+def reference_plan(reference: str | None, plans: Sequence[BatchInput]) -> str | None:
+    """Return the name of the plan every other plan of the batch is compared with.
+
+    Parameters
+    ----------
+    reference : str, optional
+        A plan of the batch, by its ``name:`` or as it was given (library name or file);
+        None means ``no_incentive`` when the batch holds it, else no reference (the batch
+        then has no net value and no paired comparisons).
+    plans : sequence of BatchInput
+        The batch's validated plans.
+
+    Returns
+    -------
+    str or None
+        The reference's ``name:``, or None.
+
+    Raises
+    ------
+    BatchError
+        If ``reference`` is given and is none of the batch's plans, naming them.
+    """
+    names = [plan.name for plan in plans]
+    if reference is None:
+        return DEFAULT_REFERENCE if DEFAULT_REFERENCE in names else None
+    identity = _identity(resolve_plan_path(reference, PLANS_DIR))
+    for plan in plans:
+        if str(reference) in (plan.name, plan.given) or identity == _identity(plan.path):
+            return plan.name
+    raise BatchError(
+        f"reference plan {str(reference)!r} is not in the batch; give one of its plans: "
+        f"{', '.join(names)}"
+    )
+
+
 def seed_list(seeds: int | Iterable[int]) -> list[int]:
     """Return the seeds of a batch: ``n`` means 0 .. n-1, or the seeds themselves.
 

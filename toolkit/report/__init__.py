@@ -12,12 +12,14 @@ from toolkit.report.figures import (
     describe,
     fairness_figure,
     frontier_figure,
+    frontier_note,
     kpi_gap_figure,
     liability_figure,
     show_each,
 )
 from toolkit.report.liability import fan, liability_paths, run_off
 from toolkit.report.narrative import definitions, liability_note, title_block
+from toolkit.report.ranking import dominated_plans, net_value_ranking
 from toolkit.report.recommendation import (
     Recommendation,
     recommend,
@@ -33,6 +35,7 @@ from toolkit.report.tables import (
     kpi_gaps,
     plan_comparison,
     plan_table,
+    ranking_of,
 )
 
 __all__ = [
@@ -47,9 +50,11 @@ __all__ = [
     "definitions",
     "describe",
     "differences",
+    "dominated_plans",
     "fairness_figure",
     "fan",
     "frontier_figure",
+    "frontier_note",
     "kpi_gap_figure",
     "kpi_gap_table",
     "kpi_gaps",
@@ -57,8 +62,10 @@ __all__ = [
     "liability_note",
     "liability_paths",
     "load_batch",
+    "net_value_ranking",
     "plan_comparison",
     "plan_table",
+    "ranking_of",
     "recommend",
     "recommendation_markdown",
     "recommendations",

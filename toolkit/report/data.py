@@ -21,12 +21,14 @@ import pandas as pd
 from toolkit.config import ConfigError, load_scenario
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
-from toolkit.experiments.analysis import paired_differences
+from toolkit.experiments.analysis import net_value, paired_differences
 from toolkit.experiments.batch import COMPARED, RUN_FILES, summarise_batch
+from toolkit.experiments.inputs import DEFAULT_REFERENCE
 from toolkit.plans import load_plan
 from toolkit.resources import SHIPPED_ROOT
 
 BATCH_FILES = ("manifest.json", "runs.parquet", "summary.parquet")
+MONEY = ("business_loss", "delivery_value", "total_awards")
 RUN_TABLES = tuple(name.removesuffix(".parquet") for name in RUN_FILES if name.endswith(".parquet"))
 COMPARISON_COLUMNS = (
     "scenario",
@@ -239,7 +241,7 @@ def check_batch_directory(results_dir: str | Path | None) -> Path:
 def load_batch(
     results_dir: str | Path | None,
     scenario: str | None = None,
-    reference: str = "no_incentive",
+    reference: str | None = None,
 ) -> Batch:
     """Load a batch directory for the report, checked before anything is drawn.
 
@@ -249,19 +251,23 @@ def load_batch(
         The directory ``lti batch --out`` wrote.
     scenario : str, optional
         Report on this scenario only; None covers every scenario of the batch.
-    reference : str
-        The plan the others are compared with; it must be in every scenario covered.
+    reference : str, optional
+        The plan the others are compared with; it must be in every scenario covered. None
+        (or ``""``) takes the batch's own reference plan.
 
     Returns
     -------
     Batch
-        The batch's tables, narrowed to the scenarios covered.
+        The batch's tables, narrowed to the scenarios covered, with net value against
+        ``reference``.
 
     Raises
     ------
     ReportError
-        If the directory is missing or not a batch, if a run's files are missing, or if the
-        scenario or the reference plan is not in the batch (with the names that are).
+        If the directory is missing or not a batch, if a run's files are missing or hold no
+        money figures (an older toolkit's), if the scenario or the reference plan is not in
+        the batch (with the names that are), or if no reference is given for a batch that
+        was run without one.
     """
     directory = check_batch_directory(results_dir)
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -273,16 +279,26 @@ def load_batch(
             raise ReportError(unknown_name("scenario", scenario, scenarios))
         runs = runs[runs["scenario"] == scenario].reset_index(drop=True)
         summary = summary[summary["scenario"] == scenario].reset_index(drop=True)
+    batch_reference = manifest.get("reference", DEFAULT_REFERENCE)
+    if not reference:
+        if batch_reference is None:
+            raise ReportError(
+                f"{directory} was run without a reference plan (no {DEFAULT_REFERENCE} and no "
+                f"--reference); give --reference PLAN, one of: "
+                f"{', '.join(sorted(summary['plan'].unique()))}"
+            )
+        reference = batch_reference
     for name in sorted(summary["scenario"].unique()):
         plans = sorted(summary.loc[summary["scenario"] == name, "plan"])
         if reference not in plans:
             raise ReportError(
                 unknown_name(f"reference plan for scenario {name!r}:", reference, plans)
             )
-    if "directory" not in runs:
+    missing = [name for name in ("directory", *MONEY) if name not in runs]
+    if missing:
         raise ReportError(
-            f"{directory / 'runs.parquet'} does not record where its runs are (written by an "
-            "older toolkit); run the same `lti batch` command again"
+            f"{directory / 'runs.parquet'} has no {', '.join(missing)} (written by an older "
+            "toolkit); run the same `lti batch` command again"
         )
     for run in runs[["directory"]].itertuples(index=False):
         path = run_directory(directory, run.directory)
@@ -292,11 +308,11 @@ def load_batch(
                 f"{path}: missing {', '.join(absent)}; run the same `lti batch` command again "
                 f"to complete the batch"
             )
-    batch_reference = manifest.get("reference", "no_incentive")
     comparisons_path = directory / "comparisons.parquet"
-    if reference == batch_reference and comparisons_path.is_file():
+    if reference == batch_reference and comparisons_path.is_file() and "net_value" in runs:
         comparisons = pd.read_parquet(comparisons_path)
     else:
+        runs = runs.assign(net_value=net_value(runs, reference))
         summary = summarise_batch(runs, reference)
         comparisons = paired_differences(runs, reference, COMPARED)
     if comparisons.empty:  # a batch of the reference plan alone

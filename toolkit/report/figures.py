@@ -11,13 +11,15 @@ import io
 from collections.abc import Callable, Iterable
 
 import numpy as np
+import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from toolkit.report.data import Batch
 from toolkit.report.escaping import md_code, mpl_text
 from toolkit.report.liability import fan, liability_paths
-from toolkit.report.recommendation import dominated_plans
+from toolkit.report.ranking import dominated_plans
 from toolkit.report.tables import (
     GAP_KPIS,
     LEVERS,
@@ -26,6 +28,7 @@ from toolkit.report.tables import (
     kpi_gaps,
     money_label,
     plan_period_start,
+    ranking_of,
 )
 
 REFERENCE_COLOUR = "0.45"
@@ -47,69 +50,106 @@ def _ticks(ax, labels: list[str], most: int = 12) -> None:
 
 
 def frontier_figure(batch: Batch, scenario: str, gaming_threshold: float = 5.0) -> Figure:
-    """Plot true health against total awards per plan, coloured by gaming index.
+    """Plot each plan's net value against its award cost, coloured by gaming index.
 
-    Error bars span the lowest to the highest seed; the dashed line joins the plans no other
-    plan dominates (more health for less money).
+    Net value is against the reference plan (at 0, the dotted line), with its paired 95%
+    interval as the error bar; the dashed line joins the plans no other plan dominates (at
+    least the net value for at most the awards). Plans above the gaming threshold are
+    labelled as set aside.
     """
-    runs = batch.runs[batch.runs["scenario"] == scenario]
-    stats = runs.groupby("plan").agg(
-        cost=("total_awards", "mean"),
-        cost_low=("total_awards", "min"),
-        cost_high=("total_awards", "max"),
-        health=("true_health", "mean"),
-        health_low=("true_health", "min"),
-        health_high=("true_health", "max"),
-        gaming=("gaming_index", "mean"),
-    )
-    stats = stats.loc[batch.plans(scenario)]
+    ranking = ranking_of(batch, scenario, gaming_threshold)
     money = money_label(batch)
     fig = Figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()
+    below = (ranking["net_value"] - ranking["ci_low"]).fillna(0.0)
+    above = (ranking["ci_high"] - ranking["net_value"]).fillna(0.0)
     ax.errorbar(
-        stats["cost"],
-        stats["health"],
-        xerr=[stats["cost"] - stats["cost_low"], stats["cost_high"] - stats["cost"]],
-        yerr=[stats["health"] - stats["health_low"], stats["health_high"] - stats["health"]],
+        ranking["total_awards"],
+        ranking["net_value"],
+        yerr=[below, above],
         fmt="none",
-        ecolor="0.65",
-        capsize=3,
+        ecolor="0.55",
+        capsize=4,
         zorder=1,
-        label="range over seeds",
+        label="95% interval of net value (paired seeds)",
     )
-    top = max(float(stats["gaming"].max()), gaming_threshold)
+    top = max(float(ranking["gaming_index"].max()), gaming_threshold)
     points = ax.scatter(
-        stats["cost"],
-        stats["health"],
-        c=stats["gaming"],
+        ranking["total_awards"],
+        ranking["net_value"],
+        c=ranking["gaming_index"],
         cmap="YlOrRd",
-        vmin=min(0.0, float(stats["gaming"].min())),
+        vmin=min(0.0, float(ranking["gaming_index"].min())),
         vmax=top,
         s=110,
         edgecolors="black",
         zorder=3,
     )
-    for i, (plan, row) in enumerate(stats.sort_values("cost").iterrows()):
+    for i, (plan, row) in enumerate(ranking.sort_values("total_awards").iterrows()):
         offset = (7, 7) if i % 2 == 0 else (7, -15)  # neighbours in cost label on either side
+        label = mpl_text(plan) + (" (set aside: gaming)" if row["set_aside"] else "")
         ax.annotate(
-            mpl_text(plan), (row["cost"], row["health"]), xytext=offset, textcoords="offset points"
+            label,
+            (row["total_awards"], row["net_value"]),
+            xytext=offset,
+            textcoords="offset points",
         )
-    summary = stats.rename(columns={"health": "true_health", "cost": "total_awards"})
-    efficient = stats.drop(index=list(dominated_plans(summary))).sort_values("cost")
-    ax.plot(efficient["cost"], efficient["health"], "--", color="0.3", zorder=2, label="frontier")
+    efficient = ranking.drop(index=list(dominated_plans(ranking))).sort_values("total_awards")
+    ax.plot(
+        efficient["total_awards"],
+        efficient["net_value"],
+        "--",
+        color="0.3",
+        zorder=2,
+        label="frontier",
+    )
     ax.axhline(
-        stats.at[batch.reference, "health"],
+        0.0,
         color=REFERENCE_COLOUR,
         linestyle=":",
-        label=f"{mpl_text(batch.reference)} (reference)",
+        label=f"{mpl_text(batch.reference)} (reference, net value 0)",
     )
     fig.colorbar(points, ax=ax, label="Gaming index (points of target)")
     ax.set_xlabel(f"Total awards over the horizon ({money}), mean over seeds")
-    ax.set_ylabel("True health (pre-plan = 100), mean over seeds")
-    ax.set_title(f"What each plan buys: true health against award cost ({mpl_text(scenario)})")
+    ax.set_ylabel(f"Net value against {mpl_text(batch.reference)} ({money}), mean over seeds")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_title(f"What each plan buys: net value against award cost ({mpl_text(scenario)})")
     ax.legend(loc="best", fontsize="small")
     ax.margins(x=0.12, y=0.12)
     return fig
+
+
+def frontier_note(batch: Batch, scenario: str, gaming_threshold: float = 5.0) -> str:
+    """Say in words what the frontier shows: each plan's net value, interval, awards, gaming.
+
+    Parameters
+    ----------
+    batch : Batch
+        A loaded batch.
+    scenario : str
+        The scenario.
+    gaming_threshold : float
+        Largest acceptable gaming index.
+
+    Returns
+    -------
+    str
+        Plain text for the figure's alternative text, in ranking order.
+    """
+    ranking = ranking_of(batch, scenario, gaming_threshold)
+    money = money_label(batch)
+    parts = []
+    for plan, row in ranking.iterrows():
+        text = f"{plan}: net value {money} {row['net_value']:,.0f}"
+        if pd.notna(row["ci_low"]):
+            text += f" (95% interval {row['ci_low']:,.0f} to {row['ci_high']:,.0f})"
+        text += (
+            f", awards {money} {row['total_awards']:,.0f}, gaming index "
+            f"{row['gaming_index']:.1f}, {row['verdict']}"
+        )
+        parts.append(text)
+    return "Per plan, " + "; ".join(parts)
 
 
 def kpi_gap_figure(batch: Batch, scenario: str) -> Figure:
@@ -267,7 +307,7 @@ def fairness_figure(batch: Batch, scenario: str) -> Figure:
     return fig
 
 
-def describe(fig: Figure, plans: Iterable[str]) -> str:
+def describe(fig: Figure, plans: Iterable[str], note: str = "") -> str:
     """Describe a figure for a reader who cannot see it: its title, panels, axes and plans.
 
     Parameters
@@ -276,6 +316,8 @@ def describe(fig: Figure, plans: Iterable[str]) -> str:
         A figure of this module.
     plans : iterable of str
         The plans it shows.
+    note : str
+        What the figure's numbers say, in words, appended (e.g. :func:`frontier_note`).
 
     Returns
     -------
@@ -295,6 +337,8 @@ def describe(fig: Figure, plans: Iterable[str]) -> str:
     if labels:
         parts.append(f"Axes: {'; '.join(labels)}")
     parts.append(f"Plans: {', '.join(plans)}")
+    if note:
+        parts.append(note)
     return ". ".join(parts).replace(r"\$", "$") + "."
 
 
@@ -311,7 +355,12 @@ def display_figure(fig: Figure, alt: str) -> None:
     display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
 
 
-def show_each(batch: Batch, make: Callable[..., Figure], **options) -> None:
+def show_each(
+    batch: Batch,
+    make: Callable[..., Figure],
+    note: Callable[..., str] | None = None,
+    **options,
+) -> None:
     """Display ``make(batch, scenario, **options)`` for each scenario, headed when several.
 
     Parameters
@@ -320,8 +369,11 @@ def show_each(batch: Batch, make: Callable[..., Figure], **options) -> None:
         A loaded batch.
     make : callable
         A figure function of this module.
+    note : callable, optional
+        ``note(batch, scenario, **options)`` says in words what the figure's numbers are; it
+        is added to the alternative text.
     **options
-        Passed on to ``make``.
+        Passed on to ``make`` (and ``note``).
     """
     from IPython.display import Markdown, display
 
@@ -329,4 +381,5 @@ def show_each(batch: Batch, make: Callable[..., Figure], **options) -> None:
         if len(batch.scenarios) > 1:
             display(Markdown(f"#### Scenario {md_code(scenario)}"))
         fig = make(batch, scenario, **options)
-        display_figure(fig, describe(fig, batch.plans(scenario)))
+        said = note(batch, scenario, **options) if note is not None else ""
+        display_figure(fig, describe(fig, batch.plans(scenario), said))

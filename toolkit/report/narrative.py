@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolkit.experiments.analysis import DEFINITIONS as BATCH_DEFINITIONS
 from toolkit.report.data import Batch
 from toolkit.report.escaping import md_code, md_text
 from toolkit.report.liability import fan, liability_paths
@@ -101,5 +102,7 @@ def liability_note(batch: Batch) -> str:
 
 
 def definitions() -> str:
-    """Return the definitions of the headline numbers as Markdown, from the run summary's."""
-    return "\n".join(f"- **{name}**: {text}." for name, text in DEFINITIONS.items())
+    """Return the definitions of the headline numbers as Markdown, the batch's and the runs'."""
+    return "\n".join(
+        f"- **{name}**: {text}." for name, text in {**BATCH_DEFINITIONS, **DEFINITIONS}.items()
+    )

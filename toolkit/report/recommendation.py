@@ -1,26 +1,30 @@
 """The report's recommendation, written from the numbers by fixed, stated rules.
 
-Rules, per scenario:
+Rules, per scenario (the ranking is :func:`toolkit.report.ranking.net_value_ranking`):
 
 1. A plan whose gaming index (reported minus true score, points of target) is above the
    threshold is set aside: part of what it pays for is not real.
-2. Of the others, those whose paired difference in true health against the reference has a 95%
-   interval above zero improve the truth. If there are any, the one buying the most true health
-   per unit of award money is recommended; if none, the reference is.
-3. Among the plans kept in rule 1, the best value is the one with the lowest cost per point of
-   true health (``cost_per_health``), named even when it does not improve the truth.
-4. A plan is dominated when another has at least its true health for at most its awards, and
-   is better in one of the two.
+2. Of the others, those whose net value against the reference (loss avoided + value added −
+   extra awards, seed by seed) has a paired 95% interval above zero beat the reference. If
+   there are any, the one with the highest mean net value is recommended.
+3. If none does, the text says that no plan beats the reference on this evidence and names
+   the best of the plans kept in rule 1 by mean net value, with its interval.
+4. A plan is dominated when another has at least its net value for at most its award cost,
+   and is better in one of the two.
+
+Every figure in the text is read from the ranking and the summary, as the tables show them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
 
 from toolkit.report.data import Batch
 from toolkit.report.escaping import md_code, md_text
+from toolkit.report.ranking import dominated_plans, net_value_ranking
 from toolkit.report.tables import GAP_KPIS, kpi_gaps
 
 
@@ -32,56 +36,34 @@ class Recommendation:
     ----------
     scenario : str
         The scenario.
-    plan : str
-        The recommended plan: one that improves true health with little gaming, or the
-        reference.
-    best_value : str or None
-        Lowest cost per point of true health among plans at or below the gaming threshold.
-    improving : tuple of str
-        Plans at or below the threshold whose true health beats the reference's (95%).
+    plan : str or None
+        The recommended plan: the highest net value among the plans at or below the gaming
+        threshold that beat the reference with 95% confidence; None when no plan does.
+    best : str or None
+        The highest mean net value among the plans other than the reference at or below the
+        threshold, whether or not its interval lies above zero; None when there is no such
+        plan.
+    beating : tuple of str
+        Plans at or below the threshold whose net value beats the reference's (95%), best
+        first.
     gaming : dict
         Plans above the threshold and their gaming index.
     dominated : dict
         Each dominated plan and the plan that dominates it.
+    ranking : DataFrame
+        The ranking the text is written from.
     markdown : str
         The recommendation as Markdown.
     """
 
     scenario: str
-    plan: str
-    best_value: str | None
-    improving: tuple[str, ...]
+    plan: str | None
+    best: str | None
+    beating: tuple[str, ...]
     gaming: dict[str, float]
     dominated: dict[str, str]
+    ranking: pd.DataFrame
     markdown: str
-
-
-def dominated_plans(summary: pd.DataFrame) -> dict[str, str]:
-    """Map each dominated plan to the plan with the highest true health that dominates it.
-
-    Parameters
-    ----------
-    summary : DataFrame
-        Indexed by plan, with ``true_health`` and ``total_awards``.
-
-    Returns
-    -------
-    dict
-        Dominated plan → dominating plan, in the summary's order.
-    """
-    health, cost = summary["true_health"], summary["total_awards"]
-    result = {}
-    for plan in summary.index:
-        better = [
-            other
-            for other in summary.index
-            if health[other] >= health[plan]
-            and cost[other] <= cost[plan]
-            and (health[other] > health[plan] or cost[other] < cost[plan])
-        ]
-        if better:
-            result[plan] = max(better, key=lambda other: health[other])
-    return result
 
 
 def recommend(
@@ -122,92 +104,88 @@ def recommend(
     ValueError
         If ``reference`` is not in ``summary``.
     """
-    if reference not in summary.index:
-        raise ValueError(f"reference plan {reference!r} is not among {list(summary.index)}")
+    ranking = net_value_ranking(summary, comparisons, reference, gaming_threshold)
+    others = ranking.drop(index=reference)
+    kept = others[~others["set_aside"]]
+    beating = tuple(kept.index[kept["beats"]])
+    chosen = beating[0] if beating else None
+    best = kept.index[0] if len(kept) and pd.notna(kept["net_value"].iloc[0]) else None
+    pairs = int(others["pairs"].max()) if others["pairs"].notna().any() else 0
+    ref = md_code(reference)
 
     def money(value: float) -> str:
         return f"{md_text(currency)} {value:,.0f}".strip()
 
-    health = comparisons[comparisons["metric"] == "true_health"].set_index("plan")
-    others = [plan for plan in summary.index if plan != reference]
-    gaming = {p: float(summary.at[p, "gaming_index"]) for p in others}
-    kept = [p for p in others if gaming[p] <= gaming_threshold]
-    improving = tuple(p for p in kept if p in health.index and health.at[p, "ci_low"] > 0)
-    paying = [p for p in kept if summary.at[p, "total_awards"] > 0]
-    best_value = min(paying, key=lambda p: summary.at[p, "cost_per_health"], default=None)
-    pairs = int(health["pairs"].max()) if len(health) else 0
-
-    def per_money(plan: str) -> float:
-        return health.at[plan, "mean_difference"] / max(summary.at[plan, "total_awards"], 1e-9)
-
-    chosen = max(improving, key=per_money) if improving else reference
-
     def describe(plan: str) -> str:
-        row = summary.loc[plan]
-        text = f"true health {row['true_health']:.1f}"
-        if plan in health.index:
-            diff = health.loc[plan]
-            text += (
-                f" ({diff['mean_difference']:+.2f} against {md_code(reference)}, 95% interval "
-                f"{diff['ci_low']:+.2f} to {diff['ci_high']:+.2f})"
-            )
+        row = ranking.loc[plan]
+        text = f"net value {money(row['net_value'])} against {ref}"
+        if pd.notna(row["ci_low"]):
+            text += f" (95% interval {money(row['ci_low'])} to {money(row['ci_high'])})"
+        price = row["awards_per_loss_avoided"]
+        unit = md_text(currency) or "unit"
+        priced = (
+            f"{price:.2f} in awards per {unit} of loss avoided"
+            if math.isfinite(price)
+            else "no loss avoided"
+        )
         return (
-            f"{text}, total awards {money(row['total_awards'])} "
-            f"({money(row['cost_per_health'])} per point of true health), gaming index "
+            f"{text}: loss avoided {money(row['loss_avoided'])}, value added "
+            f"{money(row['value_added'])}, extra awards {money(row['extra_awards'])}; total "
+            f"awards {money(row['total_awards'])} ({priced}), gaming index "
             f"{row['gaming_index']:.1f} points"
         )
 
     seeds = f"{pairs} paired seed{'' if pairs == 1 else 's'}"
     if pairs < 2:
         seeds += " (too few for a confidence interval: run the batch with more seeds)"
-    if not others:
+    limit = f"a gaming index of at most {gaming_threshold:g} points"
+    if others.empty:
         lines = [
-            f"**Recommended plan: {md_code(chosen)}.** The batch holds no other plan to compare it "
-            f"with; run `lti batch` with the candidate plans next to {md_code(reference)}."
+            f"**No plan to compare with {ref}.** The batch holds no other plan; run `lti batch` "
+            f"with the candidate plans next to {ref}."
         ]
-    elif improving:
+    elif chosen is not None:
         lines = [
-            f"**Recommended plan: {md_code(chosen)}.** Of the plans with a gaming index of at most "
-            f"{gaming_threshold:g} points, {len(improving)} raise true health above "
-            f"{md_code(reference)} with 95% confidence over {seeds}; {md_code(chosen)} buys the "
-            f"most true health per unit of award money: {describe(chosen)}.",
+            f"**Recommended plan: {md_code(chosen)}.** Of the plans with {limit}, "
+            f"{len(beating)} beat{'s' if len(beating) == 1 else ''} {ref} on net value with 95% "
+            f"confidence over {seeds}; {md_code(chosen)} has the highest mean net value: "
+            f"{describe(chosen)}.",
             "",
         ]
+        lines += [f"- {md_code(plan)} also beats {ref}: {describe(plan)}." for plan in beating[1:]]
+        if best != chosen:
+            lines.append(
+                f"- {md_code(best)} has a higher mean net value, but its 95% interval does not lie "
+                f"above zero: {describe(best)}."
+            )
     else:
         lines = [
-            f"**Recommended plan: {md_code(chosen)}.** No plan with a gaming index of at most "
-            f"{gaming_threshold:g} points raises true health above {md_code(reference)} with 95% "
-            f"confidence over {seeds}: on this evidence, awards buy no health "
-            f"the runs can show ({md_code(reference)}: true health "
-            f"{summary.at[reference, 'true_health']:.1f}).",
+            f"**No plan beats {ref} on this evidence.** No plan with {limit} has a net value "
+            f"whose 95% interval over {seeds} lies above zero.",
             "",
         ]
-    if best_value is not None and best_value != chosen:
+        if best is not None:
+            lines.append(f"- Best by net value: {md_code(best)}, {describe(best)}.")
+        else:
+            lines.append(f"- Every plan but {ref} is set aside for gaming.")
+    gaming = {plan: float(ranking.at[plan, "gaming_index"]) for plan in others.index}
+    for plan in others.index[others["set_aside"]]:
+        row = summary.loc[plan]
         lines.append(
-            f"- Best value among plans with a gaming index of at most {gaming_threshold:g}: "
-            f"{md_code(best_value)}, {describe(best_value)}."
+            f"- Set aside {md_code(plan)}: its reported score "
+            f"({row['reported_score_mean']:.1f}% of target) overstates the true score "
+            f"({row['true_score_mean']:.1f}%) by {gaming[plan]:.1f} points, above the threshold "
+            f"of {gaming_threshold:g}; {describe(plan)}."
         )
-    for plan in sorted(gaming, key=gaming.get, reverse=True):
-        if gaming[plan] > gaming_threshold:
-            row = summary.loc[plan]
-            lines.append(
-                f"- Set aside {md_code(plan)}: its reported score "
-                f"({row['reported_score_mean']:.1f}% of target) overstates the true score "
-                f"({row['true_score_mean']:.1f}%) by "
-                f"{gaming[plan]:.1f} points, above the threshold of {gaming_threshold:g}."
-            )
-    dominated = dominated_plans(summary)
+    dominated = dominated_plans(ranking)
     for plan, by in dominated.items():
-        aside = (
-            " (itself set aside for gaming)"
-            if by in gaming and gaming[by] > gaming_threshold
-            else ""
-        )
+        aside = " (itself set aside for gaming)" if ranking.at[by, "set_aside"] else ""
         lines.append(
-            f"- {md_code(plan)} is dominated by {md_code(by)}{aside}: true health "
-            f"{summary.at[by, 'true_health']:.1f} against {summary.at[plan, 'true_health']:.1f}, "
-            f"for {money(summary.at[by, 'total_awards'])} rather than "
-            f"{money(summary.at[plan, 'total_awards'])} in awards."
+            f"- {md_code(plan)} is dominated by {md_code(by)}{aside}: net value "
+            f"{money(ranking.at[by, 'net_value'])} against "
+            f"{money(ranking.at[plan, 'net_value'])}, for "
+            f"{money(ranking.at[by, 'total_awards'])} rather than "
+            f"{money(ranking.at[plan, 'total_awards'])} in awards."
         )
     if gaps is not None and len(gaps.dropna(subset=["gap_pct"])):
         worst = gaps.loc[gaps["gap_pct"].idxmax()]
@@ -218,7 +196,7 @@ def recommend(
                 f"under {md_code(worst['plan'])}: it looks {worst['gap_pct']:.1f}% better than the "
                 f"truth."
             )
-    adopted = chosen if chosen != reference else best_value
+    adopted = chosen if chosen is not None else best
     if adopted is not None:
         row = summary.loc[adopted]
         lines.append(
@@ -231,10 +209,11 @@ def recommend(
     return Recommendation(
         scenario=scenario,
         plan=chosen,
-        best_value=best_value,
-        improving=improving,
-        gaming={p: g for p, g in gaming.items() if g > gaming_threshold},
+        best=best,
+        beating=beating,
+        gaming={p: g for p, g in gaming.items() if ranking.at[p, "set_aside"]},
         dominated=dominated,
+        ranking=ranking,
         markdown="\n".join(lines),
     )
 

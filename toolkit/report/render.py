@@ -383,7 +383,7 @@ def render_report(
     load_batch(
         results_dir,
         scenario=values.get("scenario"),
-        reference=values.get("reference_plan", "no_incentive"),
+        reference=values.get("reference_plan"),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     executed = execute(Path(notebook), executed_path, given, progress)

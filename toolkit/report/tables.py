@@ -8,6 +8,7 @@ from pandas.io.formats.style import Styler
 from toolkit.behaviour.levers import GAMING_LEVERS, OPERATIONAL_LEVERS
 from toolkit.metrics import CATALOGUE
 from toolkit.report.data import Batch
+from toolkit.report.ranking import VERDICTS, net_value_ranking
 
 LEVERS = OPERATIONAL_LEVERS + GAMING_LEVERS
 GAP_KPIS = {
@@ -18,14 +19,21 @@ GAP_KPIS = {
     "change_success_rate": "Change success rate",
     "change_throughput": "Change throughput",
 }
-# summary column -> (label, scale, format); {money} becomes the currency
+# ranking or summary column -> (label, scale, format); {money} becomes the currency
 PLAN_COLUMNS = {
-    "true_health": ("True health (pre-plan = 100)", 1, "{:.1f}"),
-    "reported_score_mean": ("Reported score (% of target)", 1, "{:.1f}"),
-    "true_score_mean": ("True score (% of target)", 1, "{:.1f}"),
+    "rank": ("Rank by net value", 1, "{:.0f}"),
+    "verdict": ("Verdict", 1, "{}"),
+    "net_value": ("Net value vs reference ({money})", 1, "{:,.0f}"),
+    "ci_low": ("Net value, 95% interval low ({money})", 1, "{:,.0f}"),
+    "ci_high": ("Net value, 95% interval high ({money})", 1, "{:,.0f}"),
     "gaming_index": ("Gaming index (points)", 1, "{:.1f}"),
     "total_awards": ("Total awards ({money})", 1, "{:,.0f}"),
-    "cost_per_health": ("Cost per health point ({money})", 1, "{:,.0f}"),
+    "awards_per_loss_avoided": ("Awards per {money} of loss avoided", 1, "{:.2f}"),
+    "business_loss": ("Business loss ({money})", 1, "{:,.0f}"),
+    "delivery_value": ("Delivery value ({money})", 1, "{:,.0f}"),
+    "true_health": ("True health (pre-plan loss / plan loss x 100)", 1, "{:.1f}"),
+    "reported_score_mean": ("Reported score (% of target)", 1, "{:.1f}"),
+    "true_score_mean": ("True score (% of target)", 1, "{:.1f}"),
     "risk_aversion_vs_reference": (
         "Risk aversion: change pace held back vs reference (%)",
         100,
@@ -37,11 +45,15 @@ PLAN_COLUMNS = {
     "liability_p90": ("Liability at horizon, P90 ({money})", 1, "{:,.0f}"),
     "seeds": ("Seeds", 1, "{:.0f}"),
 }
+INTERVAL = "Net value, 95% interval ({money})"
+NO_IMPROVEMENT = "no loss avoided"
 DIFFERENCE_COLUMNS = {
-    "true_health": ("True health (points)", "{:+.2f}"),
+    "net_value": ("Net value ({money})", "{:+,.0f}"),
+    "business_loss": ("Business loss ({money})", "{:+,.0f}"),
+    "delivery_value": ("Delivery value ({money})", "{:+,.0f}"),
     "total_awards": ("Total awards ({money})", "{:+,.0f}"),
-    "cost_per_health": ("Cost per health point ({money})", "{:+,.0f}"),
     "gaming_index": ("Gaming index (points)", "{:+.2f}"),
+    "true_health": ("True health (points)", "{:+.2f}"),
 }
 
 
@@ -61,30 +73,77 @@ def _styled(table: pd.DataFrame, formats: dict | None = None) -> Styler:
     return styled.format_index(escape="html", axis=1).hide(axis="index")
 
 
-def plan_comparison(batch: Batch) -> pd.DataFrame:
-    """Return the summary per scenario and plan with readable column names and units.
+def ranking_of(batch: Batch, scenario: str, gaming_threshold: float = 5.0) -> pd.DataFrame:
+    """Return one scenario's plans ranked by net value (:func:`net_value_ranking`)."""
+    return net_value_ranking(
+        batch.summary_of(scenario),
+        batch.comparisons[batch.comparisons["scenario"] == scenario],
+        batch.reference,
+        gaming_threshold,
+    )
 
-    The scenario column is left out when the report covers one scenario. Shares are shown as
-    percentages.
+
+def plan_comparison(batch: Batch, gaming_threshold: float = 5.0) -> pd.DataFrame:
+    """Return the plans of each scenario ranked by net value, with readable names and units.
+
+    Parameters
+    ----------
+    batch : Batch
+        A loaded batch.
+    gaming_threshold : float
+        Largest acceptable gaming index; plans above it are set aside, listed last unranked.
+
+    Returns
+    -------
+    DataFrame
+        One row per scenario and plan in ranking order: the ranking's rank, verdict, net
+        value and its 95% interval, then the summary's means. The scenario column is left
+        out when the report covers one scenario; shares are shown as percentages.
     """
     money = money_label(batch)
     rows = []
     for scenario in batch.scenarios:
-        table = batch.summary_of(scenario)
+        ranking = ranking_of(batch, scenario, gaming_threshold)
+        summary = batch.summary_of(scenario)
+        table = ranking.join(summary.drop(columns=ranking.columns, errors="ignore"))
         row = pd.DataFrame({"Scenario": scenario, "Plan": table.index})
         for column, (label, scale, _) in PLAN_COLUMNS.items():
-            values = (table[column] * scale).to_numpy() if column in table else float("nan")
+            if column not in table:
+                values = float("nan")
+            elif column == "verdict":
+                values = table[column].to_numpy()
+            else:
+                values = (table[column] * scale).to_numpy()
             row[label.format(money=money)] = values
         rows.append(row)
     table = pd.concat(rows, ignore_index=True)
     return table.drop(columns="Scenario") if len(batch.scenarios) == 1 else table
 
 
-def plan_table(batch: Batch) -> Styler:
-    """Return the plan comparison table, formatted for the report."""
+def plan_table(batch: Batch, gaming_threshold: float = 5.0) -> Styler:
+    """Return the ranked plan comparison, formatted for the report.
+
+    The net value's interval is one column, ``[low, high]``; a plan that avoids no loss shows
+    ``no loss avoided`` as its price of improvement, the reference a dash.
+    """
     money = money_label(batch)
-    formats = {label.format(money=money): fmt for label, _, fmt in PLAN_COLUMNS.values()}
-    return _styled(plan_comparison(batch), formats)
+    label = {column: text.format(money=money) for column, (text, _, _) in PLAN_COLUMNS.items()}
+    formats = {label[column]: fmt for column, (_, _, fmt) in PLAN_COLUMNS.items()}
+    table = plan_comparison(batch, gaming_threshold)
+    low, high = table.pop(label["ci_low"]), table.pop(label["ci_high"])
+    amount = formats[label["net_value"]]
+    table.insert(
+        table.columns.get_loc(label["net_value"]) + 1,
+        INTERVAL.format(money=money),
+        [
+            f"[{amount.format(a)}, {amount.format(b)}]" if pd.notna(a) and pd.notna(b) else "–"
+            for a, b in zip(low, high, strict=True)
+        ],
+    )
+    price = label["awards_per_loss_avoided"]
+    unpriced = table[price].isna() & (table[label["verdict"]] != VERDICTS["reference"])
+    styled = _styled(table, {name: fmt for name, fmt in formats.items() if name in table})
+    return styled.format(lambda _: NO_IMPROVEMENT, subset=(table.index[unpriced], [price]))
 
 
 def differences(batch: Batch) -> pd.DataFrame:

@@ -121,8 +121,7 @@ def run_scenario(
     with tqdm(total=len(loop.labels), desc="periods", unit="period", disable=not progress) as bar:
         run = loop.run(progress=lambda done, total: bar.update(1))
     kpis = kpis_both_views(run, scenario.horizon.period)
-    true_kpis = kpis[kpis["view"] == "true"].drop(columns="view")
-    summary = summarise(run, true_kpis)
+    summary = summarise(run)
 
     with staged_directory(directory) as staging:
         outputs = [

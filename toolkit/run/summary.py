@@ -7,12 +7,14 @@ Definitions (also written into every ``summary.json``):
   of what the plan pays for is not real.
 - ``risk_aversion_index``: mean over teams and plan periods of ``max(0, 1 − change_rate)``: the
   share of their natural change pace teams hold back. 0 = no deferral.
-- ``true_health``: mean over plan periods of 100 × the geometric mean of the organisation's true
-  KPIs relative to the pre-plan periods (incident volume, mean resolution time, availability,
-  change throughput, change success rate; each oriented so that above 100 is better).
+- ``true_health``: 100 × the business loss per period before the plan / the business loss per
+  plan period, both from the true log (100 = unchanged, above 100 = the business loses less
+  under the plan). Weighted by what the outcomes cost: downtime by the criticality tier of the
+  service that is down, open incident hours by priority, failed changes by their cost, so a
+  core-banking outage weighs what it costs and a priority-4 ticket what it costs. It leaves
+  out the value of delivered change, which ``delivery_value`` measures.
 - ``total_awards``: awards earned over the run (granted × scores, after pools and caps), in the
   scenario currency, including accruals of cohorts still open at the end.
-- ``cost_per_health``: ``total_awards / true_health``: money per point of true health.
 - ``business_loss``: what the true outcomes of the plan periods cost the business, in the
   scenario currency: downtime by criticality tier, incident open time by priority and failed
   changes, priced by the scenario's ``business_impact``
@@ -20,8 +22,12 @@ Definitions (also written into every ``summary.json``):
 - ``delivery_value``: what the changes implemented without failure in the plan periods are
   worth, by change type, in the scenario currency.
 
-A figure that cannot be computed (no plan periods, a health ratio that is not finite, no true
-health to divide by) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
+What an improvement costs (awards per unit of loss avoided) and what a plan is worth (net
+value) need the reference plan on the same seed, so a batch computes them
+(:mod:`toolkit.experiments.analysis`), not a single run.
+
+A figure that cannot be computed (no plan periods, no pre-plan periods or loss to compare the
+plan periods with) is not a number: it is NaN in memory, ``null`` in ``summary.json``, and
 ``summary["undefined"]`` says why, figure by figure.
 """
 
@@ -29,20 +35,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from toolkit.behaviour.levers import GAMING_LEVERS
-from toolkit.metrics import CATALOGUE, compute_kpis
+from toolkit.metrics import compute_kpis
 from toolkit.metrics.business_impact import LOSS_PARTS, business_impact
-
-HEALTH_KPIS = (
-    "incident_volume",
-    "mttr_mean_hours",
-    "availability",
-    "change_throughput",
-    "change_success_rate",
-)
 
 # Figures taken over the plan periods (means, or sums of money), undefined when there are none.
 PLAN_PERIOD_FIGURES = (
@@ -60,10 +57,10 @@ DEFINITIONS = {
     "gaming_index": "mean over teams and plan periods of (composite score on the reported log "
     "- composite score on the true log), percentage points of target",
     "risk_aversion_index": "mean over teams and plan periods of max(0, 1 - change_rate lever)",
-    "true_health": "mean over plan periods of 100 x geometric mean of true org KPIs relative "
-    "to the pre-plan periods: " + ", ".join(HEALTH_KPIS),
+    "true_health": "100 x business loss per period before the plan / business loss per plan "
+    "period, both from the true log: 100 = unchanged, above 100 = less loss; weighted by cost "
+    "(downtime by criticality tier, open incident hours by priority, failed changes)",
     "total_awards": "awards earned over the run, after pools and caps, incl. open accruals",
-    "cost_per_health": "total_awards / true_health",
     "business_loss": "sum over plan periods of the true log's downtime hours (outages and "
     "priority-1 incidents, overlaps per service counted once) x cost per hour of the "
     "service's criticality tier, + incident open hours x cost per hour of the priority, + "
@@ -75,35 +72,38 @@ DEFINITIONS = {
 }
 
 
-def true_health_by_period(true_kpis: pd.DataFrame, plan_start: int) -> pd.Series:
-    """Return 100 × the geometric mean of org KPIs relative to the pre-plan mean, per period."""
-    org = true_kpis[(true_kpis["team_id"] == "ALL") & (true_kpis["service_id"] == "ALL")]
-    table = org.pivot_table(index="period", columns="kpi", values="value", sort=True)
-    table = table[[k for k in HEALTH_KPIS if k in table.columns]]
-    baseline = table.iloc[:plan_start].mean()
-    ratio = table / baseline
-    for kpi in table.columns:
-        if CATALOGUE[kpi].direction == "lower":
-            ratio[kpi] = 1 / ratio[kpi]
-    return 100 * np.exp(np.log(ratio.clip(lower=1e-6)).mean(axis=1))
-
-
 def _no_plan_periods(plan_start: int, periods: int) -> str:
     return f"no plan periods: the plan starts after period {plan_start} of {periods}"
 
 
-def _health(true_kpis: pd.DataFrame, plan_start: int, periods: int) -> tuple[float, str | None]:
-    """Return true health over the plan periods, or NaN and the reason it is undefined."""
-    if periods <= plan_start:
-        return math.nan, _no_plan_periods(plan_start, periods)
-    health = true_health_by_period(true_kpis, plan_start).iloc[plan_start:]
-    value = float(health.mean()) if len(health) else math.nan
-    if not math.isfinite(value):
+def _health(loss: pd.Series, plan_start: int) -> tuple[float, str | None]:
+    """Return true health from the business loss per period, or NaN and why it is undefined.
+
+    Parameters
+    ----------
+    loss : Series
+        Business loss of every period of the run, in time order.
+    plan_start : int
+        Number of periods before the plan starts.
+
+    Returns
+    -------
+    tuple
+        ``100 × mean pre-plan loss / mean plan-period loss`` and None, or NaN and the reason:
+        no plan periods, no pre-plan periods, or a loss of 0 on either side (no finite ratio
+        that says anything: with nothing lost before the plan, any loss would score 0).
+    """
+    if len(loss) <= plan_start:
+        return math.nan, _no_plan_periods(plan_start, len(loss))
+    if plan_start == 0:
+        return math.nan, "no pre-plan periods: the plan starts with the run"
+    before, during = float(loss.iloc[:plan_start].mean()), float(loss.iloc[plan_start:].mean())
+    if not (math.isfinite(before) and math.isfinite(during)) or before <= 0 or during <= 0:
         return math.nan, (
-            "the health KPIs have no finite ratio to the pre-plan periods (a pre-plan mean "
-            "of 0, or no values)"
+            f"no finite ratio of business loss per period before the plan ({before:g}) to "
+            f"during it ({during:g}): a side lost nothing or has no value"
         )
-    return value, None
+    return 100 * before / during, None
 
 
 def _mean(values: pd.Series) -> float:
@@ -115,15 +115,13 @@ def _total(values: pd.Series) -> float:
     return float(values.sum(min_count=1)) if len(values) else math.nan
 
 
-def summarise(run, true_kpis: pd.DataFrame) -> dict:
+def summarise(run) -> dict:
     """Return the summary of a :class:`~toolkit.run.loop.PlanRun` as plain numbers.
 
     Parameters
     ----------
     run : PlanRun
-        The run.
-    true_kpis : DataFrame
-        The KPI table of the true log.
+        The run; its true log is valued with the scenario's ``business_impact`` prices.
 
     Returns
     -------
@@ -138,20 +136,17 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
     active = behaviour[behaviour["period"].isin(labels[plan_start:])]
     undefined: dict[str, str] = {}
     total_awards = float(run.awards["earned"].sum()) if len(run.awards) else 0.0
-    true_health, why = _health(true_kpis, plan_start, len(labels))
-    if why is not None:
-        undefined["true_health"] = why
-        undefined["cost_per_health"] = f"true health is undefined: {why}"
-        cost_per_health = math.nan
-    else:
-        cost_per_health = total_awards / true_health
     if not len(active):
         undefined.update(
             dict.fromkeys(PLAN_PERIOD_FIGURES, _no_plan_periods(plan_start, len(labels)))
         )
     gap = active["score_pct"] - active["true_score_pct"]
-    money = business_impact(run.truth, run.scenario.business_impact, run.scenario.horizon.period)
-    money = money[money["period"].isin(labels[plan_start:])]
+    valued = business_impact(run.truth, run.scenario.business_impact, run.scenario.horizon.period)
+    valued = valued.set_index("period").reindex(labels)  # the run's periods, in order
+    true_health, why = _health(valued["business_loss"], plan_start)
+    if why is not None:
+        undefined["true_health"] = why
+    money = valued.iloc[plan_start:]
     summary = {
         "scenario": run.scenario.name,
         "plan": run.plan.name,
@@ -161,7 +156,6 @@ def summarise(run, true_kpis: pd.DataFrame) -> dict:
         "total_awards": total_awards,
         "total_paid": float(run.awards["paid"].sum()) if len(run.awards) else 0.0,
         "true_health": true_health,
-        "cost_per_health": cost_per_health,
         "reported_score_mean": _mean(active["score_pct"]),
         "true_score_mean": _mean(active["true_score_pct"]),
         "gaming_levers_mean": {lever: _mean(active[lever]) for lever in GAMING_LEVERS},
