@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.behaviour.adaptation import Adaptation, Stakes, certainty_equivalent
+from toolkit.behaviour.adaptation import Adaptation, AuditExposure, Stakes, certainty_equivalent
 from toolkit.behaviour.expectation import ScoreExpectation
 from toolkit.behaviour.levers import BOUNDS, GAMING_LEVERS, LeverSet
 from toolkit.config.plan import Plan
@@ -15,7 +15,21 @@ from toolkit.plans import load_plan
 from toolkit.plans.curves import curve_payout
 
 NO_PLAN = Plan.model_validate({"name": "none", "description": "no awards"})
-NOTHING_AT_STAKE = Stakes(0.0, 0.0, 0.0, 0.0, 0.8, False)
+NOTHING_AT_STAKE = Stakes(0.0, 0.0, 0.0)
+
+
+def exposure(probability: float) -> AuditExposure:
+    """A team of 100 tickets a period, 40 of them slow enough to hold, and 30 changes."""
+    eligible = {
+        "volume": 100.0,
+        "padding": 30.0,
+        "priority_downgrade": 10.0,
+        "stop_the_clock": 40.0,
+        "premature_closure": 30.0,
+        "underreporting": 50.0,
+        "misattribution": 40.0,
+    }
+    return AuditExposure(probability, 0.8, 25, False, eligible, 30.0)
 
 
 def test_certainty_equivalent_orders_risk_attitudes():
@@ -53,8 +67,8 @@ def test_integrity_and_detection_make_gaming_dearer(small_scenario):
     adaptation = Adaptation(small_scenario, NO_PLAN, seed=1, periods_per_year=4)
     agent = adaptation.agents["apps"]
     gaming = agent.levers.moved("stop_the_clock", 0.5)
-    stakes = Stakes(20_000.0, 50_000.0, 0.0, 0.0, 0.8, False)
-    audited = Stakes(20_000.0, 50_000.0, 0.0, 0.5, 0.8, False)
+    stakes = Stakes(20_000.0, 50_000.0, 0.0, exposure(0.0))
+    audited = Stakes(20_000.0, 50_000.0, 0.0, exposure(0.5))
     free = adaptation.utility(agent, gaming, 120.0, False, stakes)
     risky = adaptation.utility(agent, gaming, 120.0, False, audited)
     assert risky < free

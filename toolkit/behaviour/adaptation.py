@@ -7,7 +7,9 @@ own scoring on a counterfactual of its last period (see :mod:`toolkit.behaviour.
 
 The award is the candidate's score times what a period's score is worth in the team's open
 grants; the penalty is malus and clawback on what is at stake, weighed by the chance that an
-audit (random, or requested by a counter-metric) finds the gaming. The certainty equivalent
+audit (random, or requested by a counter-metric) finds the gaming. That chance is the audit's
+own sampling model (:mod:`toolkit.behaviour.detection`) applied to the tickets and changes the
+team expects to have, judged from its last period. The certainty equivalent
 uses constant relative risk aversion over the period's pay. Teams choose by a logit rule among
 the moves that beat staying, and sometimes do not revise at all (inertia: such a team does not
 even look at its options); with nothing to gain
@@ -18,11 +20,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from toolkit.behaviour.levers import ALL_LEVERS, BOUNDS, GAMING_LEVERS, OPERATIONAL_LEVERS, LeverSet
+from toolkit.behaviour.detection import emergency_exposure, finding_probability, ticket_exposure
+from toolkit.behaviour.levers import ALL_LEVERS, BOUNDS, OPERATIONAL_LEVERS, LeverSet
+from toolkit.behaviour.reporting import REPORTING_LEVERS
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario, Team
 from toolkit.sim.streams import stream
@@ -49,15 +54,46 @@ class TeamAgent:
 
 
 @dataclass(frozen=True)
+class AuditExposure:
+    """What a team expects an audit to sample: the plan's audit and its own last period.
+
+    Attributes
+    ----------
+    probability : float
+        Chance of a random audit in a period.
+    recognition : float
+        Chance a sampled gamed ticket is recognised (the plan's ``detection_power``).
+    sample_size : int
+        Tickets (and emergency changes) an audit samples.
+    root_cause_audit : bool
+        Whether supplier attributions are checked against outage records.
+    eligible : mapping of str to float
+        :func:`~toolkit.behaviour.detection.eligible_counts` of the team's last period.
+    changes : float
+        The team's changes of its last period, of every type.
+    """
+
+    probability: float
+    recognition: float
+    sample_size: int
+    root_cause_audit: bool
+    eligible: Mapping[str, float]
+    changes: float
+
+
+NO_EXPOSURE = AuditExposure(
+    0.0, 0.0, 1, False, dict.fromkeys(("volume", *REPORTING_LEVERS), 0.0), 0.0
+)
+
+
+@dataclass(frozen=True)
 class Stakes:
     """What a period's score is worth to a team, and what a finding would cost it."""
 
     period_value: float  # money for a 100 % score this period
     at_risk_gaming: float  # money a gaming finding would take (malus + clawback)
     at_risk_misattribution: float  # money a misattribution finding would take
-    audit_probability: float
-    detection_power: float
-    root_cause_audit: bool
+    audit: AuditExposure = NO_EXPOSURE
 
 
 def certainty_equivalent(wealth: float, gain: float, loss: float, p_loss: float, gamma: float):
@@ -92,6 +128,7 @@ class Adaptation:
         self.settings = behaviour.adaptation
         self.plan = plan
         self.periods_per_year = periods_per_year
+        self.change_mix = scenario.environment.changes.mix
         natural = LeverSet.natural(behaviour.levers)
         self.natural = natural
         self.agents = {
@@ -134,16 +171,9 @@ class Adaptation:
         settings = self.settings
         period_pay = agent.salary / self.periods_per_year
         award = score_pct / 100.0 * stakes.period_value
-        p_audit = 1.0 if audit else stakes.audit_probability
-        p_clean = 1.0
-        for lever in GAMING_LEVERS:
-            intensity = levers[lever]
-            if intensity > 0:
-                p_clean *= 1 - p_audit * stakes.detection_power * math.sqrt(intensity)
-        p_gaming = 1 - p_clean
-        p_blame = 0.0
-        if stakes.root_cause_audit and levers["misattribution"] > 0:
-            p_blame = p_audit * stakes.detection_power * math.sqrt(levers["misattribution"])
+        p_audit = 1.0 if audit else stakes.audit.probability
+        find, blame = self.detection(levers, stakes.audit)
+        p_gaming, p_blame = p_audit * find, p_audit * blame
         expected_loss = p_gaming * stakes.at_risk_gaming + p_blame * stakes.at_risk_misattribution
         p_loss = min(1.0, p_gaming + p_blame)
         loss = expected_loss / p_loss if p_loss > 0 else 0.0
@@ -153,6 +183,44 @@ class Adaptation:
             settings.integrity_cost_pct / 100 * period_pay * agent.team.integrity * levers.gaming()
         )
         return value - effort - integrity
+
+    def detection(self, levers: LeverSet, audit: AuditExposure) -> tuple[float, float]:
+        """Return the chance that one audit finds gaming, and misattribution, under ``levers``.
+
+        The team prices the audit's own model with the counts it expects: its last period's
+        tickets and changes, touched at the candidate's intensities.
+
+        Parameters
+        ----------
+        levers : LeverSet
+            The levers priced.
+        audit : AuditExposure
+            The plan's audit and the team's last period.
+
+        Returns
+        -------
+        gaming, misattribution : float
+            Per audit: a ticket or emergency-change finding, and a root-cause finding (0 when
+            the plan has no root-cause audit).
+        """
+        if levers.gaming() == 0:
+            return 0.0, 0.0
+        n, r = audit.sample_size, audit.recognition
+        intensities = {lever: levers[lever] for lever in REPORTING_LEVERS}
+        population, affected = ticket_exposure(audit.eligible, intensities)
+        p_tickets = finding_probability(population, affected, n, r)
+        mix = self.change_mix
+        reviewed, unjustified = emergency_exposure(
+            audit.changes, mix.normal, mix.emergency, levers["emergency_abuse"]
+        )
+        p_changes = finding_probability(reviewed, unjustified, n, r)
+        gaming = 1 - (1 - p_tickets) * (1 - p_changes)
+        if not audit.root_cause_audit:
+            return gaming, 0.0
+        eligible = audit.eligible
+        recorded = population - eligible["underreporting"] * levers["underreporting"]
+        blamed = eligible["misattribution"] * levers["misattribution"]
+        return gaming, finding_probability(recorded, blamed, n, r)
 
     def effort(self, levers: LeverSet) -> float:
         """Return the cost of the operational levers, as a share of the team's pay.

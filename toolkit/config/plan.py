@@ -232,13 +232,25 @@ class Clawback(StrictModel):
 
 
 class Audit(StrictModel):
-    """Random audits of the reported log against the truth."""
+    """Random audits of a sample of the reported tickets against the truth.
+
+    See :mod:`toolkit.behaviour.detection` for the model both the audit and the teams use.
+    """
 
     probability_per_period: Probability = Field(
         default=0.0, description="Chance each team is audited in a period."
     )
     detection_power: Probability = Field(
-        default=0.8, description="Chance an audit finds a gaming practice that is in use."
+        default=0.8,
+        description="Chance the auditor recognises the evidence on a sampled gamed ticket "
+        "(per-ticket recognition).",
+    )
+    sample_size: int = Field(
+        default=25,
+        ge=1,
+        le=1000,
+        description="Tickets an audit draws at random from the team's tickets of the period "
+        "(and emergency changes a post-implementation review draws); all when fewer.",
     )
     root_cause_audit: bool = Field(
         default=False,

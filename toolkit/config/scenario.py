@@ -507,11 +507,12 @@ class Adaptation(StrictModel):
         description="Yearly rate at which a team discounts awards of later periods (share).",
     )
     integrity_cost_pct: float = Field(
-        default=1.0,
+        default=5.0,
         ge=0,
         le=100,
         description="Yearly cost, as % of base salaries, of a gaming lever at full intensity "
-        "for a team of integrity 1 (scales with integrity).",
+        "for a team of integrity 1 (scales with integrity and intensity); people forgo most "
+        "of what lying gains them (Abeler, Nosenzo & Raymond 2019).",
     )
 
 

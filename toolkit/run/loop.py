@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from toolkit.behaviour.adaptation import Adaptation, Stakes, TeamAgent
-from toolkit.behaviour.audit import audit_evidence, misattributions_without_outage
+from toolkit.behaviour.adaptation import Adaptation, AuditExposure, Stakes, TeamAgent
+from toolkit.behaviour.audit import misattributions_without_outage, ticket_evidence
 from toolkit.behaviour.counterfactual import Counterfactuals
+from toolkit.behaviour.detection import eligible_counts, finding_probability
 from toolkit.behaviour.expectation import ScoreExpectation
 from toolkit.behaviour.horizon import Horizon, discount_per_period, look_ahead
 from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
@@ -54,7 +55,10 @@ class PlanRun:
     awards : DataFrame
         Per person and cohort: granted, vested, deferred, forfeited, malus, clawed back, paid.
     behaviour : DataFrame
-        Per team and period: every lever, the reported and true score, audits and findings.
+        Per team and period: every lever, the reported and true score, audits and findings,
+        the chance of a finding per audit the team priced for its levers
+        (``detection_perceived``, ``blame_perceived``) and, when audited, the audit's exact
+        chance given what it sampled from (``detection_expected``, ``blame_expected``).
     ledger : AwardLedger
         The money side, for cash flows and liabilities.
     """
@@ -109,6 +113,26 @@ def _period_rows(log: EventLog, start: pd.Timestamp, end: pd.Timestamp):
     return incidents, changes
 
 
+def _opened_in(frame: pd.DataFrame, column: str, start, end) -> pd.DataFrame:
+    times = frame[column]
+    return frame.loc[((times >= start) & (times < end)).to_numpy(dtype=bool)]
+
+
+def _sampled_finding(u: float, population: int, affected: int, sample_size: int, r: float):
+    """Draw an audit sample and tell whether the auditor recognises a gamed item in it.
+
+    ``u`` seeds the draw, so each audit takes the same number of draws from the team's audit
+    stream whatever it finds. The items are numbered with the affected ones first; which items
+    are drawn decides only how many affected ones the auditor looks at.
+    """
+    if population <= 0 or affected <= 0:
+        return False
+    rng = np.random.default_rng(int(u * 2**53))
+    drawn = rng.choice(population, size=min(sample_size, population), replace=False)
+    looked_at = int((drawn < affected).sum())
+    return bool((rng.random(looked_at) < r).any())
+
+
 class PlanLoop:
     """Run a scenario under a plan for one seed.
 
@@ -150,6 +174,9 @@ class PlanLoop:
         )
         self.intensities: list[dict] = []
         self.records: list[dict] = []
+        # per team: the chance of a gaming and a misattribution finding per audit that the team
+        # priced for the levers it holds
+        self.perceived = dict.fromkeys(self.adaptation.agents, (0.0, 0.0))
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> PlanRun:
         """Run every period and return the results."""
@@ -204,7 +231,7 @@ class PlanLoop:
         if k >= self.start_after:
             metrics = committed.metrics
             self.expectation.record(metrics.loc[metrics["team_id"].isin(list(agents))])
-        findings, audited = self._audit(k, truth, reported, scores)
+        findings, audited, expected = self._audit(k, truth, reported, scores)
         self.ledger.close_period(k, scores["score_pct"].to_dict(), findings)
         found = {}
         for finding in findings:
@@ -219,11 +246,15 @@ class PlanLoop:
                     "true_score_pct": float(true_scores.get(team_id, 0.0)),
                     "audited": team_id in audited,
                     "findings": ",".join(sorted(set(found.get(team_id, [])))),
+                    "detection_perceived": self.perceived[team_id][0],
+                    "blame_perceived": self.perceived[team_id][1],
+                    "detection_expected": expected.get(team_id, (np.nan, np.nan))[0],
+                    "blame_expected": expected.get(team_id, (np.nan, np.nan))[1],
                 }
             )
         if moves is not None:
             if self._at_stake(k + 1):
-                self._choose(k, moves, committed)
+                self._choose(k, moves, committed, truth)
             else:
                 moves.take_back()
 
@@ -264,14 +295,22 @@ class PlanLoop:
             for team_id in self.adaptation.agents
         )
 
-    def _audit(self, k, truth, reported, scores) -> tuple[list[Finding], set[str]]:
-        """Draw audits (random, or requested by a counter-metric) and record their findings."""
+    def _audit(self, k, truth, reported, scores):
+        """Draw audits (random, or requested by a counter-metric) and record their findings.
+
+        An audit samples the team's tickets of the period, and its emergency changes in a
+        post-implementation review; with a root-cause audit it also samples the reported
+        tickets for supplier causes no outage explains (see :mod:`toolkit.behaviour.detection`).
+        Returns the findings, the teams audited and, per audited team, the exact chance of a
+        gaming and of a misattribution finding given what its sample was drawn from.
+        """
         audit = self.plan.audit
+        n, r = audit.sample_size, audit.detection_power
         start, end = self.periods.iloc[k][["start", "end"]]
-        findings, audited = [], set()
+        findings, audited, expected = [], set(), {}
         active = k >= self.plan.start_after_periods
         for team_id, rng in self.audit_streams.items():
-            u_audit, u_find, u_blame = rng.random(), rng.random(), rng.random()
+            u_audit, u_tickets, u_changes, u_blame = (rng.random() for _ in range(4))
             if not active:
                 continue
             team = scores.loc[team_id] if team_id in scores.index else None
@@ -282,24 +321,56 @@ class PlanLoop:
                 continue
             audited.add(team_id)
             true_rows, reported_rows = _team_rows(truth, team_id), _team_rows(reported, team_id)
-            evidence = audit_evidence(true_rows, reported_rows, team_id, start, end)
-            evidence["emergency_abuse"] = self._unjustified_emergencies(truth, team_id, start, end)
-            if any(evidence.values()) and u_find < audit.detection_power:
-                findings.append(Finding(team_id, "gaming_detected"))
-            if (
-                audit.root_cause_audit
-                and misattributions_without_outage(reported_rows, team_id, start, end) > 0
-                and u_blame < audit.detection_power
+            tickets = ticket_evidence(true_rows, reported_rows, team_id, start, end)
+            reviewed, unjustified = self._emergencies(truth, team_id, start, end)
+            p_gaming = 1 - (1 - finding_probability(tickets.population, tickets.affected, n, r)) * (
+                1 - finding_probability(reviewed, unjustified, n, r)
+            )
+            if _sampled_finding(u_tickets, tickets.population, tickets.affected, n, r) or (
+                _sampled_finding(u_changes, reviewed, unjustified, n, r)
             ):
-                findings.append(Finding(team_id, "misattribution_detected"))
-        return findings, audited
+                findings.append(Finding(team_id, "gaming_detected"))
+            p_blame = np.nan
+            if audit.root_cause_audit:
+                recorded = len(_opened_in(reported_rows.incidents, "opened_at", start, end))
+                blamed = misattributions_without_outage(reported_rows, team_id, start, end)
+                p_blame = finding_probability(recorded, blamed, n, r)
+                if _sampled_finding(u_blame, recorded, blamed, n, r):
+                    findings.append(Finding(team_id, "misattribution_detected"))
+            expected[team_id] = (p_gaming, p_blame)
+        return findings, audited, expected
 
     @staticmethod
-    def _unjustified_emergencies(truth: EventLog, team_id: str, start, end) -> int:
-        changes = truth.changes
-        inside = (changes["submitted_at"] >= start) & (changes["submitted_at"] < end)
-        mine = inside & (changes["team_id"] == team_id) & (changes["type"] == "emergency")
-        return int((mine & changes["justification"].isna()).sum())
+    def _emergencies(truth: EventLog, team_id: str, start, end) -> tuple[int, int]:
+        """Return the team's emergency changes submitted in the window and those unjustified."""
+        changes = _opened_in(truth.changes, "submitted_at", start, end)
+        mine = (changes["team_id"] == team_id) & (changes["type"] == "emergency")
+        return int(mine.sum()), int((mine & changes["justification"].isna()).sum())
+
+    def _exposures(self, k: int, truth: EventLog) -> dict[str, AuditExposure]:
+        """Return what each team expects an audit of the coming period to sample.
+
+        A team judges by its own period ``k`` in truth: its tickets and what each lever would
+        touch in them, and its changes.
+        """
+        audit = self.plan.audit
+        start, end = self.periods.iloc[k][["start", "end"]]
+        incidents = _opened_in(truth.incidents, "opened_at", start, end)
+        changes = _opened_in(truth.changes, "submitted_at", start, end)
+        by_team = dict(tuple(incidents.groupby("team_id", observed=True, sort=False)))
+        change_counts = changes["team_id"].value_counts()
+        empty = incidents.iloc[:0]
+        return {
+            team_id: AuditExposure(
+                probability=audit.probability_per_period,
+                recognition=audit.detection_power,
+                sample_size=audit.sample_size,
+                root_cause_audit=audit.root_cause_audit,
+                eligible=eligible_counts(by_team.get(team_id, empty)),
+                changes=float(change_counts.get(team_id, 0)),
+            )
+            for team_id in self.adaptation.agents
+        }
 
     def _draft(self, k: int, truth: EventLog) -> Moves | None:
         """Draw who revises and their candidate moves, and build the counterfactual rows.
@@ -349,7 +420,19 @@ class PlanLoop:
         lag = self.scenario.environment.behaviour.levers.reliability_lag_periods
         return look_ahead(values, self.discount, lag)
 
-    def _choose(self, k: int, moves: Moves, scored: TeamScores) -> None:
+    def _choose(self, k: int, moves: Moves, scored: TeamScores, truth: EventLog) -> None:
+        """Let the revising teams pick their levers, then price an audit of every team's levers.
+
+        Every team, revising or not, prices one audit of the levers it holds as it would in
+        choosing them; the next period's records keep that next to the audit's outcome.
+        """
+        adaptation = self.adaptation
+        exposures = self._exposures(k, truth)
+        self._revise(k, moves, scored, exposures)
+        for team_id, agent in adaptation.agents.items():
+            self.perceived[team_id] = adaptation.detection(agent.levers, exposures[team_id])
+
+    def _revise(self, k: int, moves: Moves, scored: TeamScores, exposures) -> None:
         """Let every revising team value its candidates and pick one."""
         if not moves.revising:
             return
@@ -365,16 +448,13 @@ class PlanLoop:
             future_value_ratio={t: h.later_ratio for t, h in horizons.items()},
         )
         requested = dict(zip(scored.teams["team_id"], scored.teams["audit_requested"], strict=True))
-        audit = self.plan.audit
         for team_id, agent in moves.revising.items():
             exposure = self.ledger.exposure(team_id)
             stakes = Stakes(
                 period_value=moves.horizons[team_id].period_value,
                 at_risk_gaming=exposure.at_risk("gaming_detected"),
                 at_risk_misattribution=exposure.at_risk("misattribution_detected"),
-                audit_probability=audit.probability_per_period,
-                detection_power=audit.detection_power,
-                root_cause_audit=audit.root_cause_audit,
+                audit=exposures[team_id],
             )
             utilities = []
             for i, candidate in enumerate(moves.options[team_id]):
