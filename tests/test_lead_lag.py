@@ -94,6 +94,8 @@ def test_user_mistakes_are_refused_clearly():
         distributed_lag(panel[panel["period"] < 4], "x", "y", max_lag=3)
     with pytest.raises(ValueError, match="vary"):
         cross_correlation(panel.assign(x=1.0), "x", "y")
+    with pytest.raises(ValueError, match="'x' does not vary within any team"):
+        distributed_lag(panel.assign(x=1.0), "x", "y")
 
 
 def _forced_run(scenario, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -135,7 +135,8 @@ def cross_correlation(
     if weight == 0:
         raise ValueError(
             f"no team has more than {max_lag} periods in which both {leading!r} and "
-            f"{lagging!r} vary; lengthen the series or lower max_lag"
+            f"{lagging!r} vary: nothing to correlate. Lengthen the series or lower max_lag; "
+            "a run's levers vary only once its plan moves the teams"
         )
     band = NormalDist().inv_cdf(1 - alpha / 2) / math.sqrt(weight)
     correlation = sums / weight
@@ -213,8 +214,9 @@ def distributed_lag(
     Raises
     ------
     ValueError
-        For a missing column, a negative ``max_lag``, an ``alpha`` outside (0, 1), or fewer
-        observations than the regression has parameters plus two.
+        For a missing column, a negative ``max_lag``, an ``alpha`` outside (0, 1), a leading
+        series constant within every team, or fewer observations than the regression has
+        parameters plus two.
 
     Examples
     --------
@@ -227,7 +229,16 @@ def distributed_lag(
     0.5
     """
     _check(panel, leading, lagging, max_lag, alpha)
-    x, y, groups = _design(panel.dropna(subset=[leading, lagging]), leading, lagging, max_lag)
+    panel = panel.dropna(subset=[leading, lagging])
+    spread = (
+        panel.groupby(TEAM)[leading].agg(np.ptp) if TEAM in panel else panel[[leading]].agg(np.ptp)
+    )
+    if not (spread > 0).any():
+        raise ValueError(
+            f"{leading!r} does not vary within any team, so its effect cannot be told from the "
+            "teams' own levels; a run's levers vary only once its plan moves the teams"
+        )
+    x, y, groups = _design(panel, leading, lagging, max_lag)
     if len(y) < x.shape[1] + 2:
         raise ValueError(
             f"{len(y)} observations after lagging {leading!r} by up to {max_lag} periods, too "
