@@ -106,3 +106,10 @@ def test_the_table_has_every_team_and_priority_and_says_when_data_are_short(smal
     short = table.loc[~table["enough_data"]]
     assert short["excess_share"].isna().all()
     assert (short["fitted"] < MIN_INCIDENTS).all()
+
+
+def test_sparse_bins_do_not_break_the_fit():
+    rng = np.random.default_rng(1)
+    ratios = np.concatenate([np.full(MIN_INCIDENTS, 0.3), rng.uniform(0.25, 2.0, 20)])
+    result = estimate(ratios)
+    assert result.enough_data and np.isfinite(result.counterfactual)

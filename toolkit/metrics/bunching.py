@@ -120,12 +120,14 @@ def _poisson_fit(x: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     design = np.vander(x, DEGREE + 1, increasing=True)
     eta = np.log(counts + 0.5)
+    # Bounds on the linear predictor keep sparse bins (zeros) from sending a step to infinity.
+    low, high = -10.0, math.log(counts.max() + 1) + 5
     for _ in range(IRLS_ITERATIONS):
         mu = np.exp(eta)
         working = eta + (counts - mu) / mu
         weighted = design * mu[:, None]
         beta = np.linalg.lstsq(design.T @ weighted, weighted.T @ working, rcond=None)[0]
-        new_eta = design @ beta
+        new_eta = np.clip(design @ beta, low, high)
         if np.max(np.abs(new_eta - eta)) < 1e-8:
             eta = new_eta
             break
