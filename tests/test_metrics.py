@@ -25,6 +25,7 @@ ALL_KPIS = {
     "on_hold_share",
     "priority_change_rate",
     "minor_incident_share",
+    "sla_bunching_excess",
     "incident_volume",
     "availability",
     "change_throughput",
@@ -42,6 +43,7 @@ LEADING = {
     "priority_change_rate",
     "on_hold_share",
     "minor_incident_share",
+    "sla_bunching_excess",
 }
 
 
@@ -495,8 +497,11 @@ def test_summary_is_org_wide_over_the_window():
     assert set(table_["kpi"]) == ALL_KPIS and len(table_) == len(ALL_KPIS)
     whole = compute_kpis(log, period="all", sla_tolerance=0.1)
     for row in table_.itertuples():
-        assert row.value == pytest.approx(value(whole, row.kpi, "all"))
         assert row.direction == CATALOGUE[row.kpi].direction
+        if np.isnan(row.value):  # too little data to measure (bunching needs many resolutions)
+            assert "all" not in values(whole, row.kpi)
+            continue
+        assert row.value == pytest.approx(value(whole, row.kpi, "all"))
 
 
 # --- a random log against a straightforward computation ----------------------------------------

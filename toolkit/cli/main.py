@@ -17,13 +17,21 @@ from toolkit.cli import (
     ingest_commands,
     kpi_commands,
     report_commands,
+    review_commands,
     scenario_commands,
 )
 from toolkit.cli.common import EXIT_USER_ERROR, UserError
 from toolkit.config import ConfigError
 from toolkit.run.outputs import OutputError
 
-COMMAND_GROUPS = (scenario_commands, kpi_commands, ingest_commands, batch_commands, report_commands)
+COMMAND_GROUPS = (
+    scenario_commands,
+    kpi_commands,
+    ingest_commands,
+    batch_commands,
+    report_commands,
+    review_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
