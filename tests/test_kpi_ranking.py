@@ -70,6 +70,11 @@ def test_a_kpi_that_is_always_one_is_refused_with_its_reason(tmp_path):
     assert pd.isna(row.rank_gaming) and pd.isna(row.net_value)
 
 
+def test_nothing_is_written_outside_the_batch_directory(ranking):
+    _, _, out = ranking
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+
+
 def test_one_row_per_kpi_with_the_batch_own_numbers(ranking):
     table, batch, out = ranking
     assert sorted(table["kpi"]) == sorted(KPIS)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.behaviour.reporting import report
 from toolkit.cli.main import main
 from toolkit.plans import load_plan
 from toolkit.report.review import COLUMNS, review, review_logs, to_html, to_markdown
@@ -18,14 +19,36 @@ SEEDS = range(6)
 PLAN_START = pd.Timestamp("2026-01-01")  # the library plans start after four quarters
 
 
+FORCED = 0.2  # intensity of a forced lever in every plan period: a team holding it moderately
+
+
+def _quarters_from(log, start: pd.Timestamp) -> pd.DataFrame:
+    spans = pd.period_range(start, log.end - pd.Timedelta(1, "ns"), freq="Q")
+    return pd.DataFrame(
+        {"label": spans.astype(str), "start": spans.start_time, "end": (spans + 1).start_time}
+    )
+
+
 @pytest.fixture(scope="module")
 def reviews(small_scenario):
+    """Per seed: the review of the run without a plan, and of its truth under forced gaming."""
+    setting = {
+        "sla_targets": dict(small_scenario.environment.incidents.sla_target_hours),
+        "vendor_links": {s.id: s.vendor_dependencies for s in small_scenario.organisation.services},
+    }
+    teams = [team.id for team in small_scenario.organisation.teams]
     out = {}
-    for plan in ("mttr_only", "no_incentive"):
-        for seed in SEEDS:
-            run = PlanLoop(small_scenario, load_plan(plan), seed).run()
-            used = run.behaviour[["padding", "stop_the_clock"]].max()
-            out[plan, seed] = (review_logs(run.reported, run.truth, PLAN_START), used)
+    for seed in SEEDS:
+        run = PlanLoop(small_scenario, load_plan("no_incentive"), seed).run()
+        out["no_incentive", seed] = review_logs(run.reported, run.truth, PLAN_START)
+        periods = _quarters_from(run.truth, PLAN_START)
+        for lever in ("padding", "stop_the_clock"):
+            levels = pd.DataFrame(
+                [(label, team) for label in periods["label"] for team in teams],
+                columns=["period", "team_id"],
+            ).assign(**{lever: FORCED})
+            gamed = report(run.truth, levels, periods, seed=seed, **setting)
+            out[lever, seed] = review_logs(gamed, run.truth, PLAN_START)
     return out
 
 
@@ -37,19 +60,17 @@ def _confirmed(table: pd.DataFrame, signature: str) -> bool:
 @pytest.mark.parametrize(
     ("signature", "lever"), [("padding", "padding"), ("clock_stopping", "stop_the_clock")]
 )
-def test_mttr_only_shows_its_gaming_confirmed_by_the_truth(reviews, signature, lever):
-    gamed = [s for s in SEEDS if reviews["mttr_only", s][1][lever] > 0]
-    assert len(gamed) >= 3  # the plan does invite the lever
-    hits = [_confirmed(reviews["mttr_only", s][0], signature) for s in gamed]
-    assert np.mean(hits) >= 0.5
+def test_forced_gaming_is_found_and_confirmed_by_the_truth(reviews, signature, lever):
+    hits = [_confirmed(reviews[lever, s], signature) for s in SEEDS]
+    assert np.mean(hits) >= 0.5, hits
 
 
 def test_no_incentive_shows_no_confirmed_signature(reviews):
     for seed in SEEDS:
-        table = reviews["no_incentive", seed][0]
+        table = reviews["no_incentive", seed]
         assert list(table.columns) == COLUMNS
         assert not any(value is True for value in table["confirmed"])
-    found = [reviews["no_incentive", s][0]["found"].mean() for s in SEEDS]
+    found = [reviews["no_incentive", s]["found"].mean() for s in SEEDS]
     assert np.mean(found) < 0.1  # false alarms near the tests' level, not beyond
 
 

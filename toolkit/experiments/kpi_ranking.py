@@ -19,7 +19,9 @@ whose pre-plan level is already the best possible (nothing to improve on) is run
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -232,7 +234,9 @@ def rank_kpis(
         The plan every single-KPI plan is compared with, seed by seed (default fixed pay).
     plans_dir : path, optional
         Where the single-KPI plan files are written for the batch to read (and for anyone to
-        rerun); by default ``<out>-plans`` beside the batch directory.
+        rerun); by default a temporary directory removed afterwards, so that nothing is
+        written outside ``out``. Runs are cached by plan content, so a rerun reuses them
+        either way.
     workers, executor, scheduler, progress
         As for :func:`~toolkit.experiments.batch.run_batch`.
 
@@ -277,30 +281,29 @@ def rank_kpis(
     runnable = [kpi for kpi in kpis if kpi not in refused]
     result = None
     if runnable:
-        directory = Path(plans_dir) if plans_dir is not None else _beside(Path(out))
-        directory.mkdir(parents=True, exist_ok=True)
-        files = [str(_write_plan(plans[kpi], directory)) for kpi in runnable]
-        result = run_batch(
-            scenarios,
-            [str(reference), *files],
-            seeds,
-            out,
-            workers=workers,
-            progress=progress,
-            reference=str(reference),
-            executor=executor,
-            scheduler=scheduler,
-        )
+        with contextlib.ExitStack() as stack:
+            if plans_dir is None:
+                directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            else:
+                directory = Path(plans_dir)
+                directory.mkdir(parents=True, exist_ok=True)
+            files = [str(_write_plan(plans[kpi], directory)) for kpi in runnable]
+            result = run_batch(
+                scenarios,
+                [str(reference), *files],
+                seeds,
+                out,
+                workers=workers,
+                progress=progress,
+                reference=str(reference),
+                executor=executor,
+                scheduler=scheduler,
+            )
     rows = [
         row for scenario in models for row in _rows(scenario.name, kpis, plans, refused, result)
     ]
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     return _ranked(table), result
-
-
-def _beside(out: Path) -> Path:
-    """Return the default directory of the KPI plans: ``<out>-plans`` beside the batch."""
-    return out.with_name(f"{out.name}-plans")
 
 
 def _rows(
