@@ -32,12 +32,15 @@ ALL_KPIS = {
     "change_success_rate",
     "emergency_share",
     "unauthorized_count",
+    "change_caused_incidents",
+    "unjustified_emergency_count",
     "csat_mean",
 }
 LEADING = {
     "change_success_rate",
     "emergency_share",
     "unauthorized_count",
+    "unjustified_emergency_count",
     "change_throughput",
     "reassignment_mean",
     "priority_change_rate",

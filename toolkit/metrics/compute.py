@@ -10,7 +10,14 @@ import pandas as pd
 
 from toolkit.events import EventLog
 from toolkit.events.periods import PERIODS
-from toolkit.metrics.context import ALL, KPI_COLUMNS, LEVELS, KpiRows, MeasureContext
+from toolkit.metrics.context import (
+    ALL,
+    DEFECT_WINDOW_DAYS,
+    KPI_COLUMNS,
+    LEVELS,
+    KpiRows,
+    MeasureContext,
+)
 from toolkit.metrics.registry import CATALOGUE, KPI, ordered_catalogue
 
 
@@ -35,6 +42,7 @@ def kpi_rows(
     levels: Iterable[str] = LEVELS,
     where: Mapping[str, np.ndarray] | None = None,
     keys: Mapping[str, tuple] | None = None,
+    defect_window_days: float = DEFECT_WINDOW_DAYS,
 ) -> KpiRows:
     """Measure KPIs as :func:`compute_kpis` does, returning unsorted arrays.
 
@@ -46,6 +54,10 @@ def kpi_rows(
     (:func:`toolkit.metrics.context.entity_codes`), so that measuring one log several ways
     codes it once.
     """
+    if not math.isfinite(defect_window_days) or defect_window_days <= 0:
+        raise ValueError(
+            f"defect_window_days must be a finite number of days > 0, got {defect_window_days!r}"
+        )
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}; choose one of {list(PERIODS)}")
     if not math.isfinite(sla_tolerance) or sla_tolerance < 0:
@@ -55,7 +67,9 @@ def kpi_rows(
     if not asked or asked - set(LEVELS):
         raise ValueError(f"levels must be among {list(LEVELS)}, got {sorted(asked)}")
     ordered = tuple(level for level in LEVELS if level in asked)
-    ctx = MeasureContext(log, period, sla_tolerance, ordered, wanted, where, keys)
+    ctx = MeasureContext(
+        log, period, sla_tolerance, defect_window_days, ordered, wanted, where, keys
+    )
     rows = KpiRows.concat([kpi.compute(ctx) for kpi in selected])
     if wanted is not None:
         rows = rows.take(np.isin(rows.kpi, list(wanted)))
@@ -68,6 +82,7 @@ def compute_kpis(
     sla_tolerance: float = 0.0,
     kpis: Iterable[str] | str | None = None,
     levels: Iterable[str] = LEVELS,
+    defect_window_days: float = DEFECT_WINDOW_DAYS,
 ) -> pd.DataFrame:
     """Measure KPIs per period at pair, team and organisation level.
 
@@ -85,6 +100,9 @@ def compute_kpis(
         as ``mttr_mean_hours_p1``); all KPIs by default.
     levels : iterable of str
         The levels to compute: ``"pair"``, ``"team"`` and ``"org"`` (all by default).
+    defect_window_days : float
+        Days after implementation within which a linked incident is a change's defect; used by
+        ``change_caused_incidents`` (14 by default, ITIL's early-life support).
 
     Returns
     -------
@@ -97,7 +115,8 @@ def compute_kpis(
     Raises
     ------
     ValueError
-        For an unknown period, level or KPI name, or a negative or non-finite tolerance.
+        For an unknown period, level or KPI name, a negative or non-finite tolerance, or a
+        defect window that is not a positive number of days.
 
     Examples
     --------
@@ -107,7 +126,7 @@ def compute_kpis(
     >>> kpis = compute_kpis(log, period="year", kpis=["mttr_mean_hours", "sla_attainment"])
     >>> kpis[(kpis["team_id"] == "ALL")].pivot(index="period", columns="kpi", values="value")
     """
-    rows = kpi_rows(log, period, sla_tolerance, kpis, levels)
+    rows = kpi_rows(log, period, sla_tolerance, kpis, levels, defect_window_days=defect_window_days)
     codes = [pd.factorize(getattr(rows, key), sort=True)[0] for key in KPI_COLUMNS[:-1]]
     return rows.take(np.lexsort(codes[::-1])).frame()
 

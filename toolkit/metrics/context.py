@@ -16,6 +16,8 @@ ALL = "ALL"
 KEYS = ["period", "team_id", "service_id"]
 KPI_COLUMNS = [*KEYS, "kpi", "value"]
 LEVELS = ("pair", "team", "org")  # (team, service) pairs, teams, the organisation
+# ITIL's early-life support after a change: incidents within two weeks are the change's defects.
+DEFECT_WINDOW_DAYS = 14.0
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,32 @@ class Grouped:
             parts.append(self._tidy(level, value, np.ones(len(value), dtype=bool)))
         return self._rows(kpi, parts)
 
+    def total(self, kpi: str, values: pd.Series) -> KpiRows:
+        """Sum ``values`` per group, with zeros where :meth:`count` would give them.
+
+        For counts carried by rows of another table (say, the incidents each change caused),
+        which are as much a count as the rows themselves.
+
+        Parameters
+        ----------
+        kpi : str
+            The name written in the ``kpi`` column.
+        values : Series
+            One non-negative number per row (aligned with :attr:`rows`).
+
+        Returns
+        -------
+        KpiRows
+            Rows ``period, team_id, service_id, kpi, value``.
+        """
+        values = np.asarray(values, dtype=float)
+        parts = []
+        for level in self._levels:
+            weights = values[level.rows]
+            value = np.bincount(level.code, weights=weights, minlength=len(level.period))
+            parts.append(self._tidy(level, value, np.ones(len(value), dtype=bool)))
+        return self._rows(kpi, parts)
+
 
 def _ranked(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the distinct codes in ``[0, size)``, sorted, and each code's rank among them.
@@ -323,6 +351,9 @@ class MeasureContext:
         ``"month"``, ``"quarter"``, ``"year"`` or ``"all"``.
     sla_tolerance : float
         The SLA tolerance band, as a fraction of the target (0.1 = 10% grace).
+    defect_window_days : float
+        Days after a change's implementation within which an incident linked to it counts as
+        the change's defect (``change_caused_incidents``).
     levels : tuple of str
         The reporting levels to compute, from :data:`LEVELS`.
     wanted : set of str, optional
@@ -341,6 +372,7 @@ class MeasureContext:
         log: EventLog,
         period: str,
         sla_tolerance: float,
+        defect_window_days: float = DEFECT_WINDOW_DAYS,
         levels: tuple[str, ...] = LEVELS,
         wanted: set[str] | None = None,
         where: Mapping[str, np.ndarray] | None = None,
@@ -354,6 +386,7 @@ class MeasureContext:
         self.log = log
         self.wanted = wanted
         self.sla_tolerance = sla_tolerance
+        self.defect_window_days = defect_window_days
         self.levels = levels
         self.bounds = period_bounds(log.start, log.end, period)
         self.labels = self.bounds["label"].to_numpy(dtype=object)
