@@ -666,10 +666,10 @@ def test_items_share_a_measurement_unless_their_sla_tolerances_differ():
     avail = item("availability", view="availability")
     groups = measurement_groups([mttr, sla_5, volume, sla_10, avail])
     assert groups == {
-        ("plain", ("vendor",), 0.05): [sla_5, mttr],
-        ("plain", ("vendor",), 0.1): [sla_10],
-        ("plain", (), 0.0): [volume],
-        ("availability", ("vendor",), 0.0): [avail],
+        ("plain", ("vendor",), 0.05, 14.0): [sla_5, mttr],
+        ("plain", ("vendor",), 0.1, 14.0): [sla_10],
+        ("plain", (), 0.0, 14.0): [volume],
+        ("availability", ("vendor",), 0.0, 14.0): [avail],
     }
 
 

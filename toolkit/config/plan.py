@@ -84,6 +84,28 @@ class Baseline(StrictModel):
     window_periods: int = Field(default=4, ge=1, le=40, description="Periods in the window.")
 
 
+class DefectPenalty(StrictModel):
+    """Post-implementation defects netted against delivery: speed pays only for what holds.
+
+    Each incident linked to one of the team's changes and opened by ``window_days`` after its
+    implementation takes ``per_incident`` changes off the period's change throughput, which
+    never falls below 0 (see the ``change_caused_incidents`` KPI).
+    """
+
+    window_days: float = Field(
+        gt=0,
+        le=365,
+        description="Days after implementation within which a linked incident is the change's "
+        "defect (ITIL early-life support: about 14).",
+    )
+    per_incident: float = Field(
+        gt=0,
+        le=100,
+        description="Changes a defect takes off the throughput counted (1: a change that "
+        "caused one incident counts for nothing).",
+    )
+
+
 class Metric(StrictModel):
     """One rewarded KPI."""
 
@@ -108,6 +130,11 @@ class Metric(StrictModel):
         default=0.0, ge=0, le=1, description="SLA tolerance band as a fraction of the target."
     )
     baseline: Baseline = Field(default_factory=Baseline)
+    defect_penalty: DefectPenalty | None = Field(
+        default=None,
+        description="For change_throughput only: count delivery net of the incidents the "
+        "team's changes caused soon after implementation.",
+    )
 
 
 class Trigger(StrictModel):

@@ -34,6 +34,7 @@ OWN_KEYS = ("name", "description", "extends")
 # Units of KPIs that count rows, so that summing them over periods (gates) and comparing them
 # with an expected count (expected_volume) means something.
 COUNT_UNITS = frozenset({"incidents", "changes"})
+DEFECT_PENALISED = "change_throughput"  # the one KPI a defect penalty nets defects against
 
 # What ``extends`` may name: a plan, never a path.
 PARENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
@@ -246,6 +247,39 @@ def _curve_problems(metric: Metric, kpi: KPI, path: str) -> list[Problem]:
     return problems
 
 
+def _defect_penalty_problems(plan: Plan, metric: Metric, path: str) -> list[Problem]:
+    """Check that a defect penalty nets defects against delivery, where it has a meaning."""
+    if metric.defect_penalty is None:
+        return []
+    where = f"{path}.defect_penalty"
+    if metric.kpi != DEFECT_PENALISED:
+        return [
+            Problem(
+                where,
+                f"a defect penalty takes changes off {DEFECT_PENALISED}; {metric.kpi} counts "
+                "no changes",
+            )
+        ]
+    problems = []
+    if "change" in metric.exclude_root_causes:
+        problems.append(
+            Problem(
+                where,
+                "exclude_root_causes removes the change-caused incidents the penalty counts; "
+                "drop 'change' from it",
+            )
+        )
+    if plan.attribution != "owner":
+        problems.append(
+            Problem(
+                where,
+                f"a defect penalty works with attribution 'owner' only (the plan has "
+                f"{plan.attribution!r})",
+            )
+        )
+    return problems
+
+
 def _metric_problems(plan: Plan, known: dict[str, KPI]) -> list[Problem]:
     problems = []
     seen: dict[tuple[str, frozenset[str]], int] = {}
@@ -282,6 +316,7 @@ def _metric_problems(plan: Plan, known: dict[str, KPI]) -> list[Problem]:
                     "basis 'improvement'",
                 )
             )
+        problems += _defect_penalty_problems(plan, metric, path)
         if metric.normalisation != "none" and plan.attribution != "owner":
             problems.append(
                 Problem(
@@ -306,8 +341,9 @@ def check_plan(plan: Plan) -> list[Problem]:
     list of Problem
         Unknown KPIs (with the closest name), counter-metrics zeroing a KPI the plan does not
         reward, repeated metrics, gates on KPIs that are not counts, curves whose levels the
-        KPI cannot reach or that pay more for a worse value, and normalisations that do not fit
-        the KPI, basis or attribution.
+        KPI cannot reach or that pay more for a worse value, normalisations that do not fit
+        the KPI, basis or attribution, and defect penalties on a KPI other than
+        change_throughput, under a sharing attribution or with change causes excluded.
     """
     known = kpi_by_name()
     problems = _metric_problems(plan, known)

@@ -1,8 +1,8 @@
 """Measure a plan's KPIs on one period of a log, with the KPI library and nothing else.
 
-Items (metrics, counter-metrics, gates) that share root-cause exclusions, tolerance and view
-are measured together in one :func:`toolkit.metrics.compute.kpi_rows` call on the rows of the log
-that can count in the period. There are three views of a period:
+Items (metrics, counter-metrics, gates) that share root-cause exclusions, tolerance, defect
+window and view are measured together in one :func:`toolkit.metrics.compute.kpi_rows` call on
+the rows of the log that can count in the period. There are three views of a period:
 
 - ``plain``: the log as it is, labels in ``team_id``; every incident and change KPI.
 - ``availability``: for KPIs on the outages table, each label gets its own copy of its real
@@ -18,7 +18,9 @@ team's own id, and the candidates teams weigh (``apps#3``); a side world (the tr
 the same call as the record) holds one status-quo label per team. Labels of different worlds
 never see each other's rows, so one measurement serves both (see :mod:`toolkit.plans.attribution`).
 
-Root-cause exclusions are applied with the cut to the period (:func:`period_rows`).
+Root-cause exclusions are applied with the cut to the period (:func:`period_rows`). A metric
+with a defect penalty reads its KPI net of ``change_caused_incidents`` measured in the same
+call (:func:`_net_of_defects`), so the defects it counts are those the period's rows show.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ from toolkit.events import SCHEMA, EventLog, empty_table
 from toolkit.events.schema import positions, text
 from toolkit.metrics.availability import HIGHEST_PRIORITY
 from toolkit.metrics.compute import kpi_rows
-from toolkit.metrics.context import ALL, KpiRows, entity_codes
+from toolkit.metrics.context import ALL, DEFECT_WINDOW_DAYS, KpiRows, entity_codes
 from toolkit.plans.attribution import SEP, SharedView, shared_view
 from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
 
-# The KPIs that read ``sla_tolerance`` (see :func:`toolkit.metrics.compute_kpis`).
+# The KPIs that read ``sla_tolerance`` and ``defect_window_days`` (see
+# :func:`toolkit.metrics.compute_kpis`).
 TOLERANT = frozenset({"sla_attainment"})
+WINDOWED = frozenset({"change_caused_incidents"})
+DEFECTS = "change_caused_incidents"  # what a metric's defect penalty takes off its throughput
 
 
 @dataclass(frozen=True)
@@ -56,30 +61,49 @@ class Item:
     tolerance: float = 0.0
     view: str = "plain"
     pairs: bool = False
+    defect: tuple[float, float] | None = None  # a metric's defect penalty: window, per incident
+
+    @property
+    def measured(self) -> str:
+        """The name of the rows the item reads: its KPI, or its KPI net of defects."""
+        return self.kpi if self.defect is None else f"{self.kpi} net of defects x{self.defect[1]!r}"
+
+    @property
+    def window(self) -> float | None:
+        """The defect window the item's measurement needs, if it reads one."""
+        if self.defect is not None:
+            return self.defect[0]
+        return DEFECT_WINDOW_DAYS if self.kpi in WINDOWED else None
 
 
 def measurement_groups(items: list[Item]) -> dict[tuple, list[Item]]:
-    """Group items measured in one call: same view and exclusions, and one SLA tolerance.
+    """Group items measured in one call: same view and exclusions, one tolerance and window.
 
-    Only the KPIs in :data:`TOLERANT` read the tolerance, so each of them sets its group's, and
-    the other items join the first group with their view and exclusions.
+    Only the KPIs in :data:`TOLERANT` read the SLA tolerance and only those in :data:`WINDOWED`
+    (or a metric with a defect penalty) the defect window, so each of them sets its group's,
+    and the other items join the first group with their view and exclusions.
 
     Returns
     -------
     dict
-        ``(view, exclude, tolerance)`` → the items, in the order first met.
+        ``(view, exclude, tolerance, window)`` → the items, in the order first met.
     """
     groups: dict[tuple, list[Item]] = {}
+    free = []
     for item in items:
-        if item.kpi in TOLERANT:
-            groups.setdefault((item.view, item.exclude, item.tolerance), []).append(item)
-    for item in items:
-        if item.kpi not in TOLERANT:
-            key = next(
-                (key for key in groups if key[:2] == (item.view, item.exclude)),
-                (item.view, item.exclude, 0.0),
-            )
-            groups.setdefault(key, []).append(item)
+        tolerance = item.tolerance if item.kpi in TOLERANT else None
+        if tolerance is None and item.window is None:
+            free.append(item)
+            continue
+        window = DEFECT_WINDOW_DAYS if item.window is None else item.window
+        key = (item.view, item.exclude, tolerance or 0.0, window)
+        groups.setdefault(key, []).append(item)
+    for item in free:
+        key = next(
+            (key for key in groups if key[:2] == (item.view, item.exclude)),
+            (item.view, item.exclude, 0.0, DEFECT_WINDOW_DAYS),
+        )
+        groups.setdefault(key, []).append(item)
     return groups
 
 
@@ -96,6 +120,7 @@ def plan_items(plan: Plan) -> list[Item]:
                 view = "shared"
             else:
                 view = "plain"
+            penalty = getattr(entry, "defect_penalty", None)
             items.append(
                 Item(
                     kind,
@@ -109,6 +134,7 @@ def plan_items(plan: Plan) -> list[Item]:
                     view,
                     kind == "metric"
                     and (view == "shared" or entry.normalisation == "service_baseline"),
+                    None if penalty is None else (penalty.window_days, penalty.per_incident),
                 )
             )
     for i, gate in enumerate(plan.gates):
@@ -261,6 +287,31 @@ def _availability_view(
     return view, own_services
 
 
+def _net_of_defects(rows: KpiRows, members: list[Item]) -> KpiRows:
+    """Add, for each metric with a defect penalty, its KPI's rows net of the defects.
+
+    Each row of the KPI (a label, a service or coalition, or the label's whole unit) loses
+    ``per_incident`` times the ``change_caused_incidents`` of the same row, down to 0, since
+    delivery cannot count for less than nothing. The net rows are named
+    :attr:`Item.measured`, so that a counter-metric on the same KPI still reads it gross.
+    """
+    penalised = {m.measured: m for m in members if m.defect is not None}
+    if not penalised:
+        return rows
+    caused = rows.take(rows.kpi == DEFECTS)
+    found = dict(
+        zip(zip(caused.team_id, caused.service_id, strict=True), caused.value, strict=True)
+    )
+    parts = [rows]
+    for name, m in penalised.items():
+        gross = rows.take(rows.kpi == m.kpi)
+        keys = zip(gross.team_id, gross.service_id, strict=True)
+        defects = np.array([found.get(key, 0.0) for key in keys], dtype=float)
+        net = np.maximum(gross.value - m.defect[1] * defects, 0.0)
+        parts.append(replace(gross, kpi=np.full(len(net), name, dtype=object), value=net))
+    return KpiRows.concat(parts)
+
+
 def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
     """Return a kpis × labels matrix of values, missing where a label has no value."""
     matrix = np.full((len(kpis), len(labels)), np.nan)
@@ -332,7 +383,7 @@ def measure_period(
     groups = measurement_groups(items)
     counted: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
     codes: dict[str, tuple] = {}  # the log's team and service codes, per table, made once
-    for (view, exclude, tolerance), members in groups.items():
+    for (view, exclude, tolerance, window), members in groups.items():
         if exclude not in counted:
             counted[exclude] = period_rows(log, start, end, exclude)
         where = counted[exclude]
@@ -360,13 +411,15 @@ def measure_period(
                 views[table] = shared_views[table, exclude]
                 cut = {**cut, table: views[table].rows}
         # Tables no KPI of the group reads go in empty, which spares their conversion.
-        needed = {m.table for m in members} | ({"incidents"} if view == "availability" else set())
+        reads_incidents = view == "availability" or any(m.window is not None for m in members)
+        needed = {m.table for m in members} | ({"incidents"} if reads_incidents else set())
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
         counts = {t: where[t] for t in needed} if view == "plain" else None
         for table in counts or ():
             if table not in codes:
                 codes[table] = entity_codes(cut[table])
-        kpis = sorted({m.kpi for m in members})
+        penalised = any(m.defect for m in members)
+        kpis = sorted({m.kpi for m in members} | ({DEFECTS} if penalised else set()))
         wants_pairs = view == "shared" or any(m.pairs for m in members)
         rows = kpi_rows(
             EventLog(**cut, services=cut_services, start=start, end=end),
@@ -376,19 +429,22 @@ def measure_period(
             levels=("pair", "team") if wants_pairs else ("team",),
             where=counts,
             keys={t: codes[t] for t in counts} if counts else None,
+            defect_window_days=window,
         )
+        rows = _net_of_defects(rows, members)
+        measured = sorted({m.measured for m in members})
         is_team = rows.service_id == ALL
         labelled = positions(labels, rows.team_id) >= 0
         if view == "shared":  # coalitions are measured under ids that start with SEP
             coalition = np.array([str(t).startswith(SEP) for t in rows.team_id], dtype=bool)
-        team_values = _by_label(rows.take(is_team), labels, kpis)
+        team_values = _by_label(rows.take(is_team), labels, measured)
         for m in members:
             fill = 0.0 if m.unit in COUNT_UNITS else np.nan
             done.append(m)
-            values.append(np.nan_to_num(team_values[kpis.index(m.kpi)], nan=fill))
+            values.append(np.nan_to_num(team_values[measured.index(m.measured)], nan=fill))
             if not m.pairs:
                 continue
-            of_kpi = ~is_team & (rows.kpi == m.kpi)
+            of_kpi = ~is_team & (rows.kpi == m.measured)
             pair_rows = rows.take(of_kpi & labelled)
             pairs = pd.DataFrame(
                 {
