@@ -25,6 +25,7 @@ LIBRARY = [
     "balanced",
     "balanced_guarded",
     "careful",
+    "throughput_guarded",
 ]
 
 METRIC = """
