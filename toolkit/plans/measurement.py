@@ -43,8 +43,8 @@ from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
 # The KPIs that read ``sla_tolerance`` and ``defect_window_days`` (see
 # :func:`toolkit.metrics.compute_kpis`).
 TOLERANT = frozenset({"sla_attainment"})
-WINDOWED = frozenset({"change_caused_incidents"})
 DEFECTS = "change_caused_incidents"  # what a metric's defect penalty takes off its throughput
+WINDOWED = frozenset({DEFECTS})
 
 
 @dataclass(frozen=True)
