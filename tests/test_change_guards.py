@@ -322,8 +322,8 @@ def penalised_runs(small_scenario):
 def gated_runs(small_scenario):
     """Per seed: throughput_only, and the same with throughput_guarded's justification gate.
 
-    Over 3 years, as in the stylised facts: in the first plan year CAB skipping hardly
-    emerges, since pushing a change past the CAB pays once, in the quarter it jumps the queue.
+    Over 3 years, as in the stylised facts: within the first plan year CAB skipping hardly
+    emerges under throughput_only, which would leave the gate nothing to hold down.
     """
     horizon = small_scenario.horizon.model_copy(update={"years": 3})
     scenario = small_scenario.model_copy(update={"horizon": horizon})
