@@ -137,7 +137,8 @@ def write_plan(plan: Plan, directory: Path) -> Path:
         ``directory / "<name>.yaml"``.
     """
     path = directory / f"{plan.name}.yaml"
-    content = plan.model_dump(mode="json", exclude_none=True)
+    # Python mode keeps mapping keys as they are (a tier is the integer 1, not the text "1")
+    content = plan.model_dump(mode="python", exclude_none=True)
     path.write_text(yaml.safe_dump(content, sort_keys=False))
     return path
 
