@@ -19,7 +19,7 @@ GATE = {"kpi": "unauthorized_count", "at_least": 1}
 @pytest.fixture(scope="module")
 def effect(tmp_path_factory):
     out = tmp_path_factory.mktemp("gate") / "batch"
-    levers, fired, batch = gate_effect("balanced", GATE, [SMALL], 3, out, workers=2, progress=False)
+    levers, fired, batch = gate_effect("balanced", GATE, [SMALL], 2, out, workers=2, progress=False)
     return levers, fired, batch, out
 
 
@@ -53,7 +53,7 @@ def test_one_row_per_lever(effect):
     levers, _, _, _ = effect
     assert levers["lever"].tolist() == list(ALL_LEVERS)
     assert set(levers.loc[levers["kind"] == "gaming", "lever"]) == set(GAMING_LEVERS)
-    assert (levers["seeds"] == 3).all()
+    assert (levers["seeds"] == 2).all()
 
 
 def _per_seed(batch, out, plan: str) -> pd.DataFrame:
