@@ -126,6 +126,7 @@ def test_the_direction_of_the_age_effect_is_reported(compared):
         if math.isfinite(r) and r != 0:
             penalised = "fixed penalises" if r > 0 else "rolling penalises"
             assert penalised in row.direction
+            assert row.direction.startswith("not significant") == (not row.significant)
 
 
 def test_nothing_is_written_outside_the_batch_directory(compared):

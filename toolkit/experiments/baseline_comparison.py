@@ -216,7 +216,8 @@ def baseline_comparison(
         One row per scenario, policy other than the first and age measure
         (``platform_age_mean``, ``ageing_incidents_per_year``): the Pearson ``correlation``
         across teams of the measure with ``award_change``, its ``p_value``, whether it is
-        ``significant`` at ``alpha``, and its ``direction`` in words. A positive correlation
+        ``significant`` at ``alpha``, and its ``direction`` in words (led by "not significant"
+        when it is not). A positive correlation
         means the teams on older platforms earn more under the policy than under the first,
         i.e. the first penalises them. NaN with fewer than three teams or no spread.
     BatchResult
@@ -380,14 +381,16 @@ def _age_effect(teams: pd.DataFrame, policies: list[str], alpha: float) -> pd.Da
                         "correlation": float(r),
                         "p_value": float(p),
                         "significant": bool(defined and p < alpha),
-                        "direction": _direction(float(r), policy, policies[0], measure),
+                        "direction": _direction(
+                            float(r), float(p), alpha, policy, policies[0], measure
+                        ),
                     }
                 )
     return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
 
 
-def _direction(r: float, policy: str, first: str, measure: str) -> str:
-    """Say in words which policy the teams high on ``measure`` lose under."""
+def _direction(r: float, p: float, alpha: float, policy: str, first: str, measure: str) -> str:
+    """Say in words which policy the teams high on ``measure`` lose under, and how surely."""
     older = "older" if measure == "platform_age_mean" else "faster-ageing"
     if not math.isfinite(r):
         return "undefined: fewer than three teams, or no spread in age or award change"
@@ -397,7 +400,10 @@ def _direction(r: float, policy: str, first: str, measure: str) -> str:
         more, penalising = "less", policy
     else:
         return f"no linear relation between {measure} and the award change"
-    return (
+    finding = (
         f"teams on {older} platforms earn {more} under {policy} than under {first}: "
         f"{penalising} penalises them"
     )
+    if p < alpha:
+        return finding
+    return f"not significant (p = {p:.2f}); the sign alone says {finding}"
