@@ -136,6 +136,8 @@ def test_the_frontier_figure_draws_every_weight(sweep):
     fig = weight_frontier_figure(table)
     assert isinstance(fig, Figure)
     (ax, _colourbar) = fig.axes
-    assert len(ax.collections[0].get_offsets()) == len(SHARES)
+    frontier, dominated = (len(points.get_offsets()) for points in ax.collections)
+    assert (frontier, dominated) == (table["frontier"].sum(), (~table["frontier"]).sum())
+    assert ax.yaxis_inverted()  # lower MTTR is better: better is up
     with pytest.raises(ValueError, match="not in the table"):
         weight_frontier_figure(table, "elsewhere")

@@ -19,8 +19,10 @@ def weight_frontier_figure(table: pd.DataFrame, scenario: str | None = None) -> 
     """Plot each weight share's true reliability against its award cost, coloured by delivery.
 
     Each point is a share of the swept weight on the reliability KPI (labelled with it); the
-    dashed line joins the shares on the frontier (no other share at least as good on true
-    reliability, delivery value and cost at once), drawn with black edges.
+    shares on the frontier (no other share at least as good on true reliability, delivery
+    value and cost at once) are circles with black edges, the dominated ones grey squares.
+    Three objectives have no frontier line on a plane, so none is drawn; the reliability axis
+    runs so that better is up.
 
     Parameters
     ----------
@@ -57,16 +59,25 @@ def weight_frontier_figure(table: pd.DataFrame, scenario: str | None = None) -> 
     entry = CATALOGUE.get(kpi_a)
     fig = Figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()
-    points = ax.scatter(
-        rows["total_awards"],
-        rows["reliability_true"],
-        c=rows["delivery_value"],
-        cmap="viridis",
-        s=110,
-        edgecolors=["black" if f else "none" for f in rows["frontier"]],
-        linewidths=1.5,
-        zorder=3,
-    )
+    low, high = rows["delivery_value"].min(), rows["delivery_value"].max()
+    for on, label in ((True, "on the frontier"), (False, "dominated")):
+        chosen = rows[rows["frontier"] == on]
+        points = ax.scatter(
+            chosen["total_awards"],
+            chosen["reliability_true"],
+            c=chosen["delivery_value"],
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            s=110 if on else 70,
+            marker="o" if on else "s",
+            edgecolors="black" if on else "0.6",
+            linewidths=1.5 if on else 0.8,
+            zorder=3,
+            label=f"{label} (no share at least as good on reliability, delivery and cost)"
+            if on
+            else label,
+        )
     for row in rows.itertuples():
         ax.annotate(
             f"{row.share_a:.0%}",
@@ -74,23 +85,16 @@ def weight_frontier_figure(table: pd.DataFrame, scenario: str | None = None) -> 
             xytext=(7, 7),
             textcoords="offset points",
         )
-    front = rows[rows["frontier"]]
-    ax.plot(
-        front["total_awards"],
-        front["reliability_true"],
-        "--",
-        color="0.3",
-        zorder=2,
-        label="frontier (not dominated on reliability, delivery value and cost)",
-    )
     fig.colorbar(points, ax=ax, label="Delivery value, true, mean over seeds")
-    unit = f" ({entry.unit}, {entry.direction} is better)" if entry is not None else ""
+    unit = f"{entry.unit}, {entry.direction} is better" if entry is not None else "true"
+    if entry is not None and entry.direction == "lower":
+        ax.invert_yaxis()  # better is up, whichever way the KPI runs
+        unit += ", axis inverted"
     ax.set_xlabel("Total awards over the horizon, mean over seeds")
-    ax.set_ylabel(f"True {mpl_text(kpi_a)}{unit}, plan periods")
+    ax.set_ylabel(f"True {mpl_text(kpi_a)}, plan periods ({unit})")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_title(
-        f"Weight moved from {mpl_text(kpi_b)} to {mpl_text(kpi_a)} "
-        f"(labels: share on {mpl_text(kpi_a)}; {mpl_text(scenario)})"
+        f"Share of weight on {mpl_text(kpi_a)} vs {mpl_text(kpi_b)} ({mpl_text(scenario)})"
     )
     ax.legend(loc="best", fontsize="small")
     ax.margins(x=0.12, y=0.12)
