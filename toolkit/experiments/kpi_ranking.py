@@ -19,26 +19,21 @@ whose pre-plan level is already the best possible (nothing to improve on) is run
 
 from __future__ import annotations
 
-import contextlib
-import difflib
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from toolkit.config import load_scenario
 from toolkit.config.plan import Audit, Plan
 from toolkit.experiments.analysis import paired_differences
-from toolkit.experiments.batch import BatchResult, run_batch, summarise_batch
-from toolkit.plans import load_plan
+from toolkit.experiments.batch import BatchResult, summarise_batch
+from toolkit.experiments.derived import as_plan, kpi_levels, run_variants, unknown_kpi
 from toolkit.plans.loading import check_plan, check_plan_against_scenario, kpi_by_name
 
 TEMPLATE = "mttr_only"
 REFERENCE = "no_incentive"
-ALL = "ALL"
 COLUMNS = (
     "scenario",
     "kpi",
@@ -104,8 +99,8 @@ def single_kpi_plan(kpi: str, template: str | Path | Plan = TEMPLATE) -> Plan:
     """
     known = kpi_by_name()
     if kpi not in known:
-        raise ValueError(_unknown(kpi, known))
-    base = _template(template)
+        raise ValueError(unknown_kpi(kpi, known))
+    base = as_plan(template)
     if not base.metrics:
         raise ValueError(f"template plan {base.name!r} rewards no metric, so it has no shape")
     metric = base.metrics[0]
@@ -139,26 +134,6 @@ def single_kpi_plan(kpi: str, template: str | Path | Plan = TEMPLATE) -> Plan:
     return plan
 
 
-def _template(template: str | Path | Plan) -> Plan:
-    """Return the template plan, loading it from the library or a file when named."""
-    return template if isinstance(template, Plan) else load_plan(template)
-
-
-def _unknown(kpi: str, known: Iterable[str]) -> str:
-    """Say that ``kpi`` is not in the catalogue, suggesting the closest name."""
-    close = difflib.get_close_matches(kpi, list(known), n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown KPI {kpi!r}{hint} (see `lti kpis --list`)"
-
-
-def _write_plan(plan: Plan, directory: Path) -> Path:
-    """Write ``plan`` as YAML, as the batch reads plans from files."""
-    path = directory / f"{plan.name}.yaml"
-    content = plan.model_dump(mode="json", exclude_none=True)
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
-    return path
-
-
 def _refusal(plan: Plan, scenarios: Sequence) -> str | None:
     """Say why ``plan`` cannot sensibly run on one of ``scenarios``, if so."""
     for scenario in scenarios:
@@ -166,30 +141,6 @@ def _refusal(plan: Plan, scenarios: Sequence) -> str | None:
         if problems:
             return f"on scenario {scenario.name!r}: " + "; ".join(p.reason for p in problems)
     return None
-
-
-def _view_gap(out: Path, directory: str, kpi: str, start_after: int) -> dict[str, float]:
-    """Mean over teams and plan periods of the KPI on the record, on the truth, and of the gap.
-
-    Also the pre-plan true level per team, to tell whether anything could be improved.
-    """
-    kpis = pd.read_parquet(out / directory / "kpis.parquet")
-    rows = kpis[(kpis["kpi"] == kpi) & (kpis["service_id"] == ALL) & (kpis["team_id"] != ALL)]
-    periods = sorted(kpis["period"].unique())
-    plan_periods, pre_periods = set(periods[start_after:]), set(periods[:start_after])
-    true = rows[rows["view"] == "true"]
-    paired = true[true["period"].isin(plan_periods)].merge(
-        rows[rows["view"] == "reported"], on=["period", "team_id"], suffixes=("_true", "_rep")
-    )
-    pre = true[true["period"].isin(pre_periods)].groupby("team_id")["value"].mean()
-    return {
-        "true_mean": float(paired["value_true"].mean()),
-        "reported_mean": float(paired["value_rep"].mean()),
-        "reported_minus_true": float((paired["value_rep"] - paired["value_true"]).mean()),
-        "pre_min": float(pre.min()) if len(pre) else np.nan,
-        "pre_max": float(pre.max()) if len(pre) else np.nan,
-        "spread": float(np.ptp(true["value"])) if len(true) else np.nan,
-    }
 
 
 def _flag(kpi: str, unit: str, direction: str, levels: pd.DataFrame) -> str | None:
@@ -281,24 +232,19 @@ def rank_kpis(
     runnable = [kpi for kpi in kpis if kpi not in refused]
     result = None
     if runnable:
-        with contextlib.ExitStack() as stack:
-            if plans_dir is None:
-                directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            else:
-                directory = Path(plans_dir)
-                directory.mkdir(parents=True, exist_ok=True)
-            files = [str(_write_plan(plans[kpi], directory)) for kpi in runnable]
-            result = run_batch(
-                scenarios,
-                [str(reference), *files],
-                seeds,
-                out,
-                workers=workers,
-                progress=progress,
-                reference=str(reference),
-                executor=executor,
-                scheduler=scheduler,
-            )
+        result = run_variants(
+            [plans[kpi] for kpi in runnable],
+            scenarios,
+            seeds,
+            out,
+            given=[str(reference)],
+            reference=str(reference),
+            plans_dir=plans_dir,
+            workers=workers,
+            progress=progress,
+            executor=executor,
+            scheduler=scheduler,
+        )
     rows = [
         row for scenario in models for row in _rows(scenario.name, kpis, plans, refused, result)
     ]
@@ -342,7 +288,7 @@ def _rows(
             continue
         levels = pd.DataFrame(
             [
-                _view_gap(result.directory, d, kpi, plan.start_after_periods)
+                kpi_levels(result.directory, d, kpi, plan.start_after_periods)
                 for d in mine["directory"]
             ]
         )
