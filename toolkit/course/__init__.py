@@ -1,0 +1,1 @@
+"""The course: module notebooks' exercises and wording, templates, worksheets and the build."""
