@@ -62,6 +62,8 @@ SHIPPED_ROOT = shipped_root()
 SCENARIOS_DIR = SHIPPED_ROOT / "scenarios"
 PLANS_DIR = SCENARIOS_DIR / "plans"
 REPORT_NOTEBOOK = SHIPPED_ROOT / "notebooks" / "reports" / "decision_report.ipynb"
+MODULE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "modules"
+TEMPLATE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "templates"
 MAPPINGS_DIR = package_directory() / "ingest" / "mappings"
 
 

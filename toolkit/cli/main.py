@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import toolkit
 from toolkit.cli import (
     batch_commands,
+    course_commands,
     ingest_commands,
     kpi_commands,
     report_commands,
@@ -31,6 +32,7 @@ COMMAND_GROUPS = (
     batch_commands,
     report_commands,
     review_commands,
+    course_commands,
 )
 
 

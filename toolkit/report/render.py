@@ -234,8 +234,10 @@ def execute(
             raise NotebookError(exc.exec_count, f"{exc.ename}: {exc.evalue}", output) from None
 
 
-def export_html(executed: nbformat.NotebookNode, out: Path, title: str) -> Path:
-    """Write the executed notebook as self-contained HTML without code, prompts or stderr.
+def export_html(
+    executed: nbformat.NotebookNode, out: Path, title: str, show_code: bool = False
+) -> Path:
+    """Write the executed notebook as self-contained HTML without prompts or stderr.
 
     The page is written beside ``out`` under a hidden name and renamed into place, so a
     report that fails half-way never replaces a finished one.
@@ -248,6 +250,9 @@ def export_html(executed: nbformat.NotebookNode, out: Path, title: str) -> Path:
         The HTML file to write.
     title : str
         The page's title (escaped by the template).
+    show_code : bool
+        Keep the code cells' source (a course notebook, read to learn the calls); a report
+        shows only what they output.
 
     Returns
     -------
@@ -268,7 +273,7 @@ def export_html(executed: nbformat.NotebookNode, out: Path, title: str) -> Path:
         template_name="lab",
         template_file=TEMPLATE_FILE,
         extra_loaders=[DictLoader({TEMPLATE_FILE: TEMPLATE})],
-        exclude_input=True,
+        exclude_input=not show_code,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
