@@ -1,7 +1,8 @@
-"""Find the files the toolkit ships: scenarios, the plan library, the report notebook, mappings.
+"""Find the files the toolkit ships: scenarios, plans, report and template notebooks, mappings.
 
-The scenarios (``scenarios/``, with the plan library in ``scenarios/plans/``) and the report
-notebook (``notebooks/reports/``) live at the top of the source repository, where people read and
+The scenarios (``scenarios/``, with the plan library in ``scenarios/plans/``), the report
+notebook (``notebooks/reports/``) and the course's template notebooks (``notebooks/templates/``)
+live at the top of the source repository, where people read and
 edit them. Building the package maps them into ``toolkit/shipped/`` with the same relative paths
 (``pyproject.toml``), so an installed toolkit finds them as package data through
 :mod:`importlib.resources`; a toolkit imported from a source checkout (an editable install, or
@@ -20,7 +21,7 @@ from pathlib import Path
 PACKAGE = "toolkit"
 SHIPPED = "shipped"
 # Shipped directories, relative to the repository root and to ``toolkit/shipped/`` alike.
-SHIPPED_DIRECTORIES = ("scenarios", "notebooks/reports")
+SHIPPED_DIRECTORIES = ("scenarios", "notebooks/reports", "notebooks/templates")
 
 
 def package_directory() -> Path:
@@ -65,6 +66,18 @@ REPORT_NOTEBOOK = SHIPPED_ROOT / "notebooks" / "reports" / "decision_report.ipyn
 MODULE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "modules"
 TEMPLATE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "templates"
 MAPPINGS_DIR = package_directory() / "ingest" / "mappings"
+
+
+def template_notebooks_directory() -> Path:
+    """Return the directory of the course's template notebooks.
+
+    Returns
+    -------
+    Path
+        ``notebooks/templates/`` of the checkout, or ``toolkit/shipped/notebooks/templates/``
+        of an installed package: the notebooks that render the templates and worksheets.
+    """
+    return TEMPLATE_NOTEBOOKS_DIR
 
 
 def shipped_scenarios() -> list[str]:
