@@ -194,20 +194,25 @@ def kpi_matrix_workbook(matrix: pd.DataFrame) -> Workbook:
     return workbook
 
 
-def _score_validation(ws: Worksheet, cells: str) -> None:
-    low, high = SCORE_RANGE
+def _validation(ws: Worksheet, cells: str, kind: str, low: float, high: float, error: str) -> None:
+    """Accept only numbers of ``kind`` (``whole`` or ``decimal``) from ``low`` to ``high``."""
     rule = DataValidation(
-        type="whole",
+        type=kind,
         operator="between",
-        formula1=str(low),
-        formula2=str(high),
+        formula1=f"{low:g}",
+        formula2=f"{high:g}",
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="Score out of range",
-        error=f"Enter a whole number from {low} to {high}.",
+        errorTitle="Out of range",
+        error=error,
     )
     rule.add(cells)
     ws.add_data_validation(rule)
+
+
+def _score_validation(ws: Worksheet, cells: str) -> None:
+    low, high = SCORE_RANGE
+    _validation(ws, cells, "whole", low, high, f"Enter a whole number from {low} to {high}.")
 
 
 RISK_COLUMNS = ["kpi", "unit", "direction", "gamed by", "likelihood (1-5)", "impact (1-5)"]
@@ -305,28 +310,8 @@ def weighting_workbook(plan: str | Path | Plan | None = None) -> Workbook:
         for c in (1, 2, 3):
             ws.cell(row=r, column=c).fill = INPUT
         ws.cell(row=r, column=4, value=f'=IF(AND(ISNUMBER(B{r}),ISNUMBER(C{r})),B{r}*C{r}/100,"")')
-    weights = DataValidation(
-        type="decimal",
-        operator="between",
-        formula1="0",
-        formula2="100",
-        allow_blank=True,
-        showErrorMessage=True,
-        error="A weight is a percentage from 0 to 100.",
-    )
-    weights.add(f"B2:B{last}")
-    scores = DataValidation(
-        type="decimal",
-        operator="between",
-        formula1="0",
-        formula2="1000",
-        allow_blank=True,
-        showErrorMessage=True,
-        error="A score is a payout from 0 to 1000 % of target.",
-    )
-    scores.add(f"C2:C{last}")
-    ws.add_data_validation(weights)
-    ws.add_data_validation(scores)
+    _validation(ws, f"B2:B{last}", "decimal", 0, 100, "A weight is a percentage from 0 to 100.")
+    _validation(ws, f"C2:C{last}", "decimal", 0, 1000, "A score is a payout from 0 to 1000 %.")
     total_row, check_row = last + 1, last + 2
     ws.cell(row=total_row, column=1, value="total").font = BOLD
     ws.cell(row=total_row, column=2, value=f"=SUM(B2:B{last})")
@@ -524,17 +509,8 @@ def baseline_workbook(
         ws.cell(row=9, column=1, value=title)
     direction = DataValidation(type="list", formula1='"lower,higher"', allow_blank=False)
     direction.add(DIRECTION_CELL)
-    counts = DataValidation(
-        type="whole",
-        operator="between",
-        formula1="1",
-        formula2="40",
-        showErrorMessage=True,
-        error="A whole number of periods from 1 to 40.",
-    )
-    counts.add(f"{START_CELL}:{WINDOW_CELL}")
     ws.add_data_validation(direction)
-    ws.add_data_validation(counts)
+    _validation(ws, f"{START_CELL}:{WINDOW_CELL}", "whole", 1, 40, "Whole periods from 1 to 40.")
     _header(ws, HEADER_ROW, BASELINE_HEADERS)
     periods = (
         list(zip([""] * BLANK_PERIODS, [None] * BLANK_PERIODS, strict=True))
