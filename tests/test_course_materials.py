@@ -681,6 +681,11 @@ def test_a_plan_or_team_the_batch_does_not_hold_is_refused(batch_dir):
         workbooks.baseline_series(batch_dir, GAMED, "mttr_mean_hours", team="nosuch")
 
 
+def test_the_default_plan_is_the_batchs_incentive_plan(batch_dir):
+    assert documents.default_plan(batch_dir) == GAMED
+    assert documents.default_plan("") == "balanced_guarded"
+
+
 def test_render_materials_refuses_unknown_notebooks_and_parameters(tmp_path):
     with pytest.raises(MaterialsError, match="unknown template notebook 'kpi'"):
         render_materials(tmp_path, notebooks=["kpi"])

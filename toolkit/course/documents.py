@@ -546,6 +546,34 @@ def resolve_plan(plan: str | Path) -> Plan:
         raise MaterialsError(f"plan {text!r}: {error}") from None
 
 
+def default_plan(results_dir: str | Path = "", blank: str = "balanced_guarded") -> str:
+    """Return the plan a material is about when none is named.
+
+    Parameters
+    ----------
+    results_dir : path
+        A batch directory, or ``""``.
+    blank : str
+        The plan of the blank materials.
+
+    Returns
+    -------
+    str
+        With a batch, its first plan by name other than its reference plan (the reference
+        when it holds nothing else); without one, ``blank``.
+
+    Raises
+    ------
+    MaterialsError
+        If ``results_dir`` is given and is not a batch directory.
+    """
+    batch = batch_of(results_dir)
+    if batch is None:
+        return blank
+    others = [plan for plan in batch.plans() if plan != batch.reference]
+    return (others or batch.plans())[0]
+
+
 def _pct(value: float) -> str:
     return f"{value:g} %"
 

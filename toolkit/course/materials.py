@@ -160,10 +160,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("output_dir", help="where templates/ and worksheets/ are written")
     parser.add_argument("--results-dir", default="", help="a batch directory (default: blank)")
     parser.add_argument("--notebook", action="append", help="a template notebook (repeatable)")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a notebook parameter, e.g. -p plan mttr_only (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
-        written = render_materials(args.output_dir, args.results_dir, args.notebook)
-    except MaterialsError as error:
+        from toolkit.report.render import declared_parameters, parse_parameters
+
+        declared = {}
+        for path in _select(args.notebook):
+            declared.update(declared_parameters(path))
+        parameters = parse_parameters(dict(args.parameter), declared)
+        written = render_materials(args.output_dir, args.results_dir, args.notebook, parameters)
+    except ReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for path in written:
