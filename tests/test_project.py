@@ -139,4 +139,5 @@ def test_the_build_maps_exactly_the_directories_the_toolkit_looks_for():
     assert resources.SHIPPED_ROOT == ROOT
     assert resources.PLANS_DIR == ROOT / "scenarios" / "plans"
     assert resources.REPORT_NOTEBOOK.is_file()
+    assert resources.template_notebooks_directory() == ROOT / "notebooks" / "templates"
     assert sorted(resources.MAPPINGS_DIR.glob("*.yaml"))
