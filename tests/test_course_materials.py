@@ -469,6 +469,21 @@ def test_the_filled_review_from_a_batch_compares_the_signature_kpis(filled, batc
         assert f"{value:.4g}".replace(".", "\\.") in row, row
 
 
+def test_the_filled_review_counts_the_batchs_audits(filled, batch_dir):
+    text = (filled / "templates" / "annual_plan_review.md").read_text()
+    for plan in (GAMED, "no_incentive"):
+        parts = [
+            pd.read_parquet(batch_dir / d / "behaviour.parquet")
+            for d in _runs(batch_dir, plan)["directory"]
+        ]
+        behaviour = pd.concat(parts)
+        audited = int(behaviour["audited"].sum())
+        found = int((behaviour["findings"] != "").sum())
+        name = plan.replace("_", "\\_")
+        expected = f"| small | {name} | {len(parts)} | {len(behaviour)} | {audited} | {found} |"
+        assert expected in text, expected
+
+
 def test_the_review_of_a_run_directory_holds_the_review_table(tmp_path):
     from toolkit.cli import main
     from toolkit.report.review import review

@@ -979,6 +979,49 @@ def signature_kpis(results_dir: str | Path) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
+def audit_findings(results_dir: str | Path) -> pd.DataFrame:
+    """Count the audits of a batch's runs and what they found, per scenario and plan.
+
+    Parameters
+    ----------
+    results_dir : path
+        A batch directory.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``scenario, plan, seeds, team_periods, audited, with_findings, found``: team
+        periods in all seeds, those audited, those where an audit found gaming, and the kinds
+        of gaming found (comma-separated, sorted).
+
+    Raises
+    ------
+    MaterialsError
+        If ``results_dir`` is not a batch directory.
+    """
+    batch = batch_of(results_dir)
+    if batch is None:
+        raise MaterialsError("results_dir: no batch directory given")
+    behaviour = batch.run_table("behaviour")
+    rows = []
+    for (scenario, plan), part in behaviour.groupby(["scenario", "plan"], sort=True):
+        findings = part["findings"].fillna("").astype(str)
+        kinds = sorted({kind for text in findings for kind in text.split(",") if kind})
+        rows.append(
+            (
+                scenario,
+                plan,
+                part["seed"].nunique(),
+                len(part),
+                int(part["audited"].astype(bool).sum()),
+                int((findings != "").sum()),
+                ", ".join(kinds) or "none",
+            )
+        )
+    columns = ["scenario", "plan", "seeds", "team_periods", "audited", "with_findings", "found"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def review_document(
     results_dir: str | Path = "", title: str = "Annual plan review"
 ) -> tuple[Document, pd.DataFrame | None]:
@@ -1061,6 +1104,11 @@ def review_document(
             "for them."
         )
         doc.table(filled)
+        doc.paragraph(
+            "Audits in the batch: team periods audited over all seeds, those where the audit "
+            "found gaming, and what it found."
+        )
+        doc.table(audit_findings(directory))
     doc.heading("Decisions")
     doc.blanks(DECISIONS)
     doc.heading("Sign-off")
