@@ -153,34 +153,39 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _render(document: Document, heading, paragraph, table, blanks) -> list[str]:
+    """Render each block with the function for its kind: one dispatch for every format."""
+    kinds = {Heading: heading, Paragraph: paragraph, Table: table, Blanks: blanks}
+    return [kinds[type(block)](block) for block in document.blocks]
+
+
+def _md_row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(md_text(c) for c in cells) + " |"
+
+
 def to_markdown(document: Document) -> str:
     """Render a document as Markdown, every text escaped so that it shows as written.
 
     Parameters
     ----------
     document : Document
-        The document.
+        What to render.
 
     Returns
     -------
     str
         The Markdown, ending in a newline.
     """
-    lines = [f"# {md_text(document.title)}", ""]
-    for block in document.blocks:
-        if isinstance(block, Heading):
-            lines += ["#" * block.level + " " + md_text(block.text), ""]
-        elif isinstance(block, Paragraph):
-            lines += [md_text(block.text), ""]
-        elif isinstance(block, Table):
-            lines.append("| " + " | ".join(md_text(h) for h in block.headers) + " |")
-            lines.append("|" + " --- |" * len(block.headers))
-            lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in block.rows]
-            lines.append("")
-        else:
-            lines += [f"- {md_text(label)}: {md_text(BLANK)}" for label in block.labels]
-            lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    blocks = _render(
+        document,
+        heading=lambda b: "#" * b.level + " " + md_text(b.text),
+        paragraph=lambda b: md_text(b.text),
+        table=lambda b: "\n".join(
+            [_md_row(b.headers), "|" + " --- |" * len(b.headers), *map(_md_row, b.rows)]
+        ),
+        blanks=lambda b: "\n".join(f"- {md_text(label)}: {md_text(BLANK)}" for label in b.labels),
+    )
+    return "\n\n".join([f"# {md_text(document.title)}", *blocks]) + "\n"
 
 
 STYLE = (
@@ -192,49 +197,42 @@ STYLE = (
 )
 
 
+def _text(value: str) -> str:
+    return escape(one_line(value))
+
+
+def _html_table(block: Table) -> str:
+    head = "".join(f"<th>{_text(h)}</th>" for h in block.headers)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_text(c)}</td>" for c in row) + "</tr>\n" for row in block.rows
+    )
+    return f"<table>\n<tr>{head}</tr>\n{rows}</table>"
+
+
 def to_html(document: Document) -> str:
     """Render a document as one self-contained HTML page: no script, nothing loaded from elsewhere.
 
-    Parameters
-    ----------
-    document : Document
-        The document.
-
-    Returns
-    -------
-    str
-        The page; a content security policy forbids script and outside resources, and every
-        text is escaped.
+    A content security policy in the page forbids script and outside resources; every text
+    is escaped.
     """
-
-    def text(value: str) -> str:
-        return escape(one_line(value))
-
-    parts = [
+    blocks = _render(
+        document,
+        heading=lambda b: f"<h{b.level}>{_text(b.text)}</h{b.level}>",
+        paragraph=lambda b: f"<p>{_text(b.text)}</p>",
+        table=_html_table,
+        blanks=lambda b: (
+            '<ul class="blanks">'
+            + "".join(f'<li>{_text(label)}: <span class="blank"></span></li>' for label in b.labels)
+            + "</ul>"
+        ),
+    )
+    head = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{escape(POLICY)}">',
-        f"<title>{text(document.title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{text(document.title)}</h1>",
+        f"<title>{_text(document.title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{_text(document.title)}</h1>",
     ]
-    for block in document.blocks:
-        if isinstance(block, Heading):
-            parts.append(f"<h{block.level}>{text(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            parts.append(f"<p>{text(block.text)}</p>")
-        elif isinstance(block, Table):
-            head = "".join(f"<th>{text(h)}</th>" for h in block.headers)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{text(c)}</td>" for c in row) + "</tr>\n"
-                for row in block.rows
-            )
-            parts.append(f"<table>\n<tr>{head}</tr>\n{rows}</table>")
-        else:
-            items = "".join(
-                f'<li>{text(label)}: <span class="blank"></span></li>' for label in block.labels
-            )
-            parts.append(f'<ul class="blanks">{items}</ul>')
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    return "\n".join([*head, *blocks, "</body></html>\n"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +351,14 @@ def batch_of(results_dir: str | Path) -> Batch | None:
         raise MaterialsError(f"results_dir: {error}") from None
 
 
+def require_batch(results_dir: str | Path) -> Batch:
+    """Return the batch in ``results_dir``; unlike :func:`batch_of`, ``""`` is refused too."""
+    batch = batch_of(results_dir)
+    if batch is None:
+        raise MaterialsError("results_dir: no batch directory given")
+    return batch
+
+
 def _start_after(batch: Batch, plan: str) -> int:
     model = batch.plan_model(plan)
     if model is None:
@@ -389,9 +395,7 @@ def measured_gaps(results_dir: str | Path) -> pd.DataFrame:
     MaterialsError
         If ``results_dir`` is not a batch directory.
     """
-    batch = batch_of(results_dir)
-    if batch is None:
-        raise MaterialsError("results_dir: no batch directory given")
+    batch = require_batch(results_dir)
     kpis = batch.run_table("kpis")
     kpis = kpis[(kpis["service_id"] == ALL) & (kpis["team_id"] != ALL)]
     better = {kpi.name: kpi.direction for kpi in ordered_catalogue()}
@@ -627,9 +631,7 @@ def plan_summary(results_dir: str | Path, plan: str) -> pd.DataFrame:
     MaterialsError
         If ``results_dir`` is not a batch, or the plan is not in it (naming the batch's plans).
     """
-    batch = batch_of(results_dir)
-    if batch is None:
-        raise MaterialsError("results_dir: no batch directory given")
+    batch = require_batch(results_dir)
     rows = batch.summary[batch.summary["plan"] == plan]
     if not len(rows):
         raise MaterialsError(
@@ -945,9 +947,7 @@ def signature_kpis(results_dir: str | Path) -> pd.DataFrame:
     MaterialsError
         If ``results_dir`` is not a batch directory.
     """
-    batch = batch_of(results_dir)
-    if batch is None:
-        raise MaterialsError("results_dir: no batch directory given")
+    batch = require_batch(results_dir)
     wanted = {kpi: name for name, (_, _, kpi) in SIGNATURES.items() if kpi}
     kpis = batch.run_table("kpis")
     kpis = kpis[(kpis["team_id"] == ALL) & (kpis["service_id"] == ALL) & kpis["kpi"].isin(wanted)]
@@ -985,7 +985,7 @@ def audit_findings(results_dir: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     results_dir : path
-        A batch directory.
+        The batch whose runs' behaviour tables (audits, findings) are read.
 
     Returns
     -------
@@ -997,11 +997,9 @@ def audit_findings(results_dir: str | Path) -> pd.DataFrame:
     Raises
     ------
     MaterialsError
-        If ``results_dir`` is not a batch directory.
+        If ``results_dir`` holds no batch (naming it and why).
     """
-    batch = batch_of(results_dir)
-    if batch is None:
-        raise MaterialsError("results_dir: no batch directory given")
+    batch = require_batch(results_dir)
     behaviour = batch.run_table("behaviour")
     rows = []
     for (scenario, plan), part in behaviour.groupby(["scenario", "plan"], sort=True):

@@ -29,8 +29,8 @@ from toolkit.course.documents import (
     LEVERS,
     WORKSHEETS,
     MaterialsError,
-    batch_of,
     material_path,
+    require_batch,
     resolve_plan,
     write_atomic,
 )
@@ -376,9 +376,9 @@ def baseline_series(
     Parameters
     ----------
     results_dir : path
-        A batch directory.
+        The batch directory the series is read from.
     plan : str
-        A plan of the batch, by name.
+        The name of the plan whose run is read; the batch must hold it.
     kpi : str
         A KPI of the catalogue (or a per-priority variant).
     team : str
@@ -401,9 +401,7 @@ def baseline_series(
     """
     from toolkit.report.data import unknown_name
 
-    batch = batch_of(results_dir)
-    if batch is None:
-        raise MaterialsError("results_dir: no batch directory given")
+    batch = require_batch(results_dir)
     where = f"results_dir {batch.directory}: "
     if plan not in batch.plans():
         raise MaterialsError(where + unknown_name("plan", plan, batch.plans()))
