@@ -496,6 +496,9 @@ def test_the_review_of_a_run_directory_holds_the_review_table(tmp_path):
     html = documents.to_html(document)
     for signature in expected.loc[expected["found"].astype(bool), "signature"]:
         assert signature in html
+    with pytest.raises(MaterialsError, match="only plan_review renders from runs"):
+        render_materials(tmp_path / "out", run)
+    assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -917,7 +917,8 @@ DECISIONS = (
 )
 
 
-def _has_run_logs(directory: Path) -> bool:
+def has_run_logs(directory: Path) -> bool:
+    """Tell whether ``directory`` is a run with a reported log, or holds such runs."""
     return (directory / "reported" / "log.json").is_file() or any(
         directory.glob("**/reported/log.json")
     )
@@ -1075,7 +1076,7 @@ def review_document(
                 columns=["signature", "before", "during", "significant?", "confirmed?", "notes"],
             )
         )
-    elif directory.is_dir() and _has_run_logs(directory):
+    elif directory.is_dir() and has_run_logs(directory):
         filled, _ = review(directory)
         found = filled[filled["found"].astype(bool)]
         doc.paragraph(

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from toolkit.course.documents import TEMPLATES, WORKSHEETS, MaterialsError, _has_run_logs
+from toolkit.course.documents import TEMPLATES, WORKSHEETS, MaterialsError, has_run_logs
 from toolkit.report.data import ReportError, check_batch_directory, unknown_name
 from toolkit.resources import template_notebooks_directory
 
@@ -55,7 +55,7 @@ def _check_results(results_dir: str | Path, chosen: list[Path]) -> str:
         check_batch_directory(directory)
     except ReportError as error:
         others = [p.stem for p in chosen if p.stem not in RUN_NOTEBOOKS]
-        if not _has_run_logs(directory):
+        if not has_run_logs(directory):
             raise MaterialsError(f"results_dir: {error}") from None
         if others:
             raise MaterialsError(
