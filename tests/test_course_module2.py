@@ -217,8 +217,13 @@ def test_the_exclusion_paragraph_follows_the_numbers():
     found = pm.interpret_exclusions(*_exclusions(30.0, True))
     assert "most for a (10 % to 40 %" in found and "3.5 supplier" in found
     assert "finds misattribution for a" in found
-    clean = pm.interpret_exclusions(*_exclusions(1.0, False))
+    assert "balanced, which excludes external and vendor and audits no root causes" in found
+    audited = pm.exclusion_plan(
+        ["vendor"], {"probability_per_period": 0.2, "root_cause_audit": True}
+    )
+    clean = pm.interpret_exclusions(*_exclusions(1.0, False), audited)
     assert "most for b (50 % to 52 %" in clean and "no misattribution in 1 runs" in clean
+    assert "excludes vendor and audits root causes with chance 20 %" in clean
 
 
 # -- 2.5 ----------------------------------------------------------------------------------------

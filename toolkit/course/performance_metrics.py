@@ -213,12 +213,16 @@ def run_logs(out: str | Path, plan: str) -> list[tuple[int, EventLog]]:
     runs = sorted((Path(out) / plan).glob("seed=*/reported/log.json"))
     if not runs:
         known = sorted(p.name for p in Path(out).iterdir() if p.is_dir() and p.name != "plans")
-        close = difflib.get_close_matches(plan, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"no runs of plan {plan!r} under {out}{hint} (found: {known})")
+        raise ValueError(f"no runs of plan {plan!r} under {out}{_closest(plan, known)} ({known})")
     return [
         (int(p.parent.parent.name.split("=")[1]), EventLog.read_parquet(p.parent)) for p in runs
     ]
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest known name, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _legacy_team(scenario: Scenario) -> str:
@@ -270,11 +274,11 @@ def interpret_lead_lag(result: LeadLag) -> str:
     first = _leading_lag(result)
     nobs = int(table["nobs"].iloc[0])
     lead = (
-        f"the first later quarter with an effect clearly below zero is lag {int(first['lag'])} "
+        f"the first later period with an effect clearly below zero is lag {int(first['lag'])} "
         f"({number(first['coefficient'], 1)}, interval {number(first['ci_low'], 1)} to "
         f"{number(first['ci_high'], 1)})"
         if first is not None
-        else "no later quarter shows an effect clearly below zero, so on this evidence the "
+        else "no later period shows an effect clearly below zero, so on this evidence the "
         "lever does not lead the outcome"
     )
     verdict = (
@@ -283,8 +287,8 @@ def interpret_lead_lag(result: LeadLag) -> str:
         else "so paying for the lever would reward an input with no visible later outcome"
     )
     return (
-        f"Over {nobs} team-quarters, a lasting rise of one unit of {result.leading} changes "
-        f"{result.lagging} by {number(total['coefficient'], 1)} per quarter in all (interval "
+        f"Over {nobs} team-periods, a lasting rise of one unit of {result.leading} changes "
+        f"{result.lagging} by {number(total['coefficient'], 1)} per period in all (interval "
         f"{number(total['ci_low'], 1)} to {number(total['ci_high'], 1)}, "
         f"{interval_words(total['ci_low'], total['ci_high'])}). The largest single effect is at "
         f"lag {int(strongest['lag'])} ({number(strongest['coefficient'], 1)}); {lead}, {verdict}."
@@ -297,7 +301,7 @@ def check_indicator_set(
     """Judge an indicator set for a service manager and the lag named for effort.
 
     Goal: at least one leading and one lagging KPI of the catalogue, at most six in all, and
-    ``effort_lag`` the first later quarter (k >= 1) at which effort's effect on incidents is
+    ``effort_lag`` the first later period (k >= 1) at which effort's effect on incidents is
     clearly below zero in ``result``.
 
     Parameters
@@ -322,9 +326,7 @@ def check_indicator_set(
     catalogue = catalogue_table().set_index("kpi")["indicator"]
     for name in indicators:
         if name not in catalogue.index:
-            close = difflib.get_close_matches(name, catalogue.index, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"no KPI {name!r} in the catalogue{hint}")
+            raise ValueError(f"no KPI {name!r} in the catalogue{_closest(name, catalogue.index)}")
     kinds = catalogue.reindex(list(indicators))
     leading = [k for k in indicators if kinds[k] == "leading"]
     lagging = [k for k in indicators if kinds[k] == "lagging"]
@@ -411,7 +413,7 @@ def incident_normalisation(world: WorldLogs, base: str | Plan = "balanced") -> p
     Returns
     -------
     DataFrame
-        One row per team: platform age, ``incidents`` per quarter, ``expected``,
+        One row per team: platform age, ``incidents`` per period, ``expected``,
         ``observed_expected``, ``payout_raw_pct`` and ``payout_normalised_pct``.
     """
     plan = as_plan(base)
@@ -460,7 +462,7 @@ def interpret_normalisation(table: pd.DataFrame) -> str:
     fairer = oe_spread < raw_spread
     return (
         f"On raw counts {most['team_id']} logs the most incidents ({number(most['incidents'], 0)} "
-        f"a quarter) and {least['team_id']} the fewest ({number(least['incidents'], 0)}); "
+        f"a period) and {least['team_id']} the fewest ({number(least['incidents'], 0)}); "
         f"{legacy['team_id']}, on the oldest platforms (mean age "
         f"{number(legacy['platform_age_mean'], 1)} years), logs {number(legacy['incidents'], 0)} "
         f"and would be paid {number(legacy['payout_raw_pct'], 0)} % of target on one count "
@@ -652,7 +654,7 @@ def exclusion_effect(world: WorldLogs, base: str | Plan = "balanced") -> pd.Data
     -------
     DataFrame
         ``team_id, kpi, value_all, value_excluded, payout_all_pct, payout_excluded_pct`` and
-        ``supplier_incidents`` (vendor or external, per quarter).
+        ``supplier_incidents`` (vendor or external, per period).
     """
     plan = as_plan(base)
     chosen = [m for m in plan.metrics if m.kpi in ("availability", "mttr_mean_hours")]
@@ -667,10 +669,10 @@ def exclusion_effect(world: WorldLogs, base: str | Plan = "balanced") -> pd.Data
         on=["team_id", "kpi"],
         suffixes=("_all", "_excluded"),
     )
-    quarters = len(world.periods) * len(world.logs)
+    periods = len(world.periods) * len(world.logs)
     supplier = pd.concat([log.incidents for log in world.logs])
     supplier = supplier[supplier["root_cause"].isin(SUPPLIER_CAUSES)].groupby("team_id").size()
-    table["supplier_incidents"] = table["team_id"].map(supplier).fillna(0) / quarters
+    table["supplier_incidents"] = table["team_id"].map(supplier).fillna(0) / periods
     return table.rename(
         columns={"payout_pct_all": "payout_all_pct", "payout_pct_excluded": "payout_excluded_pct"}
     )
@@ -699,7 +701,9 @@ def misattribution_findings(out: str | Path, plan: str) -> pd.DataFrame:
     )
 
 
-def interpret_exclusions(effect: pd.DataFrame, findings: pd.DataFrame) -> str:
+def interpret_exclusions(
+    effect: pd.DataFrame, findings: pd.DataFrame, plan: str | Plan = "balanced"
+) -> str:
     """Write what excluding supplier causes changes per team, and what the review found.
 
     Parameters
@@ -708,6 +712,8 @@ def interpret_exclusions(effect: pd.DataFrame, findings: pd.DataFrame) -> str:
         From :func:`exclusion_effect`.
     findings : DataFrame
         From :func:`misattribution_findings`.
+    plan : str or Plan
+        The plan whose runs were reviewed.
 
     Returns
     -------
@@ -734,11 +740,24 @@ def interpret_exclusions(effect: pd.DataFrame, findings: pd.DataFrame) -> str:
         f"Excluding vendor and external causes raises availability payouts most for "
         f"{most['team_id']} ({number(most['payout_all_pct'], 0)} % to "
         f"{number(most['payout_excluded_pct'], 0)} % of target, "
-        f"{number(most['supplier_incidents'], 1)} supplier incidents a quarter) and least for "
+        f"{number(most['supplier_incidents'], 1)} supplier incidents a period) and least for "
         f"{least['team_id']} ({number(least['gain'], 0)} points): without the exclusion a team is "
-        f"paid less for its suppliers' and attackers' outages. Under the balanced plan, which "
-        f"excludes them and audits no root causes, {review_words}."
+        f"paid less for its suppliers' and attackers' outages. Under {_plan_words(plan)}, "
+        f"{review_words}."
     )
+
+
+def _plan_words(plan: str | Plan) -> str:
+    """Say what a plan excludes and whether it audits root causes, e.g. for 2.4's paragraph."""
+    model = as_plan(plan)
+    excluded = sorted({c for m in model.metrics for c in m.exclude_root_causes})
+    audit = model.audit
+    audited = (
+        f"audits root causes with chance {share(audit.probability_per_period, 0)} a period"
+        if audit.root_cause_audit and audit.probability_per_period > 0
+        else "audits no root causes"
+    )
+    return f"{model.name}, which excludes {listing(excluded)} and {audited}"
 
 
 def exclusion_plan(
@@ -1054,9 +1073,7 @@ def shared_world(
     teams = [t["id"] for t in data["organisation"]["teams"]]
     for name, known, what in ((service, list(services), "service"), (partner, teams, "team")):
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"the scenario has no {what} {name!r}{hint}")
+            raise ValueError(f"the scenario has no {what} {name!r}{_closest(name, known)}")
     services[service]["supporting_teams"] = [partner]
     return world_logs(Scenario.model_validate(data), seeds)
 
@@ -1179,9 +1196,9 @@ def check_credit(rule: str, table: pd.DataFrame) -> Check:
         For an unknown rule, naming the closest.
     """
     if rule not in RULES:
-        close = difflib.get_close_matches(rule, RULES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"no attribution rule {rule!r}{hint} (rules: {', '.join(RULES)})")
+        raise ValueError(
+            f"no attribution rule {rule!r}{_closest(rule, RULES)} (rules: {', '.join(RULES)})"
+        )
     if rule == "owner":
         return failed(
             "2.6",
@@ -1275,12 +1292,15 @@ def summary(
     availability = exclusions[exclusions["kpi"] == "availability"]
     gain = (availability["payout_excluded_pct"] - availability["payout_all_pct"]).mean()
     org = bunching[bunching["team_id"] == "ALL"].set_index("plan")["excess_share"]
-    shapley = credit[(credit["rule"] == "shapley")].dropna(subset=["own_attainment"])
-    spread = shapley["credit_per_stake"].max() - shapley["credit_per_stake"].min()
+    partners = credit.dropna(subset=["own_attainment", "credit_per_stake"])
+    spread = partners.groupby("rule", sort=False)["credit_per_stake"].agg(
+        lambda r: r.max() - r.min()
+    )
+    spreads = [f"{rule} {number(gap, 1)}" for rule, gap in spread.items()]
     return "\n".join(
         [
             f"- 2.1: reliability effort changes incidents by {number(total['coefficient'], 1)} "
-            f"a quarter in all ({interval_words(total['ci_low'], total['ci_high'])}).",
+            f"a period in all ({interval_words(total['ci_low'], total['ci_high'])}).",
             f"- 2.2: {legacy['team_id']} is paid {number(legacy['payout_raw_pct'], 0)} % on raw "
             f"counts and {number(legacy['payout_normalised_pct'], 0)} % on observed / expected.",
             f"- 2.3: the oldest estate gains most under {best['policy']} "
@@ -1289,7 +1309,7 @@ def summary(
             "points on average.",
             f"- 2.5: bunching under the target is {share(org.iloc[-1], 2)} under {org.index[-1]} "
             f"and {share(org.iloc[0], 2)} under {org.index[0]}.",
-            f"- 2.6: Shapley separates the shared service's partners by {number(spread, 1)} "
-            "points of credit per stake; equal and contribution shares do not.",
+            f"- 2.6: the shared service's partners differ in credit per stake by "
+            f"{listing(spreads)} points.",
         ]
     )
