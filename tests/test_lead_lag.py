@@ -17,6 +17,7 @@ from toolkit.metrics.lead_lag import (
     lead_lag,
     plot_lead_lag,
     run_panel,
+    varied_effort_panel,
 )
 from toolkit.sim import World
 from toolkit.sim.levers import natural_levers
@@ -149,3 +150,27 @@ def test_run_panel_reads_levers_and_kpis_and_names_what_is_missing(small_scenari
     assert len(panel) == len(behaviour)
     with pytest.raises(ValueError, match="'problem_count' is neither"):
         run_panel(behaviour, kpis, lagging="problem_count")
+
+
+def test_varied_effort_panel_draws_the_lever_and_finds_the_worlds_effect(small_scenario):
+    panel = varied_effort_panel(small_scenario, range(3), low=0.1, high=0.7)
+    teams = len(small_scenario.organisation.teams)
+    assert panel["team_id"].nunique() == 3 * teams
+    assert panel["team_id"].str.endswith("/seed=2").sum() == len(panel) / 3
+    assert panel["reliability_effort"].between(0.1, 0.7).all()
+    assert panel["reliability_effort"].std() > 0.1
+    effect = lead_lag(panel, "reliability_effort", "incident_volume", max_lag=1).regression
+    # more effort, fewer internal incidents: the world's effect, seen without a plan
+    assert effect.set_index("term").loc["sum", "ci_high"] < 0
+    again = varied_effort_panel(small_scenario, [2], low=0.1, high=0.7)
+    mine = panel[panel["team_id"].str.endswith("/seed=2")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, mine)
+
+
+def test_varied_effort_panel_refuses_bad_input(small_scenario):
+    with pytest.raises(ValueError, match="no lever 'reliability'"):
+        varied_effort_panel(small_scenario, [0], lever="reliability")
+    with pytest.raises(ValueError, match="must not exceed"):
+        varied_effort_panel(small_scenario, [0], low=0.9, high=0.1)
+    with pytest.raises(ValueError, match="at least one seed"):
+        varied_effort_panel(small_scenario, [])

@@ -10,6 +10,7 @@ from toolkit.events import EventLog, empty_table
 from toolkit.metrics import period_bounds
 from toolkit.plans import PlanScorer
 from toolkit.plans.curves import curve_payout, improvement
+from toolkit.plans.scoring import score_log
 
 START = pd.Timestamp("2025-01-01")
 HOUR = pd.Timedelta(1, "h")
@@ -727,3 +728,25 @@ def test_a_side_world_scores_as_if_measured_alone_and_is_never_recorded(rule):
     following = [alone.commit(record_log, 2), together.commit(record_log, 2)]
     pd.testing.assert_frame_equal(following[0].teams, following[1].teams)
     pd.testing.assert_frame_equal(following[0].metrics, following[1].metrics)
+
+
+# --- score_log -------------------------------------------------------------------------------
+
+
+def test_score_log_commits_every_period_and_marks_the_plan_periods():
+    rows = [incident(k, 10 + k) for k in range(4)]
+    log = make_log(rows + [incident(k, 5, service="S2", team="T2") for k in range(4)])
+    plan = make_plan([metric()], start=2, attribution="equal")
+    stacked = score_log(plan, log, periods_of(log))
+    _, by_hand = run(plan, log, 4)
+    labels = periods_of(log)["label"].tolist()
+    assert stacked.teams["period"].unique().tolist() == labels
+    for k, scores in enumerate(by_hand):
+        mine = stacked.metrics[stacked.metrics["period"] == labels[k]]
+        assert mine["payout_pct"].tolist() == pytest.approx(scores.metrics["payout_pct"].tolist())
+        assert mine["plan_period"].all() == (k >= 2)
+    # T1 at 12 h and 13 h in the plan periods, on the level curve
+    t1 = stacked.metrics[(stacked.metrics["team_id"] == "T1") & stacked.metrics["plan_period"]]
+    assert t1["payout_pct"].tolist() == pytest.approx(
+        [payout(12, MTTR_LEVEL), payout(13, MTTR_LEVEL)]
+    )

@@ -19,7 +19,8 @@ downtime). Two views of the same question, on one panel of per-period series per
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -28,6 +29,8 @@ import statsmodels.api as sm
 from matplotlib.figure import Figure
 from scipy import stats
 from statsmodels.tsa.stattools import ccf
+
+from toolkit.config import Scenario
 
 TEAM, PERIOD = "team_id", "period"
 ALL = "ALL"
@@ -402,3 +405,82 @@ def plot_lead_lag(result: LeadLag) -> Figure:
     right.set_ylabel(f"effect on {result.lagging} per unit")
     right.set_title(f"Distributed-lag regression ({1 - result.alpha:.0%} HAC intervals)")
     return figure
+
+
+def varied_effort_panel(
+    scenario: Scenario,
+    seeds: Iterable[int],
+    lever: str = "reliability_effort",
+    low: float = 0.0,
+    high: float = 0.8,
+    lagging: str = "incident_volume",
+    root_causes: Sequence[str] = ("internal",),
+) -> pd.DataFrame:
+    """Simulate the scenario with one lever drawn afresh per team and period; return the panel.
+
+    Why: under a plan, teams choose their effort in answer to incidents, so a run's panel mixes
+    cause and response; drawing the lever at random (an experiment no organisation can run)
+    shows the world's own lagged effect of the leading indicator on the lagging one.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario simulated (every other lever at its natural level).
+    seeds : iterable of int
+        One simulation per seed; each team of each seed is its own series (``team/seed=k``).
+    lever : str
+        The lever drawn, a field of :class:`~toolkit.sim.levers.Levers`.
+    low, high : float
+        The lever is uniform on ``[low, high]`` each period, for every team independently.
+    lagging : str
+        The KPI measured on the true log (team level).
+    root_causes : sequence of str
+        Incidents of these root causes are measured (by default internal ones: what effort can
+        prevent); empty for all.
+
+    Returns
+    -------
+    DataFrame
+        ``period, team_id, <lever>, <lagging>``, ready for :func:`lead_lag`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown lever, ``low > high`` or no seed.
+    """
+    from toolkit.metrics import compute_kpis
+    from toolkit.sim import World
+    from toolkit.sim.levers import natural_levers
+
+    natural = natural_levers(scenario.environment.behaviour.levers)
+    if lever not in {f.name for f in fields(natural)}:
+        known = sorted(f.name for f in fields(natural))
+        raise ValueError(f"no lever {lever!r}; the levers are {known}")
+    if not low <= high:
+        raise ValueError(f"low ({low}) must not exceed high ({high})")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("give at least one seed")
+    panels = []
+    for seed in seeds:
+        rng = np.random.default_rng([seed, 20_1])
+        world = World(scenario, seed)
+        labels, drawn = world.periods["label"].tolist(), []
+        for k, edge in enumerate(world.edges):
+            levers = {
+                team: replace(natural, **{lever: rng.uniform(low, high)}) for team in world.levers
+            }
+            drawn += [
+                {PERIOD: labels[k], TEAM: str(team), lever: getattr(chosen, lever)}
+                for team, chosen in levers.items()
+            ]
+            world.begin_period(levers)
+            world.advance(edge)
+        log = world.event_log()
+        if root_causes:
+            log = replace(
+                log, incidents=log.incidents[log.incidents["root_cause"].isin(root_causes)]
+            )
+        panel = run_panel(pd.DataFrame(drawn), compute_kpis(log, kpis=[lagging]), lever, lagging)
+        panels.append(panel.assign(**{TEAM: panel[TEAM] + f"/seed={seed}"}))
+    return pd.concat(panels, ignore_index=True)

@@ -596,3 +596,35 @@ def _composite(payout: np.ndarray, weight: np.ndarray) -> np.ndarray:
     weights = (present * weight).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(weights > 0, total / weights, 0.0)
+
+
+def score_log(plan: Plan, log: EventLog, periods: pd.DataFrame) -> TeamScores:
+    """Score every period of one log under a plan, committing each in turn.
+
+    Why: to see what a plan's rules (normalisation, exclusions, tolerance, attribution) do to
+    the same outcomes, score one fixed log under variants of the plan; the teams' behaviour is
+    held fixed, so every difference comes from the rule.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan.
+    log : EventLog
+        The log scored, with real team ids (e.g. a run's reported or true log).
+    periods : DataFrame
+        ``label, start, end`` in time order, e.g. ``World(scenario, seed).periods``.
+
+    Returns
+    -------
+    TeamScores
+        Every period's tables stacked, each with a ``period`` column (the label) and
+        ``plan_period`` (whether the plan scores it: after ``start_after_periods``).
+    """
+    scorer = PlanScorer(plan, log.services, periods)
+    parts: dict[str, list[pd.DataFrame]] = {"teams": [], "metrics": [], "credits": []}
+    for k, label in enumerate(scorer.periods["label"]):
+        scores = scorer.commit(log, k)
+        for name in parts:
+            table = getattr(scores, name)
+            parts[name].append(table.assign(period=label, plan_period=k >= scorer.start))
+    return TeamScores(*(pd.concat(parts[name], ignore_index=True) for name in parts))
