@@ -116,9 +116,8 @@ def clawback_variants(
     malus: Mapping[str, Any] | None = None,
     clawback: Mapping[str, Any] | None = None,
     audit: Mapping[str, Any] = AUDIT,
-    label: str = "malus_clawback",
 ) -> dict[str, dict[str, Any]]:
-    """Return the variants of 5.1: audits alone, and audits with malus and clawback.
+    """Return the variant of 5.1: the gamed plan with audits, malus and clawback.
 
     Parameters
     ----------
@@ -128,72 +127,63 @@ def clawback_variants(
         years.
     audit : mapping
         The audits that find the gaming (without them nothing triggers a malus).
-    label : str
-        The label of the variant with malus and clawback.
 
     Returns
     -------
     dict
-        ``{"audited": ..., label: ...}`` for :func:`~toolkit.experiments.safeguards.
-        compare_variants`.
+        ``{"malus_clawback": ...}`` for :func:`~toolkit.experiments.safeguards.compare_variants`.
     """
     malus = malus if malus is not None else {"triggers": ["gaming_detected"], "reduction": 1.0}
-    if clawback is None and label == "malus_clawback":
+    if clawback is None:
         clawback = {"triggers": ["gaming_detected"], "lookback_years": 3, "recovery": 1.0}
-    return {
-        "audited": {"audit": dict(audit)},
-        label: {"audit": dict(audit), "malus": malus, "clawback": clawback},
-    }
+    return {"malus_clawback": {"audit": dict(audit), "malus": malus, "clawback": clawback}}
 
 
 def interpret_clawback(table: pd.DataFrame) -> str:
-    """Write what audits alone and audits with malus and clawback did on the gamed plan.
+    """Write what audits with malus and clawback recovered on the gamed plan, and deterred.
 
     Parameters
     ----------
     table : DataFrame
-        :func:`~toolkit.experiments.safeguards.compare_variants`'s table with the variants
-        ``as_is``, ``audited`` and one more (malus and clawback).
+        :func:`~toolkit.experiments.safeguards.compare_variants`'s table with ``as_is`` and
+        one variant with audits, malus and clawback.
 
     Returns
     -------
     str
-        One paragraph: the overstated pay, what each safeguard recovered and its share of the
+        One paragraph: the overstated pay, what the safeguard recovered and its share of the
         overstated pay, how much of it was payments, and what happened to gaming.
     """
     base = _row(table, "variant", AS_IS)
-    audited = _row(table, "variant", "audited")
-    guarded = table[~table["variant"].isin([AS_IS, "audited"])].iloc[0]
-    recovered = guarded["recovered"]
+    guarded = table[table["variant"] != AS_IS].iloc[0]
     ratio = guarded["recovered_share"]
-    payments = guarded["clawed_back"]
     if not math.isfinite(ratio):
-        verdict = "nothing was overstated, so there was no gamed pay to take back"
+        verdict = "although nothing was overstated, so there was no gamed pay to take back"
     elif ratio >= 1:
         verdict = (
-            f"{number(ratio, 1)} times the overstated pay: malus takes the team's whole unvested "
-            "award, the honest part with the gamed part, so it punishes as much as it recovers"
+            f"{number(ratio, 1)} times the pay its own record overstated: a malus takes its "
+            "share of the team's whole unvested award, the honest part with the gamed part, so "
+            "it punishes as much as it recovers"
         )
     else:
-        verdict = f"only {share(ratio)} of the overstated pay"
+        verdict = f"only {share(ratio)} of the pay its own record overstated"
     source = (
-        "all of it from unvested awards (malus), since nothing had been paid yet for clawback to "
-        "recover"
-        if payments == 0
-        else f"{money(payments)} of it clawed back from payments"
+        "all of it from unvested awards (malus), since nothing had been paid yet for clawback "
+        "to recover"
+        if guarded["clawed_back"] == 0
+        else f"{money(guarded['clawed_back'])} of it clawed back from payments"
     )
     deterred = guarded["gaming_index"] - base["gaming_index"]
     return (
         f"Under **{base['plan']}** the record overstated the true score by "
         f"{number(base['gaming_index'], 1)} points, worth about {money(base['overstated_pay'])} of "
-        f"the {money(base['accrued'])} accrued. Audits alone found gaming in "
-        f"{share(audited['gaming_detected_share'])} of team quarters and recovered "
-        f"{money(audited['recovered'])}: a finding without a consequence costs the team nothing. "
-        f"With malus and clawback (**{guarded['variant']}**) the findings recovered "
-        f"{money(recovered)}, {verdict}; {source}. The gaming index moved by "
+        f"the {money(base['accrued'])} accrued, and nobody audits, so nothing is recovered. With "
+        f"audits, malus and clawback (**{guarded['variant']}**) audits found gaming in "
+        f"{share(guarded['gaming_detected_share'])} of team quarters and recovered "
+        f"{money(guarded['recovered'])}, {verdict}; {source}. The gaming index moved by "
         f"{number(deterred, 1)} points ({_interval(guarded, 'gaming_index')} over the paired "
-        "seeds): a designer should size the reduction to what the audit shows was gamed, and "
-        "keep a clawback for the years after vesting, when malus has nothing left to take."
+        "seeds): size the reduction to what the audit shows was gamed, and keep a clawback for "
+        "the years after vesting, when a malus has nothing left to take."
     )
 
 
