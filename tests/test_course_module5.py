@@ -19,6 +19,7 @@ from toolkit.course import behavioural_risk as m5
 from toolkit.course.catalogue import module
 from toolkit.course.exercises import MARK
 from toolkit.course.sections import section_problems, topic_sections
+from toolkit.experiments.safeguards import compare_plans
 from toolkit.report.render import execute
 
 NOTEBOOK = (
@@ -63,7 +64,7 @@ def test_the_starting_answers_do_not_meet_the_goals(executed):
 
 def test_all_runs_go_under_the_output_directory(executed):
     _, runs = executed
-    assert {p.name for p in runs.iterdir()} >= {"library", "5.1", "5.2", "5.3", "5.4", "5.5", "5.6"}
+    assert {p.name for p in runs.iterdir()} >= {"shared", "5.2", "5.3", "5.4", "5.6"}
 
 
 def test_the_committed_notebook_is_clean():
@@ -402,13 +403,16 @@ def test_the_fixed_pay_level_names_an_unknown_kpi():
 
 def test_the_fixed_pay_level_is_read_from_the_library_batch(executed):
     _, runs = executed
-    from toolkit.experiments.batch import BatchResult
-
-    table = pd.read_parquet(runs / "library" / "runs.parquet")
-    library = BatchResult(table, [], runs / "library", reference="no_incentive")
+    # the notebook's shared batch again: every run is reused from its directory
+    _, library = compare_plans(
+        [m5.scenario_file("small")], ["no_incentive"], 2, runs / "shared", progress=False
+    )
+    assert library.runs["cached"].all()
     assert m5.fixed_pay_level(library, "unjustified_emergency_count") == 0
     assert m5.fixed_pay_level(library, "unauthorized_count") > 0
     assert np.isfinite(m5.fixed_pay_level(library, "change_throughput"))
+    with pytest.raises(ValueError, match="no 'mttr_only' run"):
+        m5.fixed_pay_level(library, "change_throughput", reference="mttr_only")
 
 
 def test_the_introduction_is_computed_from_the_scenario():
