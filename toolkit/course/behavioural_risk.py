@@ -852,7 +852,7 @@ def interpret_justification(fired: pd.DataFrame, levers: pd.DataFrame) -> str:
         f"The rule disqualifies a team's plan year once {gate['gate_kpi']} reaches "
         f"{number(gate['at_least'], 0)}. It fired in {share(gate['gated_share'])} of team "
         f"plan-quarters ({gate['runs_fired']} of {gate['seeds']} run(s)) and removed "
-        f"{money(gate['awards_removed'])} of awards. {effect}; change pace went from "
+        f"{money(gate['awards_removed'] + 0.0)} of awards. {effect}; change pace went from "
         f"{number(pace['mean_without'], 3)} to {number(pace['mean_with'], 3)}. A documented "
         "justification is cheap to demand because genuine emergencies always carry one; to "
         "see whether it deters abuse, run it over longer horizons and more seeds, where CAB "
