@@ -277,6 +277,23 @@ def test_one_unjustified_emergency_gates_the_team_and_the_move_that_makes_it():
     assert not scored.loc["T1", "gated"]
 
 
+def test_a_gate_beside_a_penalised_metric_reads_its_own_count():
+    # the penalised metric's gross throughput and its defects are measured in the same call
+    # as the gate's count; none of them may be taken for the gate's KPI
+    fields = {"gates": [{"kpi": "unjustified_emergency_count", "at_least": 1}]}
+    penalty = {"defect_penalty": {"window_days": 14, "per_incident": 1}}
+    changes = [change(f"2025-0{m}-10") for m in (1, 2, 4, 5)]
+    incidents = [caused(0, pd.Timestamp("2025-01-10") + 2 * HOUR)]
+    log = make_log(incidents, changes, services=services().to_dict("records"))
+    periods = period_bounds(log.start, log.end, "quarter")
+    scorer = PlanScorer(plan_with(penalty, **fields), log.services, periods)
+    measured = scorer.measure(log, 0).set_index(["team_id", "item"])
+    assert measured.loc[("T1", "gate"), "value"] == 0
+    assert measured.loc[("T1", "metric"), "value"] == 1  # two changes, one defect
+    scorer.commit(log, 0)
+    assert not scorer.score(log, 1).teams.set_index("team_id").loc["T1", "gated"]
+
+
 def test_the_guards_are_measurable_on_the_small_scenario(small_scenario):
     assert check_plan_against_scenario(load_plan("throughput_guarded"), small_scenario) == []
 

@@ -313,11 +313,15 @@ def _net_of_defects(rows: KpiRows, members: list[Item]) -> KpiRows:
 
 
 def _by_label(rows: KpiRows, labels: pd.Index, kpis: list[str]) -> np.ndarray:
-    """Return a kpis × labels matrix of values, missing where a label has no value."""
+    """Return a kpis × labels matrix of values, missing where a label has no value.
+
+    Rows of KPIs not asked for (a penalised metric's gross KPI and the defects it is netted
+    of) are left out: they have no row of the matrix to go in.
+    """
     matrix = np.full((len(kpis), len(labels)), np.nan)
     column = positions(labels, rows.team_id)
     row = positions(kpis, rows.kpi)
-    known = column >= 0
+    known = (column >= 0) & (row >= 0)
     matrix[row[known], column[known]] = rows.value[known]
     return matrix
 
