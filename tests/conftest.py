@@ -18,3 +18,20 @@ def small_log(small_scenario):
     from toolkit.sim import simulate
 
     return simulate(small_scenario, seed=11)
+
+
+# The course built once for the whole suite: every module notebook and template notebook
+# executed by `lti course build` on small with two seeds, the templates filled from a batch of a
+# gameable plan against fixed pay (under `balanced` nothing is gamed on small, so nothing would
+# be measured). Module and materials tests read the executed notebooks and files it wrote.
+COURSE_PLANS = ("mttr_only", "no_incentive")
+COURSE_SEEDS = 2
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    from toolkit.course.build import build_course
+
+    out = tmp_path_factory.mktemp("course") / "built"
+    record = build_course(out, scenario="small", seeds=COURSE_SEEDS, plans=COURSE_PLANS)
+    return out, record

@@ -32,15 +32,14 @@ PARAMETERS = 'scenario = "small"\nseeds = 2\noutput_dir = "x"\nworkers = 1\nprog
 @pytest.fixture
 def toy(tmp_path, monkeypatch):
     """A course of one module notebook and no template notebooks."""
-    modules, templates = tmp_path / "modules", tmp_path / "templates"
-    templates.mkdir()
+    modules = tmp_path / "modules"
     _notebook(
         modules / f"{module(1).stem}.ipynb",
         PARAMETERS + "\nreference_plan = 'no_incentive'",
         "raise ValueError('the model broke')",
     )
     monkeypatch.setattr(build, "MODULE_NOTEBOOKS_DIR", modules)
-    monkeypatch.setattr(build, "TEMPLATE_NOTEBOOKS_DIR", templates)
+    monkeypatch.setattr(build, "template_notebooks", lambda: [])
     return tmp_path
 
 

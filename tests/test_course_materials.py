@@ -19,7 +19,6 @@ from toolkit.config.plan import Baseline, LinearCurve
 from toolkit.course import documents, workbooks
 from toolkit.course.documents import MaterialsError
 from toolkit.course.materials import render_materials, template_notebooks
-from toolkit.experiments import run_batch
 from toolkit.plans.baselines import baseline_values
 from toolkit.plans.curves import curve_payout, improvement
 
@@ -280,14 +279,15 @@ def test_the_evaluator_reads_excel_precedence_and_blanks(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Fixtures: a real small batch, the blank and the filled materials (each notebook runs twice)
+# Fixtures: the blank materials, and those the course build filled from its batch
 
 
 @pytest.fixture(scope="module")
-def batch_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("course") / "batch"
-    run_batch([ROOT / "scenarios" / "small.yaml"], [GAMED, "no_incentive"], 2, out, progress=False)
-    return out
+def batch_dir(course):
+    """The batch the course build filled its materials from (conftest.COURSE_PLANS)."""
+    root, record = course
+    assert record["plans"][0] == GAMED
+    return root / "runs" / "batch"
 
 
 @pytest.fixture(scope="module")
@@ -298,10 +298,9 @@ def blank(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory, batch_dir):
-    out = tmp_path_factory.mktemp("filled")
-    render_materials(out, batch_dir, parameters={"plan": GAMED})
-    return out
+def filled(course):
+    """The materials as the course build filled them from its batch."""
+    return course[0]
 
 
 def _materials(root):

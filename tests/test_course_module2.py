@@ -10,19 +10,17 @@ from toolkit.course import performance_metrics as pm
 from toolkit.course.catalogue import module
 from toolkit.course.sections import section_problems
 from toolkit.metrics.lead_lag import LeadLag
-from toolkit.report.render import execute
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks/modules/02_performance_metrics.ipynb"
 SEEDS = 2
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """The notebook executed once on small with two seeds; its runs stay for the checkers."""
-    root = tmp_path_factory.mktemp("module2")
-    parameters = {"scenario": "small", "seeds": SEEDS, "output_dir": str(root / "runs")}
-    notebook = execute(NOTEBOOK, root / "executed.ipynb", {**parameters, "progress": False})
-    return notebook, root / "runs"
+def executed(course):
+    """The notebook as the course build executed it on small with two seeds, and its runs."""
+    root, _ = course
+    notebook = nbformat.read(root / "modules" / f"{module(2).stem}.ipynb", as_version=4)
+    return notebook, root / "runs" / module(2).stem
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from toolkit.course.catalogue import module
 from toolkit.course.exercises import MARK
 from toolkit.course.sections import section_problems, topic_sections
 from toolkit.experiments.safeguards import compare_plans
-from toolkit.report.render import execute
 
 NOTEBOOK = (
     Path(__file__).resolve().parent.parent / "notebooks" / "modules" / ("05_behavioural_risk.ipynb")
@@ -28,15 +27,11 @@ NOTEBOOK = (
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    where = tmp_path_factory.mktemp("module5")
-    parameters = {
-        "scenario": "small",
-        "seeds": 2,
-        "output_dir": str(where / "runs"),
-        "progress": False,
-    }
-    return execute(NOTEBOOK, where / "executed.ipynb", parameters), where / "runs"
+def executed(course):
+    """The notebook as the course build executed it on small with two seeds, and its runs."""
+    root, _ = course
+    notebook = nbformat.read(root / "modules" / f"{module(5).stem}.ipynb", as_version=4)
+    return notebook, root / "runs" / module(5).stem
 
 
 def _markdown(cells) -> list[str]:

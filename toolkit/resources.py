@@ -1,13 +1,13 @@
-"""Find the files the toolkit ships: scenarios, plans, report and template notebooks, mappings.
+"""Find the files the toolkit ships: scenarios, plans, report and course notebooks, mappings.
 
 The scenarios (``scenarios/``, with the plan library in ``scenarios/plans/``), the report
-notebook (``notebooks/reports/``) and the course's template notebooks (``notebooks/templates/``)
-live at the top of the source repository, where people read and
-edit them. Building the package maps them into ``toolkit/shipped/`` with the same relative paths
-(``pyproject.toml``), so an installed toolkit finds them as package data through
-:mod:`importlib.resources`; a toolkit imported from a source checkout (an editable install, or
-the checkout on ``PYTHONPATH``) has no ``toolkit/shipped/`` and reads them in the checkout. The
-ingest mappings are inside the package in both cases.
+notebook (``notebooks/reports/``) and the course's module and template notebooks
+(``notebooks/modules/``, ``notebooks/templates/``) live at the top of the source repository,
+where people read and edit them. Building the package maps them into ``toolkit/shipped/`` with
+the same relative paths (``pyproject.toml``), so an installed toolkit finds them as package data
+through :mod:`importlib.resources`; a toolkit imported from a source checkout (an editable
+install, or the checkout on ``PYTHONPATH``) has no ``toolkit/shipped/`` and reads them in the
+checkout. The ingest mappings are inside the package in both cases.
 
 Nothing else in the toolkit is imported here, so every layer may use these paths.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 PACKAGE = "toolkit"
 SHIPPED = "shipped"
 # Shipped directories, relative to the repository root and to ``toolkit/shipped/`` alike.
-SHIPPED_DIRECTORIES = ("scenarios", "notebooks/reports", "notebooks/templates")
+SHIPPED_DIRECTORIES = ("scenarios", "notebooks/reports", "notebooks/templates", "notebooks/modules")
 
 
 def package_directory() -> Path:

@@ -49,8 +49,9 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from toolkit.course.build import module_notebooks, template_notebooks
+    from toolkit.course.build import module_notebooks
     from toolkit.course.catalogue import MODULES
+    from toolkit.course.materials import template_notebooks
 
     have = module_notebooks()
     for item in MODULES:

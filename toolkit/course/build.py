@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from toolkit.course.catalogue import MODULES, Module, module
+from toolkit.course.materials import template_notebooks
 from toolkit.course.sections import section_problems
 from toolkit.report.render import (
     NotebookError,
@@ -39,7 +40,7 @@ from toolkit.report.render import (
     export_html,
     parse_parameters,
 )
-from toolkit.resources import MODULE_NOTEBOOKS_DIR, TEMPLATE_NOTEBOOKS_DIR, shipped_scenario
+from toolkit.resources import MODULE_NOTEBOOKS_DIR, shipped_scenario
 from toolkit.run.outputs import OutputError, check_output_dir, read_manifest, staged_directory
 
 COMMAND = "course build"
@@ -82,11 +83,6 @@ def module_notebooks() -> dict[int, Path]:
         if path.is_file():
             found[item.number] = path
     return found
-
-
-def template_notebooks() -> list[Path]:
-    """Return the template notebooks (``notebooks/templates/*.ipynb``), sorted by name."""
-    return sorted(TEMPLATE_NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 def choose_modules(numbers: Sequence[int] | None) -> dict[int, Path]:
