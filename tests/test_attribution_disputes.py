@@ -131,7 +131,7 @@ def test_only_teams_that_share_a_service_dispute(disputes):
     spread = alone.groupby(["period", "team_id"])["award"].agg(lambda a: a.max() - a.min())
     assert (spread < 1e-6).all()  # a team that shares nothing is paid alike under every rule
     wide = table[[f"award_{r}" for r in ("owner", "equal", "contribution", "shapley")]]
-    assert table["at_stake"].to_numpy() == pytest.approx((wide.max(axis=1) - wide.min(axis=1)))
+    assert table["at_stake"].to_numpy() == pytest.approx(wide.max(axis=1) - wide.min(axis=1))
     assert table["at_stake"].is_monotonic_decreasing
 
 

@@ -14,8 +14,8 @@ Only the shared services can make the rules disagree: a team that shares nothing
 scored on its own rows under every rule (:mod:`toolkit.plans.attribution`). The record is the
 one the plan's own run produced, as it stands at the end of the horizon (so it can differ a
 little from what was scored as each period closed); the rules change the scoring of it, not the
-behaviour behind it. Awards are the score times what a full score is worth to the team in the period (the
-ledger's ``period_value``, before pool and cap scaling).
+behaviour behind it. Awards are the score times what a full score is worth to the team in the
+period (the ledger's ``period_value``, before pool and cap scaling).
 """
 
 from __future__ import annotations
