@@ -23,7 +23,7 @@ from toolkit.config import load_scenario
 from toolkit.course.exercises import Check, failed, passed
 from toolkit.course.wording import interval_words, listing, money, number, share
 from toolkit.experiments.gate_effect import gate_effect
-from toolkit.experiments.horizons import horizon_comparison
+from toolkit.experiments.horizons import horizon_comparison, horizon_plans
 from toolkit.experiments.kpi_ranking import rank_kpis
 from toolkit.experiments.weight_sweep import sweep_weights
 from toolkit.metrics.registry import CATALOGUE
@@ -467,22 +467,50 @@ def horizon_goal(table: pd.DataFrame) -> float:
     return float((values.min() + values.max()) / 2)
 
 
+HORIZON_COLUMNS = (
+    "performance_period_years",
+    "grant_every_years",
+    "vesting_schedule",
+    "deferral_share",
+    "deferral_years",
+)
+
+
+def _same_horizon(table: pd.DataFrame, plan: str, horizon: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the section's rows whose horizons are the learner's (no need to run them again)."""
+    wanted = horizon_plans(plan, {"exercise": dict(horizon)})["exercise"]
+    values = {
+        "performance_period_years": wanted.performance_period_years,
+        "grant_every_years": wanted.grant_every_years,
+        "vesting_schedule": wanted.vesting.schedule,
+        "deferral_share": wanted.vesting.deferral_share,
+        "deferral_years": wanted.vesting.deferral_years,
+    }
+    same = pd.Series(True, index=table.index)
+    for name, value in values.items():
+        same &= table[name] == value
+    return table[same]
+
+
 def check_horizon_choice(
     horizon: Mapping[str, Any],
+    table: pd.DataFrame,
     where: Setting,
     max_short_termism: float,
     plan: str = "balanced",
 ) -> Check:
     """Check that the learner's horizons bring short-termism below the bound.
 
-    The plan runs with the learner's horizons next to the plan as it is (the section's runs
-    of it are reused from the topic's directory).
+    Horizons the section already ran are read from its table; others run next to the plan as
+    it is (whose runs the topic's directory already holds).
 
     Parameters
     ----------
     horizon : mapping
         Horizon changes, as :func:`~toolkit.experiments.horizons.horizon_comparison`'s
         variants take them (``performance_period_years``, ``grant_every_years``, ``vesting``).
+    table : DataFrame
+        The section's horizon comparison.
     where : Setting
         The notebook's setting.
     max_short_termism : float
@@ -496,30 +524,36 @@ def check_horizon_choice(
         Met when the variant's short-termism is below the bound.
     """
     try:
-        table, _ = horizon_comparison(
-            plan,
-            where.scenarios,
-            where.seeds,
-            where.out("1.3"),
-            {"exercise": dict(horizon)},
-            **where.batch(),
-        )
+        known = _same_horizon(table, plan, horizon)
+        if len(known):
+            mine = known.iloc[0]
+        else:
+            ran, _ = horizon_comparison(
+                plan,
+                where.scenarios,
+                where.seeds,
+                where.out("1.3"),
+                {"exercise": dict(horizon)},
+                **where.batch(),
+            )
+            mine = ran[ran["variant"] == "exercise"].iloc[0]
     except ValueError as error:
         return failed("1.3", f"These horizons are not a valid plan: {error}", "Fix the variant.")
-    mine = table[table["variant"] == "exercise"].iloc[0]
     value = mine["short_termism"]
+    described = (
+        f"With {int(mine['performance_period_years'])}-year periods, grants every "
+        f"{int(mine['grant_every_years'])} year(s) and {mine['vesting_schedule']} vesting"
+    )
     if not math.isfinite(value) or value >= max_short_termism:
         return failed(
             "1.3",
-            f"With {int(mine['performance_period_years'])}-year periods and "
-            f"{mine['vesting_schedule']} vesting, short-termism is {number(value, 3)} "
-            f"(goal: below {number(max_short_termism, 3)}).",
+            f"{described}, short-termism is {number(value, 3)} (goal: below "
+            f"{number(max_short_termism, 3)}).",
             "Which horizon makes teams carry the lagged results of reliability work longer?",
         )
     return passed(
         "1.3",
-        f"With {int(mine['performance_period_years'])}-year periods and "
-        f"{mine['vesting_schedule']} vesting, short-termism is {number(value, 3)}, below "
+        f"{described}, short-termism is {number(value, 3)}, below "
         f"{number(max_short_termism, 3)}; net value against the plan as it is "
         f"{money(mine['net_value'])}.",
     )
@@ -563,7 +597,8 @@ def interpret_disputes(
     team = gap.index[0]
     busiest = summary.loc[summary["disputes"].idxmax()]
     return (
-        f"On {seeds} seed{'s' if seeds != 1 else ''}, {len(routed)} team plan-periods are paid "
+        f"On {seeds} seed{'s' if seeds != 1 else ''}, {len(routed)} team "
+        f"{'plan-periods are' if len(routed) != 1 else 'plan-period is'} paid "
         f"differently depending on the rule, {money(routed['at_stake'].sum(), currency)} at "
         f"stake in all. The largest is team {top['team_id']} in {top['period']} (seed "
         f"{top['seed']}, shared work on {top['shared_services']}): "
@@ -720,6 +755,7 @@ def interpret_gate(levers: pd.DataFrame, fired: pd.DataFrame, currency: str = "E
 
 def check_gate_level(
     at_least: float,
+    fired: pd.DataFrame,
     where: Setting,
     max_share: float = 0.1,
     plan: str = "balanced",
@@ -727,10 +763,16 @@ def check_gate_level(
 ) -> Check:
     """Check that a gate level bites (fires at least once) without disqualifying often.
 
+    The section's gate is read from its table; another level runs without and with the gate
+    (the runs without it are the section's, reused from the topic's directory).
+
     Parameters
     ----------
     at_least : float
         The learner's gate level: the count in a plan year that disqualifies.
+    fired : DataFrame
+        The section's gate table (the second of
+        :func:`~toolkit.experiments.gate_effect.gate_effect`).
     where : Setting
         The notebook's setting.
     max_share : float
@@ -743,18 +785,22 @@ def check_gate_level(
     Check
         Met when the gate fires in some run and disqualifies at most ``max_share``.
     """
-    try:
-        _, fired, _ = gate_effect(
-            plan,
-            {"kpi": kpi, "at_least": at_least},
-            where.scenarios,
-            where.seeds,
-            where.out("1.6"),
-            **where.batch(),
-        )
-    except ValueError as error:
-        return failed("1.6", f"That is not a gate: {error}", "Give a count above 0.")
-    gate = fired.iloc[0]
+    known = fired[(fired["gate_kpi"] == kpi) & (fired["at_least"] == at_least)]
+    if len(known):
+        gate = known.iloc[0]
+    else:
+        try:
+            _, ran, _ = gate_effect(
+                plan,
+                {"kpi": kpi, "at_least": at_least},
+                where.scenarios,
+                where.seeds,
+                where.out("1.6"),
+                **where.batch(),
+            )
+        except ValueError as error:
+            return failed("1.6", f"That is not a gate: {error}", "Give a count above 0.")
+        gate = ran.iloc[0]
     if gate["gated_share"] > max_share:
         return failed(
             "1.6",
