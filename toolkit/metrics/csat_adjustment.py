@@ -271,11 +271,12 @@ def fit_csat_adjustment(
     if n < MIN_SURVEYS:
         reason = f"{n} surveys, fewer than the {MIN_SURVEYS} a regression needs: no adjustment"
         return CsatAdjustment(empty, n, False, reason, season)
-    columns: dict[str, np.ndarray] = {"const": np.ones(n)}
+    columns: dict[str, np.ndarray] = {}
     rows: list[dict] = []
     reference: dict = {}
 
     def term(name, factor, level, controllable, values, surveys, note=""):
+        """Add a row to the table and, unless ``note`` says why not, a column to the design."""
         rows.append(
             {
                 "term": name,
@@ -290,6 +291,8 @@ def fit_csat_adjustment(
         if not note:
             columns[name] = values
 
+    term("const", "const", None, False, np.ones(n), n)
+    rows[0]["note"] = "the score at the fit's reference levels"
     for factor in factors:
         values = data[factor].to_numpy(dtype=object)
         if factor == "vendor_outage":
@@ -331,45 +334,19 @@ def fit_csat_adjustment(
         )
     result = sm.OLS(data["csat"].to_numpy(dtype=float), design).fit(cov_type="HC1")
     interval = np.asarray(result.conf_int(alpha))
-    fitted = {
-        name: (
-            result.params[i],
-            result.bse[i],
-            interval[i, 0],
-            interval[i, 1],
-            result.pvalues[i],
-        )
-        for i, name in enumerate(names)
-    }
-    rows.insert(
-        0,
+    estimates = pd.DataFrame(
         {
-            "term": "const",
-            "factor": "const",
-            "level": None,
-            "controllable": False,
-            "surveys": n,
-            "estimated": True,
-            "note": "the fit's reference levels",
-        },
+            "term": names,
+            "coefficient": result.params,
+            "std_error": result.bse,
+            "ci_low": interval[:, 0],
+            "ci_high": interval[:, 1],
+            "p_value": result.pvalues,
+        }
     )
-    nan = (np.nan,) * 5
-    table = pd.DataFrame(
-        [
-            {
-                **row,
-                **dict(
-                    zip(
-                        ["coefficient", "std_error", "ci_low", "ci_high", "p_value"],
-                        fitted.get(row["term"], (0.0, *nan[1:]) if row["note"] else nan),
-                        strict=True,
-                    )
-                ),
-            }
-            for row in rows
-        ]
-    )
-    table["estimated"] = table["term"].isin(names)
+    table = pd.DataFrame(rows).merge(estimates, on="term", how="left")
+    # a term left out of the fit counts as its reference: no effect, and no error to give
+    table["coefficient"] = table["coefficient"].fillna(0.0)
     return CsatAdjustment(table[COEFFICIENT_COLUMNS], n, True, "", season, reference)
 
 
