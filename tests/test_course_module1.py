@@ -301,3 +301,52 @@ def test_gate_reading_follows_the_numbers():
     text = m1.interpret_gate(_levers([0.0, -0.15]), FIRED.iloc[[2]])
     assert "at least 3" in text and "4.0 %" in text and "gave up: padding" in text
     assert "repeated breaches" in text and "clearly below zero" in text
+
+
+def _coefficients(vendor_ci, unit_ci):
+    rows = [
+        ("const", "const", None, False, 4.1, 4.0, 4.2),
+        ("season[1]", "season", 1, False, 0.0, float("nan"), float("nan")),
+        ("season[12]", "season", 12, False, -0.15, -0.28, -0.02),
+        ("vendor_outage", "vendor_outage", True, False, -0.37, *vendor_ci),
+        ("business_unit[retail]", "business_unit", "retail", False, 0.01, *unit_ci),
+        ("sla_breached", "sla_breached", None, True, -1.13, -1.3, -0.98),
+    ]
+    table = pd.DataFrame(
+        rows,
+        columns=["term", "factor", "level", "controllable", "coefficient", "ci_low", "ci_high"],
+    )
+    return table.assign(estimated=table["term"] != "season[1]", surveys=100)
+
+
+def _csat(observed, external):
+    teams = ["ALL", "apps", "platform"]
+    table = pd.DataFrame({"team_id": teams, "observed": observed, "external": external})
+    return table.assign(surveys=[200, 120, 80], adjusted=table["observed"] - table["external"])
+
+
+def test_csat_check_wants_exactly_the_established_outside_factors():
+    weak = _coefficients((-0.8, 0.04), (-0.05, 0.07))
+    assert m1.established_factors(weak) == ["season"]  # December's interval excludes zero
+    assert m1.check_csat_factors(["season"], weak).met
+    everything = m1.check_csat_factors(["season", "vendor_outage", "business_unit"], weak)
+    assert not everything.met and "business_unit and vendor_outage have no level" in everything.why
+    own = m1.check_csat_factors(["season", "sla_breached"], weak)
+    assert not own.met and "within IT's control" in own.why
+    assert "no factor weather" in m1.check_csat_factors(["weather"], weak).why
+    strong = _coefficients((-0.6, -0.1), (-0.05, 0.07))
+    assert m1.check_csat_factors(["season", "vendor_outage"], strong).met
+    left = m1.check_csat_factors(["season"], strong)
+    assert not left.met and "vendor_outage clearly moves scores but is left in" in left.why
+
+
+def test_csat_reading_follows_the_numbers():
+    weak = _coefficients((-0.8, 0.04), (-0.05, 0.07))
+    text = m1.interpret_csat(_csat([4.05, 4.0, 4.1], [-0.01, -0.02, 0.005]), weak)
+    assert "Over 200 surveys" in text and "vendor_outage: -0.370 points" in text
+    assert "clearly away from zero: season" in text and "sla_breached moves" in text
+    assert "most is apps: observed 4.000, adjusted 4.020" in text and "order as it was" in text
+    strong = _coefficients((-0.6, -0.1), (-0.05, 0.07))
+    text = m1.interpret_csat(_csat([4.05, 4.08, 4.06], [-0.01, 0.05, -0.03]), strong)
+    assert "season and vendor_outage" in text and "most is apps: observed 4.080" in text
+    assert "reorders the teams: apps and platform observed, platform and apps adjusted" in text

@@ -820,3 +820,142 @@ def check_gate_level(
         f"{int(gate['seeds'])} runs and disqualifies {share(gate['gated_share'])} of team "
         f"plan-periods (at most {share(max_share, 0)}).",
     )
+
+
+# -- 1.4 customer satisfaction ----------------------------------------------------------------
+
+
+def established_factors(coefficients: pd.DataFrame) -> list[str]:
+    """Return the uncontrollable factors with at least one level whose interval excludes zero.
+
+    Parameters
+    ----------
+    coefficients : DataFrame
+        A CSAT fit's coefficient table (``CsatAdjustment.coefficients``).
+
+    Returns
+    -------
+    list of str
+        The factors, in the table's order.
+    """
+    rows = coefficients[coefficients["estimated"] & ~coefficients["controllable"]]
+    rows = rows[rows["factor"] != "const"]
+    clear = rows[(rows["ci_low"] > 0) | (rows["ci_high"] < 0)]
+    return list(dict.fromkeys(clear["factor"]))
+
+
+def interpret_csat(table: pd.DataFrame, coefficients: pd.DataFrame) -> str:
+    """Say what the factors beyond IT's control do to CSAT and to each team's score.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``adjusted_csat(log, period="all")``'s table: ``team_id, surveys, observed,
+        external, adjusted``.
+    coefficients : DataFrame
+        The fit's coefficient table.
+
+    Returns
+    -------
+    str
+        One paragraph.
+    """
+    teams = table[table["team_id"] != "ALL"].set_index("team_id")
+    estimated = coefficients[coefficients["estimated"] & (coefficients["factor"] != "const")]
+    outside = estimated[~estimated["controllable"]]
+    inside = estimated[estimated["controllable"]]
+    if outside.empty or teams.empty:
+        return (
+            "Too few surveys to estimate any factor beyond IT's control: the adjusted CSAT is "
+            "the observed one."
+        )
+    big = outside.loc[outside["coefficient"].abs().idxmax()]
+    control = inside.loc[inside["coefficient"].abs().idxmax()] if len(inside) else None
+    moved = teams.loc[teams["external"].abs().idxmax()]
+    before = teams["observed"].sort_values(ascending=False).index.tolist()
+    after = teams["adjusted"].sort_values(ascending=False).index.tolist()
+    clear = established_factors(coefficients)
+    parts = [
+        f"Over {int(teams['surveys'].sum())} surveys, the largest effect beyond IT's control "
+        f"is {big['term']}: {number(big['coefficient'], 3)} points "
+        f"({interval_words(big['ci_low'], big['ci_high'])}).",
+        f"Factors with a level clearly away from zero: {listing(clear)}.",
+    ]
+    if control is not None:
+        parts.append(
+            f"What IT controls weighs more: {control['term']} moves a score by "
+            f"{number(control['coefficient'], 3)} points, and stays in the adjusted score."
+        )
+    parts.append(
+        f"The team the outside factors move most is {moved.name}: observed "
+        f"{number(moved['observed'], 3)}, adjusted {number(moved['adjusted'], 3)} "
+        f"({number(-moved['external'], 3)} points given back)."
+    )
+    parts.append(
+        "The adjustment leaves the teams' order as it was."
+        if before == after
+        else f"The adjustment reorders the teams: {listing(before)} observed, "
+        f"{listing(after)} adjusted; an incentive paid on raw CSAT would rank them wrongly."
+    )
+    return " ".join(parts)
+
+
+def check_csat_factors(factors: list[str], coefficients: pd.DataFrame) -> Check:
+    """Check that the factors to adjust for are exactly those the data establishes.
+
+    An adjustment that a team can contest must rest on evidence: take out every factor
+    beyond IT's control with a level clearly away from zero, and nothing else (and never what
+    IT controls).
+
+    Parameters
+    ----------
+    factors : list of str
+        The learner's factors to take out of the score.
+    coefficients : DataFrame
+        The section's fit.
+
+    Returns
+    -------
+    Check
+        Met when ``factors`` is the set of :func:`established_factors`.
+    """
+    controllable = set(coefficients.loc[coefficients["controllable"], "factor"])
+    known = set(coefficients["factor"]) - {"const"}
+    unknown = sorted(set(factors) - known)
+    if unknown:
+        return failed(
+            "1.4",
+            f"The fit has no factor {listing(unknown)}; it has {listing(sorted(known))}.",
+            "Name factors from the coefficient table's factor column.",
+        )
+    inside = sorted(set(factors) & controllable)
+    if inside:
+        return failed(
+            "1.4",
+            f"{listing(inside)} {'is' if len(inside) == 1 else 'are'} within IT's control: "
+            "taking it out would pay teams for their own breaches.",
+            "Adjust only for factors the teams cannot influence.",
+        )
+    clear = set(established_factors(coefficients))
+    missing, weak = sorted(clear - set(factors)), sorted(set(factors) - clear)
+    if missing or weak:
+        said = []
+        if missing:
+            one = len(missing) == 1
+            said.append(
+                f"{listing(missing)} clearly {'moves' if one else 'move'} scores but "
+                f"{'is' if one else 'are'} left in"
+            )
+        if weak:
+            verb = "has" if len(weak) == 1 else "have"
+            said.append(f"{listing(weak)} {verb} no level clearly away from zero")
+        return failed(
+            "1.4",
+            "; ".join(said) + ".",
+            "Read the ci_low and ci_high columns of the uncontrollable factors.",
+        )
+    return passed(
+        "1.4",
+        f"You take out {listing(sorted(clear)) if clear else 'nothing'}: exactly the factors "
+        "beyond IT's control whose effect the data establishes.",
+    )
