@@ -42,6 +42,14 @@ def executed(tmp_path_factory):
 def test_every_section_shows_a_result_its_reading_and_its_check(executed):
     notebook, root = executed
     assert section_problems(notebook, module(1)) == []
+    shown = [
+        output["data"]["text/markdown"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "text/markdown" in output.get("data", {})
+    ]
+    assert any(text.startswith("- 1.1:") and "- 1.6:" in text for text in shown)  # summary
     # every topic's runs went under the notebook's output directory, one directory per topic
     assert {p.name for p in (root / "runs").iterdir()} == {
         "topic_1_1",
@@ -350,3 +358,16 @@ def test_csat_reading_follows_the_numbers():
     text = m1.interpret_csat(_csat([4.05, 4.08, 4.06], [-0.01, 0.05, -0.03]), strong)
     assert "season and vendor_outage" in text and "most is apps: observed 4.080" in text
     assert "reorders the teams: apps and platform observed, platform and apps adjusted" in text
+
+
+def test_the_summary_collects_each_topic_from_its_table():
+    weak = _coefficients((-0.8, 0.04), (-0.05, 0.07))
+    text = m1.summary(KPIS, WEIGHTS, HORIZONS, weak, DISPUTES, FIRED.iloc[[1]])
+    assert "- 1.1: of the KPIs paid alone, sla_attainment" in text and "42,000 EUR" in text
+    assert "best true mttr_mean_hours (27.90) comes with 100 %" in text
+    assert "1.3: as_is (3-year periods)" in text and "0.093" in text
+    assert "establishes: season." in text and "1.5: 4 team plan-periods" in text
+    assert "gate at 2 unauthorized_count disqualified 21.0 %" in text
+    gamed = _kpis([("change_throughput", 3.0, 2.0, 9_000.0)])
+    text = m1.summary(gamed, WEIGHTS, _horizons([0.2, 0.05, 0.1]), weak, DISPUTES, FIRED)
+    assert "every KPI paid alone was gamed" in text and "1.3: one_year_cliff" in text

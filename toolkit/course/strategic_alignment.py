@@ -959,3 +959,78 @@ def check_csat_factors(factors: list[str], coefficients: pd.DataFrame) -> Check:
         f"You take out {listing(sorted(clear)) if clear else 'nothing'}: exactly the factors "
         "beyond IT's control whose effect the data establishes.",
     )
+
+
+# -- summary -----------------------------------------------------------------------------------
+
+
+def summary(
+    kpis: pd.DataFrame,
+    weights: pd.DataFrame,
+    horizons: pd.DataFrame,
+    csat_coefficients: pd.DataFrame,
+    disputes: pd.DataFrame,
+    fired: pd.DataFrame,
+    max_gaming: float = 1.0,
+    currency: str = "EUR",
+) -> str:
+    """Collect the module's findings, one line per topic, from the sections' tables.
+
+    Parameters
+    ----------
+    kpis, weights, horizons : DataFrame
+        The tables of sections 1.1, 1.2 and 1.3.
+    csat_coefficients : DataFrame
+        Section 1.4's fit.
+    disputes : DataFrame
+        Section 1.5's disputes.
+    fired : DataFrame
+        Section 1.6's gate table.
+    max_gaming : float
+        The gaming bound of section 1.1.
+    currency : str
+        The scenario's currency.
+
+    Returns
+    -------
+    str
+        A Markdown list.
+    """
+    ran = _ranked(kpis)
+    clean = ran[ran["gaming_index"] < max_gaming]
+    lines = []
+    if len(clean):
+        top = clean.loc[clean["net_value"].idxmax()]
+        lines.append(
+            f"1.1: of the KPIs paid alone, {top['kpi']} is the most valuable one the record "
+            f"does not flatter ({money(top['net_value'], currency)})."
+        )
+    else:
+        lines.append(f"1.1: every KPI paid alone was gamed by {number(max_gaming)} points or more.")
+    lower = _better(weights["kpi_a"].iloc[0]) == "lower"
+    values = weights["reliability_true"]
+    best = weights.loc[values.idxmin() if lower else values.idxmax()]
+    lines.append(
+        f"1.2: the best true {best['kpi_a']} ({number(best['reliability_true'])}) comes with "
+        f"{share(best['share_a'], 0)} of the weight on it, for "
+        f"{money(best['total_awards'], currency)} in awards."
+    )
+    calm = horizons.loc[horizons["short_termism"].idxmin()]
+    lines.append(
+        f"1.3: {calm['variant']} ({int(calm['performance_period_years'])}-year periods) shows "
+        f"the least short-termism, {number(calm['short_termism'], 3)}."
+    )
+    lines.append(
+        f"1.4: factors beyond IT's control the data establishes: "
+        f"{listing(established_factors(csat_coefficients))}."
+    )
+    lines.append(
+        f"1.5: {len(disputes)} team plan-periods depend on the attribution rule, "
+        f"{money(float(disputes['at_stake'].sum()), currency)} at stake."
+    )
+    gate = fired.iloc[0]
+    lines.append(
+        f"1.6: a gate at {number(gate['at_least'], 0)} {gate['gate_kpi']} disqualified "
+        f"{share(gate['gated_share'])} of team plan-periods."
+    )
+    return "\n".join(f"- {line}" for line in lines)
