@@ -144,6 +144,13 @@ def _better(kpi: str) -> str:
     return entry.direction if entry is not None else "higher"
 
 
+def _most_reliable(sweep: pd.DataFrame) -> pd.Series:
+    """Return the sweep's row with the best true reliability, in the KPI's better direction."""
+    values = sweep["reliability_true"]
+    lower = _better(sweep["kpi_a"].iloc[0]) == "lower"
+    return sweep.loc[values.idxmin() if lower else values.idxmax()]
+
+
 # -- 1.1 which KPIs --------------------------------------------------------------------------
 
 
@@ -298,11 +305,7 @@ def interpret_weight_sweep(table: pd.DataFrame, currency: str = "EUR") -> str:
     low, high = rows.iloc[0], rows.iloc[-1]
     kpi_a, kpi_b = low["kpi_a"], low["kpi_b"]
     better = _better(kpi_a)
-    best = rows.loc[
-        rows["reliability_true"].idxmin()
-        if better == "lower"
-        else rows["reliability_true"].idxmax()
-    ]
+    best = _most_reliable(rows)
     richest = rows.loc[rows["net_value"].idxmax()]
     frontier = rows[rows["frontier"]]
     change = high["reliability_true"] - low["reliability_true"]
@@ -366,7 +369,7 @@ def check_weight_choice(
         rows = pd.concat([table, extra], ignore_index=True)
     lower = _better(rows["kpi_a"].iloc[0]) == "lower"
     values = rows["reliability_true"]
-    best = values.min() if lower else values.max()
+    best = _most_reliable(rows)["reliability_true"]
     bound = best * (1 + tolerance) if lower else best * (1 - tolerance)
     near = rows[values <= bound] if lower else rows[values >= bound]
     mine = rows[(rows["share_a"] - weight).abs() < 1e-9].iloc[0]
@@ -1007,9 +1010,7 @@ def summary(
         )
     else:
         lines.append(f"1.1: every KPI paid alone was gamed by {number(max_gaming)} points or more.")
-    lower = _better(weights["kpi_a"].iloc[0]) == "lower"
-    values = weights["reliability_true"]
-    best = weights.loc[values.idxmin() if lower else values.idxmax()]
+    best = _most_reliable(weights)
     lines.append(
         f"1.2: the best true {best['kpi_a']} ({number(best['reliability_true'])}) comes with "
         f"{share(best['share_a'], 0)} of the weight on it, for "
