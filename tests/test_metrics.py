@@ -35,6 +35,7 @@ ALL_KPIS = {
     "change_caused_incidents",
     "unjustified_emergency_count",
     "csat_mean",
+    "csat_adjusted",
 }
 LEADING = {
     "change_success_rate",

@@ -152,6 +152,14 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                 problems.append(
                     Problem(f"{where}.vendor_dependencies[{j}]", f"no vendor has id {vendor!r}")
                 )
+    for unit in scenario.environment.csat.business_unit_effect:
+        if unit not in units:
+            problems.append(
+                Problem(
+                    f"environment.csat.business_unit_effect.{unit}",
+                    f"no business unit has id {unit!r}",
+                )
+            )
     incidents = scenario.environment.incidents
     missing = [p for p in PRIORITIES if p not in incidents.sla_target_hours]
     if missing:

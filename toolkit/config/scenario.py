@@ -67,6 +67,7 @@ Identifier = Annotated[
 Date = Annotated[dt.date, Field(strict=False), AfterValidator(_within_pandas)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
+Month = Annotated[int, Field(ge=1, le=12, description="Calendar month, 1 (January) to 12.")]
 
 
 def _check_shares(shares: dict, what: str) -> dict:
@@ -304,13 +305,45 @@ class IncidentDynamics(StrictModel):
 
 
 class CsatModel(StrictModel):
-    """Customer satisfaction survey on resolution, scored 1 to 5."""
+    """Customer satisfaction survey on resolution, scored 1 to 5.
+
+    Besides what IT controls (breaches, reopens), factors beyond its control move the score:
+    the season, vendor outages and the business unit's mood. Each is observable in the log
+    (:mod:`toolkit.events.covariates`), so an analyst can adjust for it.
+    """
 
     response_rate: Probability = Field(description="Share of resolved incidents with a survey.")
     base_score: float = Field(ge=1, le=5, description="Mean score of an incident on time.")
     breach_penalty: float = Field(default=1.0, ge=0, le=4, description="Points lost on SLA breach.")
     reopen_penalty: float = Field(default=0.8, ge=0, le=4, description="Points lost per reopen.")
     noise_sd: float = Field(default=0.8, ge=0, le=4, description="Standard deviation in points.")
+    month_effect: dict[Month, Annotated[float, Field(ge=-2, le=2)]] = Field(
+        default_factory=dict,
+        description="Points added to the score of an incident resolved in each calendar month "
+        "1..12 (business seasonality: negative in busy months, when users are harsher); "
+        "missing months add 0.",
+    )
+    vendor_outage_penalty: float = Field(
+        default=0.0,
+        ge=0,
+        le=4,
+        description="Points lost by an incident opened on a service while one of its vendors "
+        "is in an outage there (users blame IT for the vendor).",
+    )
+    business_unit_effect: dict[Identifier, Annotated[float, Field(ge=-2, le=2)]] = Field(
+        default_factory=dict,
+        description="Points added to the score of an incident on a service of each business "
+        "unit (the unit's mood); missing units add 0.",
+    )
+
+    @property
+    def has_external_factors(self) -> bool:
+        """Tell whether any factor beyond IT's control moves the scores."""
+        return (
+            any(self.month_effect.values())
+            or self.vendor_outage_penalty > 0
+            or any(self.business_unit_effect.values())
+        )
 
 
 class ChangeMix(StrictModel):

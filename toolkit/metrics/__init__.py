@@ -6,7 +6,13 @@ so the gap between truth and report is never an artefact of measuring them diffe
 
 # The KPI modules register their KPIs in CATALOGUE when imported.
 from toolkit.events.periods import PERIODS, period_bounds
-from toolkit.metrics import availability, bunching, changes, incidents  # noqa: F401
+from toolkit.metrics import (  # noqa: F401
+    availability,
+    bunching,
+    changes,
+    csat_adjustment,
+    incidents,
+)
 from toolkit.metrics.compute import compute_kpis, summary
 from toolkit.metrics.registry import CATALOGUE, KPI, catalogue_table
 

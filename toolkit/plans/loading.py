@@ -35,6 +35,8 @@ OWN_KEYS = ("name", "description", "extends")
 # with an expected count (expected_volume) means something.
 COUNT_UNITS = frozenset({"incidents", "changes"})
 DEFECT_PENALISED = "change_throughput"  # the one KPI a defect penalty nets defects against
+# KPIs of survey scores: with no survey responses they have nothing to measure.
+SURVEY_KPIS = frozenset({"csat_mean", "csat_adjusted"})
 
 # What ``extends`` may name: a plan, never a path.
 PARENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$")
@@ -527,7 +529,7 @@ def _unmeasurable(kpi_name: str, kpi: KPI, scenario: Scenario) -> str | None:
     env = scenario.environment
     if kpi.table == "changes" and env.changes.rate_per_service_per_year == 0:
         return "the scenario makes no changes (environment.changes.rate_per_service_per_year is 0)"
-    if kpi.name == "csat_mean" and env.csat.response_rate == 0:
+    if kpi.name in SURVEY_KPIS and env.csat.response_rate == 0:
         return "the scenario has no surveys (environment.csat.response_rate is 0)"
     suffix = _PRIORITY_SUFFIX.search(kpi_name) if kpi_name != kpi.name else None
     if suffix and int(suffix.group(1)) not in _reported_priorities(scenario):

@@ -45,6 +45,9 @@ from toolkit.plans.loading import COUNT_UNITS, kpi_by_name
 TOLERANT = frozenset({"sla_attainment"})
 DEFECTS = "change_caused_incidents"  # what a metric's defect penalty takes off its throughput
 WINDOWED = frozenset({DEFECTS})
+# Incident KPIs that read the outages table for their incidents' covariates (a vendor outage
+# when the incident opened), however the outages themselves count.
+READS_OUTAGES = frozenset({"csat_adjusted"})
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,8 @@ def measure_period(
         reads_incidents = view == "availability" or any(m.window is not None for m in members)
         needed = {m.table for m in members} | ({"incidents"} if reads_incidents else set())
         cut = {t: frame if t in needed else empty_table(t) for t, frame in cut.items()}
+        if view != "availability" and any(m.kpi in READS_OUTAGES for m in members):
+            cut["outages"] = log.outages  # covariates of the incidents, not rows that count
         counts = {t: where[t] for t in needed} if view == "plain" else None
         for table in counts or ():
             if table not in codes:

@@ -28,6 +28,7 @@ from scipy.special import ndtri
 
 from toolkit.config.scenario import Exponential, Scenario, Service, Subcontractor, Vendor
 from toolkit.events import EventLog, conform, period_bounds
+from toolkit.events.covariates import business_unit_of, survey_month, vendor_outage_at_open
 from toolkit.events.schema import text
 from toolkit.sim.levers import (
     WorldLevers,
@@ -672,9 +673,12 @@ class World:
                 "on_hold_hours": np.zeros(len(opened)),
                 "sla_target_hours": target,
                 "sla_breached": breached,
-                "csat": np.where(surveyed, np.clip(np.round(score), 1, 5), np.nan),
             }
         )
+        outages = self._outage_table()
+        if csat.has_external_factors:
+            score = score + self._external_csat(incidents, outages)
+        incidents["csat"] = np.where(surveyed, np.clip(np.round(score), 1, 5), np.nan)
         changes = self.changes
         if since is not None:
             changes = [
@@ -699,12 +703,32 @@ class World:
         return EventLog(
             incidents=incidents,
             changes=changes,
-            outages=self._outage_table(),
+            outages=outages,
             services=self._services,
             start=self.start,
             end=min(self.end, self.start + pd.Timedelta(hours=now)),
             meta={"scenario": self.scenario.name, "seed": self.seed, "view": "truth"},
         )
+
+    def _external_csat(self, incidents: pd.DataFrame, outages: pd.DataFrame) -> np.ndarray:
+        """Points the factors beyond IT's control add to each incident's score.
+
+        They are read from the log as an analyst would read them (:mod:`toolkit.events.
+        covariates`), so what the world applies is exactly what an adjustment can observe.
+        No random draw is involved: the survey noise stays the one stream it was.
+        """
+        csat = self.csat_cfg
+        month = np.zeros(13)
+        for m, effect in csat.month_effect.items():
+            month[m] = effect
+        points = month[survey_month(incidents)]
+        if csat.vendor_outage_penalty:
+            points = points - csat.vendor_outage_penalty * vendor_outage_at_open(incidents, outages)
+        if csat.business_unit_effect:
+            units = business_unit_of(incidents, self._services)
+            effects = csat.business_unit_effect
+            points = points + np.array([effects.get(u, 0.0) for u in units], dtype=float)
+        return points
 
 
 def simulate(scenario: Scenario, seed: int | None = None) -> EventLog:
