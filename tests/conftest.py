@@ -26,6 +26,12 @@ def small_log(small_scenario):
 # be measured). Module and materials tests read the executed notebooks and files it wrote.
 COURSE_PLANS = ("mttr_only", "no_incentive")
 COURSE_SEEDS = 2
+# fewer variants than module 1's defaults: the same sections, fewer runs
+COURSE_PARAMETERS = {
+    "kpis": "['availability']",
+    "weights": "[1.0]",
+    "horizons": "{'one_year_cliff': {'performance_period_years': 1}}",
+}
 
 
 @pytest.fixture(scope="session")
@@ -33,5 +39,7 @@ def course(tmp_path_factory):
     from toolkit.course.build import build_course
 
     out = tmp_path_factory.mktemp("course") / "built"
-    record = build_course(out, scenario="small", seeds=COURSE_SEEDS, plans=COURSE_PLANS)
+    record = build_course(
+        out, scenario="small", seeds=COURSE_SEEDS, plans=COURSE_PLANS, parameters=COURSE_PARAMETERS
+    )
     return out, record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -16,7 +17,6 @@ from toolkit.experiments.attribution_disputes import (
     routing_summary,
     rule_totals,
 )
-from toolkit.report.render import execute
 from toolkit.resources import SCENARIOS_DIR
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks/modules/01_strategic_alignment.ipynb"
@@ -24,19 +24,11 @@ SMALL = str(SCENARIOS_DIR / "small.yaml")
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("module1")
-    parameters = {
-        "scenario": "small",
-        "seeds": 2,
-        "output_dir": str(root / "runs"),
-        "progress": False,
-        # fewer variants than the notebook's defaults: the same sections, fewer runs
-        "kpis": ["availability"],
-        "weights": [1.0],
-        "horizons": {"one_year_cliff": {"performance_period_years": 1}},
-    }
-    return execute(NOTEBOOK, root / "executed.ipynb", parameters), root
+def executed(course):
+    """The notebook as the course build executed it (conftest.COURSE_PARAMETERS), its runs."""
+    root, _ = course
+    notebook = nbformat.read(root / "modules" / f"{module(1).stem}.ipynb", as_version=4)
+    return notebook, root / "runs" / module(1).stem
 
 
 def test_every_section_shows_a_result_its_reading_and_its_check(executed):
@@ -51,7 +43,7 @@ def test_every_section_shows_a_result_its_reading_and_its_check(executed):
     ]
     assert any(text.startswith("- 1.1:") and "- 1.6:" in text for text in shown)  # summary
     # every topic's runs went under the notebook's output directory, one directory per topic
-    assert {p.name for p in (root / "runs").iterdir()} == {
+    assert {p.name for p in root.iterdir()} == {
         "topic_1_1",
         "topic_1_2",
         "topic_1_3",

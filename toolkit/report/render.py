@@ -124,8 +124,9 @@ def check_names(names: Iterable[str], declared: Mapping[str, object]) -> None:
 def parse_parameters(texts: Mapping[str, str], declared: Mapping[str, object]) -> dict[str, object]:
     """Read command-line parameter values as the type of each parameter's default.
 
-    A text parameter keeps the text; a number must be a finite number; a parameter whose
-    default is None takes ``None``, ``True``, ``False``, a number or else the text.
+    A text parameter keeps the text; a number must be a finite number; a list, dict or tuple
+    is a Python literal of that type; a parameter whose default is None takes ``None``,
+    ``True``, ``False``, a number or else the text.
 
     Raises
     ------
@@ -150,9 +151,26 @@ def parse_parameters(texts: Mapping[str, str], declared: Mapping[str, object]) -
                 raise ReportError(f"parameter {name!r} must be {kind} (got {text!r})") from None
             if not math.isfinite(values[name]):
                 raise ReportError(f"parameter {name!r} must be a finite number (got {text!r})")
+        elif isinstance(default, list | dict | tuple):
+            values[name] = _container(name, text, type(default))
         else:
             values[name] = _guess(text)
     return values
+
+
+def _container(name: str, text: str, kind: type) -> object:
+    """Read a list, dict or tuple parameter written as a Python literal."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = None
+    if not isinstance(value, kind):
+        example = {list: "['a', 'b']", dict: "{'a': 1}", tuple: "('a', 'b')"}[kind]
+        raise ReportError(
+            f"parameter {name!r} must be a {kind.__name__} written as a Python literal, "
+            f"e.g. {example} (got {text!r})"
+        )
+    return value
 
 
 def _guess(text: str) -> object:
