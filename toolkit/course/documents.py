@@ -69,6 +69,7 @@ GAMING_LEVERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reassignment_mean": (("padding",), ()),
     "on_hold_share": (("padding",), ("stop_the_clock",)),
     "csat_mean": ((), ()),
+    "csat_adjusted": ((), ()),
     "priority_change_rate": (("padding",), ("priority_downgrade",)),
     "minor_incident_share": (("underreporting",), ("padding", "priority_downgrade")),
     "incident_volume": (("underreporting", "misattribution"), ("padding", "premature_closure")),
