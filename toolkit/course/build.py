@@ -194,17 +194,17 @@ def _run_job(job: Job, root: str, results_dir: str) -> dict:
         executed_path = root_path / "modules" / f"{job.stem}.ipynb"
         page = executed_path.with_suffix(".html")
         if "output_dir" in _declared(job):
-            parameters["output_dir"] = str(root_path / RUNS / job.stem)
+            parameters["output_dir"] = f"{RUNS}/{job.stem}"
     else:
         executed_path = root_path / "materials" / f"{job.stem}.ipynb"
         page = executed_path.with_suffix(".html")
-        parameters["output_dir"] = str(root_path)
+        parameters["output_dir"] = "."
         if "results_dir" in _declared(job):
             parameters["results_dir"] = results_dir
     executed_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        executed = execute(job.notebook, executed_path, parameters)
+        executed = execute(job.notebook, executed_path, parameters, cwd=root_path)
     except NotebookError as exc:
         return {"stem": job.stem, "error": f"cell {exc.cell} failed with {exc.error}"}
     problems = section_problems(executed, job.module) if job.module else []
@@ -313,7 +313,10 @@ def build_course(
                 run_batch([str(scenario_path)], list(plans), seeds, batch_dir, progress=progress)
             except BatchError as exc:
                 raise CourseError(f"the batch the templates are filled from: {exc}") from None
-        records = _execute_all(jobs, staging, str(batch_dir), at_once, progress, on_done)
+        # paths relative to the course directory, where every notebook runs: no staging path
+        # is left in what the pages show
+        relative = batch_dir.relative_to(staging).as_posix()
+        records = _execute_all(jobs, staging, relative, at_once, progress, on_done)
         broken = [r for r in records if r.get("error") or r.get("problems")]
         if broken:
             lines = [

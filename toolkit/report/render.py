@@ -225,9 +225,16 @@ def python_kernel() -> Iterator[str]:
 
 
 def execute(
-    notebook: Path, output: Path, parameters: Mapping[str, object], progress: bool = False
+    notebook: Path,
+    output: Path,
+    parameters: Mapping[str, object],
+    progress: bool = False,
+    cwd: Path | None = None,
 ) -> nbformat.NotebookNode:
     """Run the notebook top to bottom with papermill and save the executed copy to ``output``.
+
+    The kernel runs in ``cwd`` when given (relative paths in the parameters are read from
+    there), else in the current directory.
 
     Raises
     ------
@@ -245,6 +252,7 @@ def execute(
                 parameters=dict(parameters),
                 kernel_name=kernel,
                 progress_bar=progress,
+                cwd=str(cwd) if cwd is not None else None,
                 # no start-up chatter, and no command history written to the user's profile
                 extra_arguments=["--IPKernelApp.log_level=ERROR", "--HistoryManager.enabled=False"],
             )
