@@ -298,6 +298,14 @@ def test_the_credit_paragraph_follows_the_numbers():
     assert "shapley 151 against 149" in close and "equal 150 against 150" in close
 
 
+def test_the_shared_world_picks_the_most_critical_service_and_another_team_by_default():
+    world = pm.shared_world("default", [0], "", "")
+    services = world.scenario.organisation.services
+    chosen = min(services, key=lambda s: s.criticality)  # the first of the most critical
+    assert chosen.criticality == 1
+    assert chosen.supporting_teams and chosen.owning_team not in chosen.supporting_teams
+
+
 def test_the_shared_world_names_an_unknown_service():
     with pytest.raises(ValueError, match="did you mean 'payments'"):
         pm.shared_world("small", [0], "payment", "platform")

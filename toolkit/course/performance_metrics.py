@@ -1053,9 +1053,12 @@ def shared_world(
     seeds : int or iterable of int
         The seeds.
     service : str
-        The service shared (its owner keeps it; ``partner`` becomes a supporting team).
+        The service shared (its owner keeps it; ``partner`` becomes a supporting team); ``""``
+        takes the scenario's most critical service, the first listed among equals, so the
+        notebook runs on any scenario.
     partner : str
-        The team that also handles its incidents.
+        The team that also handles its incidents; ``""`` takes the first team that does not
+        own the service.
 
     Returns
     -------
@@ -1071,6 +1074,11 @@ def shared_world(
     data = model.model_dump()
     services = {s["id"]: s for s in data["organisation"]["services"]}
     teams = [t["id"] for t in data["organisation"]["teams"]]
+    if not service:
+        service = min(services.values(), key=lambda s: s["criticality"])["id"]
+    if not partner and service in services:
+        others = [team for team in teams if team != services[service]["owning_team"]]
+        partner = others[0] if others else ""
     for name, known, what in ((service, list(services), "service"), (partner, teams, "team")):
         if name not in known:
             raise ValueError(f"the scenario has no {what} {name!r}{_closest(name, known)}")
