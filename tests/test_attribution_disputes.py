@@ -13,6 +13,7 @@ from toolkit.experiments.attribution_disputes import (
     routing_summary,
     rule_plans,
     rule_totals,
+    suggested_sharing,
     with_supporting_teams,
 )
 from toolkit.plans import load_plan
@@ -42,6 +43,40 @@ def test_supporting_teams_are_added_and_mistakes_named():
         with_supporting_teams(SMALL, {"payments": ["platfrom"]})
     with pytest.raises(ValueError, match="owns 'payments'"):
         with_supporting_teams(SMALL, {"payments": ["apps"]})
+
+
+@pytest.mark.parametrize("name", ["small.yaml", "default.yaml"])
+def test_suggested_sharing_takes_the_most_critical_services_of_different_teams(name):
+    scenario = load_scenario(SCENARIOS_DIR / name)
+    services = {s.id: s for s in scenario.organisation.services}
+    sharing = suggested_sharing(scenario)
+    owners = [services[service].owning_team for service in sharing]
+    assert len(sharing) == 2 and len(set(owners)) == 2
+    # each owner helps with the other's service
+    assert [team for (team,) in sharing.values()] == owners[::-1]
+    # no service of another owner is more critical than the one chosen for that owner
+    for service, owner in zip(sharing, owners, strict=True):
+        assert services[service].criticality == min(
+            s.criticality for s in services.values() if s.owning_team == owner
+        )
+    assert min(services[s].criticality for s in sharing) == min(
+        s.criticality for s in services.values()
+    )
+    shared = with_supporting_teams(scenario, sharing)  # a valid scenario
+    assert all(
+        team in {s.id: s for s in shared.organisation.services}[service].supporting_teams
+        for service, (team,) in sharing.items()
+    )
+    three = suggested_sharing(scenario, 3)
+    assert len(three) == 3 and len({services[s].owning_team for s in three}) == 3
+
+
+def test_suggested_sharing_on_one_team_shares_nothing():
+    one_team = load_scenario(SCENARIOS_DIR / "mmc.yaml")
+    assert len({s.owning_team for s in one_team.organisation.services}) == 1
+    assert suggested_sharing(one_team) == {}
+    with pytest.raises(ValueError, match="at least 1"):
+        suggested_sharing(SMALL, 0)
 
 
 def test_rules_are_checked_before_anything_runs():

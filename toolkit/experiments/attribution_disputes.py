@@ -111,6 +111,50 @@ def with_supporting_teams(
     return Scenario.model_validate(data)
 
 
+def suggested_sharing(scenario: str | Path | Scenario, count: int = 2) -> dict[str, list[str]]:
+    """Return services to share on any scenario: its most critical ones, helped by each other.
+
+    Disputes need services whose incidents several teams handle; a study that names none takes
+    the ``count`` most critical services (the first listed among equals) owned by different
+    teams, and lets each one's owner help with the next one's incidents, so the teams share in
+    both directions as teams that cover for each other do.
+
+    Parameters
+    ----------
+    scenario : str, Path or Scenario
+        A scenario file or a loaded scenario.
+    count : int
+        How many services to share (fewer when fewer teams own services).
+
+    Returns
+    -------
+    dict
+        Service id → the one team that also handles it, ready for :func:`with_supporting_teams`;
+        empty when only one team owns services (nothing can be shared, so nothing is disputed).
+
+    Raises
+    ------
+    ValueError
+        When ``count`` is below 1.
+
+    Examples
+    --------
+    >>> suggested_sharing("scenarios/small.yaml")  # doctest: +SKIP
+    {'core-banking': ['platform'], 'k8s': ['apps']}
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
+    model = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    chosen: dict[str, str] = {}  # owner → service, most critical first
+    for service in sorted(model.organisation.services, key=lambda s: s.criticality):
+        if service.owning_team not in chosen and len(chosen) < count:
+            chosen[service.owning_team] = service.id
+    if len(chosen) < 2:
+        return {}
+    owners = list(chosen)
+    return {chosen[owner]: [owners[(i + 1) % len(owners)]] for i, owner in enumerate(owners)}
+
+
 def rule_plans(plan: str | Path | Plan, rules: Sequence[str] = RULES) -> dict[str, Plan]:
     """Return the plan under each attribution rule, everything else unchanged.
 
