@@ -24,6 +24,7 @@ from toolkit.experiments.batch import HEADLINE, RUN_TABLES
 from toolkit.experiments.cache import code_fingerprint
 from toolkit.experiments.directory import LOCK
 from toolkit.experiments.inputs import BatchError
+from toolkit.plans import load_plan
 from toolkit.plans.loading import PLANS_DIR
 from toolkit.report.data import load_batch
 from toolkit.run.manifest import file_sha256
@@ -104,6 +105,18 @@ def test_names_that_are_paths_never_lead_outside_out(tmp_path, scenario_name, pl
     assert all("/" not in part and not part.startswith(".") for part in parts)
     loaded = load_batch(out, reference=plan_name)  # the report finds the run where it is
     assert len(loaded.run_table("kpis")) > 0
+
+
+def test_plan_variants_are_written_inside_their_directory_under_any_name(tmp_path):
+    from toolkit.experiments.derived import as_plan, variant, write_plan
+
+    inner = tmp_path / "a" / "b"
+    inner.mkdir(parents=True)
+    names = ["../../escaped", "/tmp/abs", "x/../../y\\z", "..", "mttr_only"]
+    written = [write_plan(variant(as_plan("mttr_only"), n, "d"), inner) for n in names]
+    assert {path.parent for path in written} == {inner} and len(set(written)) == len(names)
+    assert sorted(tmp_path.rglob("*.yaml")) == sorted(written)
+    assert [load_plan(path).name for path in written] == names
 
 
 def test_a_link_in_the_batch_directory_that_leads_out_of_it_is_not_followed(one_run, tmp_path):

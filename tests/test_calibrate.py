@@ -24,7 +24,7 @@ from toolkit.events import EventLog
 from toolkit.ingest import calibrate
 from toolkit.sim import simulate
 
-from .conftest import SCENARIOS
+from .conftest import ROOT, SCENARIOS
 
 SEEDS = (1, 2, 3)
 TARGETS = {1: 4.0, 2: 16.0, 3: 48.0, 4: 96.0}
@@ -292,3 +292,36 @@ def test_a_log_whose_incidents_bunch_at_the_end_is_flagged(small_log, round_trip
     )
     assert any(n.startswith("warning: half the incidents") for n in calibrate(bunched).notes)
     assert not any(n.startswith("warning") for n in round_trips[0]["from_log"].notes)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("scenario.txt", "give a file name ending in .yaml"),
+        ("folder.yaml", "is a directory"),
+        ("afile/below.yaml", "afile is a file"),
+        ("mine.yaml", "exists and was not written by lti calibrate"),
+    ],
+)
+def test_calibrate_refuses_an_unfit_out_before_reading_the_log(tmp_path, capsys, name, message):
+    (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "afile").write_text("not a directory")
+    (tmp_path / "mine.yaml").write_text("my notes\n")
+    missing = tmp_path / "no-such-run"  # never read: the output is judged first
+    assert main(["calibrate", str(missing), "--out", str(tmp_path / name)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"lti calibrate: {tmp_path / name}: ") and message in line
+    assert (tmp_path / "mine.yaml").read_text() == "my notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.yaml", "mine.yaml"]
+
+
+def test_calibrate_replaces_its_own_scenario_and_another_file_only_when_forced(tmp_path, capsys):
+    export = ROOT / "tests" / "data" / "bad_exports" / "impossible_timestamp.servicenow-table.csv"
+    assert main(["ingest", "servicenow-table", str(export), "--out", str(tmp_path / "in")]) == 0
+    out = tmp_path / "fitted.yaml"
+    for _ in range(2):  # the second run replaces what the first wrote
+        assert main(["calibrate", str(tmp_path / "in"), "--out", str(out)]) == 0
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("my notes\n")
+    assert main(["calibrate", str(tmp_path / "in"), "--out", str(mine), "--force"]) == 0
+    assert load_scenario(mine) == load_scenario(out)

@@ -61,6 +61,8 @@ def test_modules_are_chosen_by_number_and_refused_when_unknown_or_without_notebo
         ({"scenario": "smal"}, "no shipped scenario named 'smal'; did you mean 'small'"),
         ({"scenario": "missing/file.yaml"}, "scenario file missing/file.yaml not found"),
         ({"seeds": 0}, "seeds must be at least 1"),
+        ({"workers": 0}, "workers must be at least 1"),
+        ({"workers": -2}, "workers must be at least 1"),
     ],
 )
 def test_bad_requests_are_refused_before_anything_runs(toy, kwargs, message):

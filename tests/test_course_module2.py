@@ -309,3 +309,16 @@ def test_the_shared_world_picks_the_most_critical_service_and_another_team_by_de
 def test_the_shared_world_names_an_unknown_service():
     with pytest.raises(ValueError, match="did you mean 'payments'"):
         pm.shared_world("small", [0], "payment", "platform")
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/abs", ".hidden", "a/b", "plans"])
+def test_plan_runs_refuse_a_plan_name_that_is_no_directory_before_writing(tmp_path, name):
+    from toolkit.experiments.derived import as_plan, variant
+
+    plan = variant(as_plan("mttr_only"), name, "a name that is a path")
+    out = tmp_path / "inner" / "out"
+    with pytest.raises(ValueError, match="cannot name a directory of runs"):
+        pm.plan_runs("small", ["no_incentive", plan], 1, out)
+    with pytest.raises(ValueError, match="cannot name a directory of runs"):
+        pm.run_logs(out, name)
+    assert list(tmp_path.rglob("*")) == []

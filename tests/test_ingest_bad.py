@@ -76,7 +76,7 @@ def test_a_malformed_export_is_refused_in_one_line_and_writes_nothing(entry, tmp
 
 
 @pytest.mark.parametrize("entry", cases("quarantined"))
-def test_one_impossible_timestamp_is_quarantined_and_the_rest_ingests(entry, tmp_path, capsys):
+def test_one_impossible_row_is_quarantined_and_the_rest_ingests(entry, tmp_path, capsys):
     out = tmp_path / "out"
     with deadline(SECONDS):
         assert main(argv_for(entry, out)) == 0
@@ -110,6 +110,24 @@ def test_each_impossible_timestamp_quarantines_its_row_only(tmp_path, text, reas
     assert result.quarantine["reason"].tolist() == [reason]
     assert result.quarantine["record_id"].tolist() == ["INC1"]
     assert result.log.incidents["incident_id"].tolist() == ["INC2"]
+
+
+@pytest.mark.parametrize(
+    ("group", "service", "reason"),
+    [("ALL", "email", "reserved_id:team_id"), ("Network", "ALL", "reserved_id:service_id")],
+)
+def test_a_team_or_service_named_as_the_aggregate_quarantines_its_row(
+    tmp_path, group, service, reason
+):
+    header = "number,opened_at,priority,made_sla,assignment_group,business_service"
+    path = tmp_path / "export.csv"
+    rows = f"INC1,2024-01-02 09:00:00,3,true,{group},{service}\n"
+    rows += "INC2,2024-01-02 10:00:00,3,true,Network,email\n"
+    path.write_text(f"{header}\n{rows}")
+    result = ingest("servicenow-table", [path])
+    assert result.quarantine["reason"].tolist() == [reason]
+    assert result.log.incidents["incident_id"].tolist() == ["INC2"]
+    assert "ALL" not in set(result.log.incidents[["team_id", "service_id"]].stack())
 
 
 def test_an_out_of_range_update_time_quarantines_the_whole_audited_incident(tmp_path):

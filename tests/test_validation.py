@@ -214,6 +214,13 @@ def test_validate_with_scenario_reports_each_plan(capsys):
     ]
 
 
+def test_validate_takes_a_shipped_scenario_by_name_as_simulate_does(capsys):
+    code, lines, out = validate(capsys, str(PLANS / "throughput_only.yaml"), "--scenario", "mmc")
+    assert code == 2 and "change_throughput can never be measured on scenario 'mmc'" in lines[0]
+    code, lines, out = validate(capsys, str(PLANS / "mttr_only.yaml"), "--scenario", "small")
+    assert code == 0 and "fits scenario 'small'" in out
+
+
 def test_validate_with_a_bad_scenario_names_the_scenario(capsys):
     bad = DATA / "bad_scenarios" / "infinite_rate.yaml"
     code, lines, _ = validate(capsys, str(PLANS / "mttr_only.yaml"), "--scenario", str(bad))

@@ -90,10 +90,45 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_scenario_out(out: Path, force: bool) -> None:
+    """Refuse, before any fitting, a ``--out`` that is no YAML file or holds another file.
+
+    Raises
+    ------
+    UserError
+        If ``out`` does not end in ``.yaml``/``.yml``, is a directory, lies below a file or
+        in a directory that cannot be written, or exists without ``lti calibrate``'s first
+        line (unless ``force``): a file of the user's is never overwritten unasked.
+    """
+    from toolkit.ingest.calibrate import WRITTEN_BY
+    from toolkit.run.outputs import OutputError, writable_parent
+
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise UserError(f"{out}: a scenario is YAML; give a file name ending in .yaml")
+    if out.is_dir():
+        raise UserError(f"{out}: is a directory; give the scenario file to write")
+    try:
+        writable_parent(out)
+    except OutputError as exc:
+        raise UserError(str(exc)) from None
+    if out.exists() and not force:
+        try:
+            with out.open(encoding="utf-8", errors="replace") as stream:
+                first = stream.readline()
+        except OSError as exc:
+            raise UserError(f"{out}: cannot be read ({exc.strerror})") from None
+        if not first.startswith(WRITTEN_BY):
+            raise UserError(
+                f"{out}: exists and was not written by lti calibrate; choose another file "
+                "or give --force to replace it"
+            )
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from toolkit.config import load_scenario
     from toolkit.ingest import calibrate, write_scenario
 
+    _check_scenario_out(Path(args.out).expanduser(), args.force)
     log, source = read_run_log(args.directory)
     base = load_scenario(args.base) if args.base else None
     try:
@@ -102,7 +137,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UserError(f"{source}: {exc}") from None
-    path = write_scenario(result, args.out)
+    path = write_scenario(result, Path(args.out).expanduser())
     scenario = load_scenario(path)  # what lti validate checks; a failure here is a bug
     org = scenario.organisation
     print(
@@ -166,7 +201,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "DIR/reported (else DIR/truth), and write a scenario that passes lti validate.",
     )
     calibrate.add_argument("directory", metavar="DIR", help="an ingest or run directory")
-    calibrate.add_argument("--out", required=True, metavar="SCENARIO.yaml", help="output file")
+    calibrate.add_argument(
+        "--out",
+        required=True,
+        metavar="SCENARIO.yaml",
+        help="output file: new, or one lti calibrate wrote (else refused)",
+    )
     calibrate.add_argument(
         "--base",
         metavar="SCENARIO.yaml",
@@ -179,4 +219,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="SLA hours per priority (default: the log's targets)",
     )
     calibrate.add_argument("--name", default="calibrated", help="scenario name")
+    calibrate.add_argument(
+        "--force", action="store_true", help="replace --out even if lti calibrate did not write it"
+    )
     calibrate.set_defaults(handler=_calibrate)

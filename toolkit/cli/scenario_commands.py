@@ -125,9 +125,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     validate.add_argument(
         "--scenario",
-        metavar="FILE",
+        metavar="SCENARIO",
+        type=scenario_argument,
         default=None,
-        help="also check every plan against this scenario, as a run on it would",
+        help="also check every plan against this scenario (a file or a shipped scenario's "
+        "name), as a run on it would",
     )
     validate.set_defaults(handler=_validate)
 

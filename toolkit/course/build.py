@@ -284,14 +284,17 @@ def build_course(
     Raises
     ------
     CourseError
-        Before anything runs, for unknown modules, scenario or parameters, or seeds below 1;
-        after, if a notebook fails or a module's sections are incomplete (nothing is written).
+        Before anything runs, for unknown modules, scenario or parameters, or seeds or
+        workers below 1; after, if a notebook fails or a module's sections are incomplete
+        (nothing is written).
     """
     from toolkit.experiments import BatchError, run_batch
     from toolkit.run.manifest import write_manifest
 
     if seeds < 1:
         raise CourseError(f"seeds must be at least 1 (got {seeds})")
+    if workers is not None and workers < 1:
+        raise CourseError(f"workers must be at least 1 (got {workers})")
     chosen = choose_modules(modules)
     scenario_path = scenario_file(scenario)
     _check_scenario(scenario_path)

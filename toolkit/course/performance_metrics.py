@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from toolkit.run.simulation import run_scenario
 from toolkit.sim import World, simulate
 
 SUPPLIER_CAUSES = ("vendor", "external")
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 MINOR_BREACH = 0.10  # a breach resolved within 10 % over its target is minor and transient
 
 
@@ -156,18 +158,25 @@ def plan_runs(
     -------
     Path
         ``out``, for :func:`toolkit.report.review.review` and :func:`run_logs`.
+
+    Raises
+    ------
+    ValueError
+        Before anything is written, for a plan whose name cannot be a directory inside ``out``.
     """
     path = scenario_path(scenario)
     model = load_scenario(path)
     out = Path(out)
     chosen = range(seeds) if isinstance(seeds, int) else seeds
+    loaded = [as_plan(given) for given in plans]
+    for plan in loaded:
+        _plan_directory(out, plan.name)  # every name is checked before anything is written
     (out / "plans").mkdir(parents=True, exist_ok=True)
     missing = []
-    for given in plans:
-        plan = as_plan(given)
+    for plan in loaded:
         source = write_plan(plan, out / "plans")
         for seed in chosen:
-            directory = out / plan.name / f"seed={seed}"
+            directory = _plan_directory(out, plan.name) / f"seed={seed}"
             manifest = read_manifest(directory) or {}
             if (
                 manifest.get("plan", {}).get("fingerprint") != plan.fingerprint()
@@ -210,13 +219,46 @@ def run_logs(out: str | Path, plan: str) -> list[tuple[int, EventLog]]:
     ValueError
         If the plan has no runs there, naming the plans that have.
     """
-    runs = sorted((Path(out) / plan).glob("seed=*/reported/log.json"))
+    runs = sorted(_plan_directory(Path(out), plan).glob("seed=*/reported/log.json"))
     if not runs:
         known = sorted(p.name for p in Path(out).iterdir() if p.is_dir() and p.name != "plans")
         raise ValueError(f"no runs of plan {plan!r} under {out}{_closest(plan, known)} ({known})")
     return [
         (int(p.parent.parent.name.split("=")[1]), EventLog.read_parquet(p.parent)) for p in runs
     ]
+
+
+def _plan_directory(out: Path, name: str) -> Path:
+    """Return ``out / name``, the directory of a plan's runs, if the name is one safe component.
+
+    Runs are found again by the plan's name alone (:func:`run_logs`), so the name itself is the
+    directory; a name holding ``/``, ``..`` or a leading dot would lead out of ``out``, and
+    ``plans`` is where the plan files go.
+
+    Parameters
+    ----------
+    out : Path
+        The directory of :func:`plan_runs`.
+    name : str
+        The plan's name.
+
+    Returns
+    -------
+    Path
+        ``out / name``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not letters, digits, ``_``, ``.`` and ``-`` (no leading dot, no ``..``),
+        or is ``plans``.
+    """
+    if not SAFE_NAME.fullmatch(name) or ".." in name or name == "plans":
+        raise ValueError(
+            f"plan name {name!r} cannot name a directory of runs: use letters, digits, "
+            "'_', '.' and '-' only, without a leading dot or '..', and not 'plans'"
+        )
+    return out / name
 
 
 def _closest(name: str, known: Iterable[str]) -> str:

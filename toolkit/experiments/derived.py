@@ -26,6 +26,7 @@ from toolkit.config.plan import Plan
 from toolkit.experiments.batch import BatchResult, run_batch
 from toolkit.plans import load_plan
 from toolkit.plans.loading import check_plan
+from toolkit.run.outputs import path_id
 
 ALL = "ALL"
 
@@ -134,9 +135,10 @@ def write_plan(plan: Plan, directory: Path) -> Path:
     Returns
     -------
     Path
-        ``directory / "<name>.yaml"``.
+        ``directory / "<slug of the name>-<fingerprint>.yaml"``: a name may hold ``/`` or
+        ``..`` (:func:`toolkit.run.outputs.path_id`), and two variants never share a file.
     """
-    path = directory / f"{plan.name}.yaml"
+    path = directory / f"{path_id(plan.name, plan.fingerprint())}.yaml"
     # Python mode keeps mapping keys as they are (a tier is the integer 1, not the text "1")
     content = plan.model_dump(mode="python", exclude_none=True)
     path.write_text(yaml.safe_dump(content, sort_keys=False))

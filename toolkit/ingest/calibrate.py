@@ -38,6 +38,7 @@ MAX_CAPACITY = 1000
 MAX_REASSIGNMENT_PROBABILITY = 0.95
 PLACEHOLDER = "placeholder: "
 PLACEHOLDER_WORK = {"distribution": "lognormal", "median_hours": 8.0, "sigma": 1.0}
+WRITTEN_BY = "# Written by lti calibrate."  # first line of every scenario written here
 PLACEHOLDER_PERSON = {
     "role": "placeholder",
     "grade": "unknown",
@@ -518,5 +519,5 @@ def write_scenario(calibration: Calibration, path: str | Path) -> Path:
     document |= {k: v for k, v in calibration.scenario.items() if k not in document}
     comment = "".join(f"#   - {note}\n" for note in calibration.notes)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(f"# Written by lti calibrate. Notes:\n{comment}{text}")
+    path.write_text(f"{WRITTEN_BY} Notes:\n{comment}{text}")
     return path

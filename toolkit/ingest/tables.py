@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from toolkit.config.scenario import AGGREGATE_ID
 from toolkit.events.schema import ALLOWED_VALUES, FLOAT, INT, SCHEMA, TIME
 from toolkit.ingest.fields import (
     PARSE_KINDS,
@@ -29,6 +30,9 @@ from toolkit.ingest.mapping import ID_FIELDS, TableMapping
 ORDER_TYPES = {"int": INT, "float": FLOAT, "time": TIME}
 HOUR_NS = 3_600_000_000_000
 PRIORITY_FIELDS = ("priority", "priority_initial")
+# KPI tables mark the whole organisation with AGGREGATE_ID in these columns, so no team or
+# service may be called that
+AGGREGATED_BY = ("team_id", "service_id")
 
 
 def source_columns(tmap: TableMapping) -> list[str]:
@@ -235,6 +239,9 @@ def _checks(
                 checks.append((outside, "priority_out_of_range"))
             else:
                 checks.append((outside, f"value_not_allowed:{column}"))
+    for column in AGGREGATED_BY:
+        if column in values:
+            checks.append((values[column] == AGGREGATE_ID, f"reserved_id:{column}"))
     for name in tmap.validation.non_negative:
         checks.append((pd.to_numeric(values[name]) < 0, f"negative_value:{name}"))
     for earlier, later in tmap.validation.order:

@@ -47,8 +47,24 @@ def read_manifest(directory: Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def _writable_parent(out: Path) -> Path:
-    """Return the nearest existing ancestor of ``out``, refusing it if it is not writable."""
+def writable_parent(out: Path) -> Path:
+    """Return the nearest existing ancestor of ``out``, refusing it if it is not writable.
+
+    Parameters
+    ----------
+    out : Path
+        A file or directory to be created.
+
+    Returns
+    -------
+    Path
+        The nearest ancestor that exists.
+
+    Raises
+    ------
+    OutputError
+        If that ancestor is a file or cannot be written.
+    """
     parent = out.parent
     while not parent.exists():
         if parent.parent == parent:
@@ -152,7 +168,7 @@ def check_output_dir(
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: is a file, not a directory")
     if not out.exists():
-        _writable_parent(out)
+        writable_parent(out)
         return out
     _refuse_precious(out, inputs)
     if not os.access(out, os.R_OK | os.W_OK | os.X_OK) or not os.access(
