@@ -92,6 +92,16 @@ def test_an_edit_the_scenario_cannot_run_is_refused_with_the_scenarios_reason(st
     assert state.plan.start_after_periods == 4
 
 
+def test_the_edited_plan_needs_a_name_of_its_own(state, tmp_path):
+    assert "its own name" in state.edit("name", "careful").messages["name"]
+    assert "library plan" in state.edit("name", "balanced").messages["name"]
+    assert "letters, digits" in state.edit("name", "../escape").messages["name"]
+    with pytest.raises(ValueError, match="fix them first"):
+        state.save(tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written
+    assert state.edit("name", "careful_v2").valid
+
+
 def test_field_paths_parse_and_refuse_malformed_ones(state):
     assert parse_path("metrics[2].curve.target.level") == ["metrics", 2, "curve", "target", "level"]
     with pytest.raises(ValueError, match="malformed"):
@@ -155,6 +165,15 @@ def test_widgets_edit_the_state_and_show_its_messages_beside_the_field(designer)
     designer.fields["cap"].value = True
     assert designer.state.plan.cap.pct_of_personnel_cost == 35
     assert designer.state.valid
+
+
+def test_picking_another_plan_starts_again_from_it(tmp_path):
+    designer = PlanDesigner(scenario="small", plan="careful", workdir=tmp_path)
+    designer.plan_picker.value = "mttr_only"
+    assert designer.state.start.name == "mttr_only"
+    assert len(designer.weights) == len(designer.state.plan.metrics) == 1
+    designer.weights[0].value = 0
+    assert "greater than 0" in designer.messages["metrics[0].weight"].value
 
 
 def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memory(designer):

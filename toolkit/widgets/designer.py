@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from toolkit.config.errors import ConfigError
 from toolkit.config.plan import Consequence, RootCause
 from toolkit.plans.loading import kpi_by_name, library_plans
 from toolkit.resources import shipped_scenarios
@@ -59,6 +60,10 @@ WIDE = {"layout": w.Layout(width="260px"), "style": {"description_width": "initi
 
 def _heading(text: str) -> w.HTML:
     return w.HTML(f"<h4 style='margin:6px 0 2px 0'>{html.escape(text)}</h4>")
+
+
+def _error(text: str) -> str:
+    return f"<span style='color:#b00020'>{html.escape(text)}</span>"
 
 
 def _brackets_text(brackets: list[dict]) -> str:
@@ -267,6 +272,19 @@ class PlanDesigner:
         sections = [
             self._bind("name", name),
             self._bind("description", description),
+            _heading("Timing"),
+            self._number("start_after_periods", "periods before the plan starts", integer=True),
+            self._number("performance_period_years", "performance period, years", integer=True),
+            self._number("grant_every_years", "a grant every, years", integer=True),
+            self._bind(
+                "attribution",
+                w.Dropdown(
+                    options=["owner", "equal", "contribution", "shapley"],
+                    value=state.value("attribution"),
+                    description="shared services credit",
+                    **WIDE,
+                ),
+            ),
             _heading("Award size (% of base salary per grant)"),
             self._number("default_target_award_pct", "default %"),
             *self._grade_fields(),
@@ -618,26 +636,31 @@ class PlanDesigner:
             shown[owner].append(text)
         for path, widget in self.messages.items():
             texts = shown.get(path, [])
-            widget.value = (
-                "<span style='color:#b00020'>"
-                + "<br>".join(html.escape(t) for t in texts)
-                + "</span>"
-                if texts
-                else ""
-            )
+            widget.value = _error("\n".join(texts)).replace("\n", "<br>") if texts else ""
         if not self.state.messages:
             self.general_message.value = "<span style='color:#2e7d32'>valid plan</span>"
 
     def _rebuild(self) -> None:
+        """Rebuild the editors after a change of their number (or of the plan or scenario)."""
         self._build_editor()
         self._show_messages()
 
     def _plan_picked(self, change) -> None:
-        self.state = DesignerState(change["new"], self.state.scenario_path)
+        """Start again from another plan; the edits so far are dropped."""
+        try:
+            self.state = DesignerState(change["new"], self.state.scenario_path)
+        except ConfigError as exc:
+            self.general_message.value = _error(str(exc))
+            return
         self._rebuild()
 
     def _scenario_picked(self, change) -> None:
-        self.state.set_scenario(change["new"])
+        """Check the plan against another scenario (and run comparisons there)."""
+        try:
+            self.state.set_scenario(change["new"])
+        except (ConfigError, LookupError) as exc:
+            self.general_message.value = _error(str(exc))
+            return
         self._rebuild()
 
     # -- running, cancelling, saving -----------------------------------------------------------
@@ -687,19 +710,14 @@ class PlanDesigner:
         try:
             self._show_results(comparison)
         except Exception as exc:  # noqa: BLE001 - in the comparison's thread: show, never lose
-            self.status.value = (
-                f"<span style='color:#b00020'>Could not show the results: "
-                f"{html.escape(f'{type(exc).__name__}: {exc}')}</span>"
-            )
+            self.status.value = _error(f"Could not show the results: {type(exc).__name__}: {exc}")
 
     def _show_results(self, comparison: Comparison) -> None:
         if comparison.status == "cancelled":
             self.status.value = "Cancelled: the workers were stopped and nothing was published."
             return
         if comparison.status == "failed":
-            self.status.value = (
-                f"<span style='color:#b00020'>{html.escape(comparison.error or '')}</span>"
-            )
+            self.status.value = _error(comparison.error or "the comparison failed")
             return
         result = comparison.result
         stats = result.batch.stats
@@ -724,7 +742,7 @@ class PlanDesigner:
         try:
             path = self.state.save(self.workdir / "plans")
         except ValueError as exc:
-            self.saved.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self.saved.value = _error(str(exc))
             return None
         parent = html.escape(self.state.parent_name)
         self.saved.value = f"Saved <code>{html.escape(str(path))}</code> (extends {parent})."

@@ -176,7 +176,8 @@ class DesignerState:
     Raises
     ------
     ConfigError
-        If the starting plan or the scenario is invalid, or the plan cannot run on the scenario.
+        If the starting plan or the scenario is invalid. A valid plan that cannot run on the
+        scenario is a valid start: what it cannot do there are its first messages.
     """
 
     def __init__(self, plan: str | Path = "careful", scenario: str | Path = "small", name=None):
@@ -184,7 +185,7 @@ class DesignerState:
         self.scenario: Scenario = load_scenario(self.scenario_path)
         self.start_given = plan
         self.start_path = resolve_plan_path(plan, PLANS_DIR)
-        self.start: Plan = load_plan(plan, scenario=self.scenario)
+        self.start: Plan = load_plan(plan)  # what it cannot do on the scenario: messages
         self.start_from_library = self.start_path.resolve().parent == Path(PLANS_DIR).resolve()
         edited_name = name or f"{self.start.name}{EDITED_SUFFIX}"
         content = _content(self.start)
@@ -286,12 +287,31 @@ class DesignerState:
             plan = Plan.model_validate(merged)
         except ValidationError as exc:
             return problems_from_validation(exc, merged)
-        problems = check_plan(plan)
+        problems = check_plan(plan) + self._name_problems(plan)
         if not problems:
             problems = check_plan_against_scenario(plan, self.scenario)
         if not problems:
             self._candidate = plan.model_copy(update={"extends": self.parent_name})
         return problems
+
+    def _name_problems(self, plan: Plan) -> list[Problem]:
+        """Refuse a name the saved file could not carry beside the plans it runs with.
+
+        The edited plan is saved as ``<name>.yaml`` and run in one batch with library plans:
+        a library plan's name would shadow that plan for every ``extends:`` beside it, and the
+        starting plan's name would make the file extend itself.
+        """
+        name = plan.name
+        if name in (self.start.name, self.parent_name):
+            return [Problem("name", f"give the edited plan its own name, not {name!r}")]
+        if not PARENT_NAME.match(name) or name.endswith((".yaml", ".yml")):
+            reason = "a plan name has letters, digits, '_', '-' and '.' only (it names the file)"
+            return [Problem("name", f"{reason}; got {name!r}")]
+        if name in library_plans():
+            return [
+                Problem("name", f"{name!r} is a library plan's name; give the edited plan its own")
+            ]
+        return []
 
     def validate(self) -> EditResult:
         """Validate the current content; on success it becomes :attr:`plan`."""
@@ -360,16 +380,16 @@ class DesignerState:
         Raises
         ------
         ValueError
-            If the edited content is not a valid plan (nothing is written), or its name is
-            the starting plan's or not a valid plan name.
+            If the edited content is not a valid plan (nothing is written); its name is
+            checked with the rest (not the start's, not a library plan's).
         """
         if not self.valid:
-            raise ValueError(f"the plan has {len(self.messages)} problem(s); fix them first")
+            first = next(iter(self.messages.items()))
+            raise ValueError(
+                f"the plan has {len(self.messages)} problem(s); fix them first "
+                f"({first[0] or 'plan'}: {first[1]})"
+            )
         name = self.plan.name
-        if name == self.parent_name or name == self.start.name:
-            raise ValueError(f"name: give the edited plan its own name, not {name!r}")
-        if not PARENT_NAME.match(name) or name.endswith((".yaml", ".yml")):
-            raise ValueError(f"name: {name!r} cannot name a plan file (letters, digits, _ - .)")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         if not self.start_from_library:
