@@ -2,12 +2,15 @@
 
 import multiprocessing
 import shutil
+import threading
 import time
 
 import pytest
 import yaml
 
 from toolkit.cli import main
+from toolkit.experiments.batch import run_batch
+from toolkit.experiments.executors import BatchCancelledError
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.summary import summarise
@@ -128,6 +131,16 @@ def test_a_cancelled_comparison_stops_its_workers_and_publishes_nothing(tmp_path
     assert not list(batch.glob(".staging-*"))
 
 
+def test_a_batch_cancelled_before_its_first_run_computes_and_publishes_nothing(tmp_path):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(BatchCancelledError):
+        run_batch(
+            [SMALL], ["no_incentive"], [1], tmp_path, workers=1, progress=False, cancel=cancel
+        )
+    assert not list(tmp_path.glob("runs/*/*/*")) and not (tmp_path / "manifest.json").exists()
+
+
 @pytest.fixture(scope="module")
 def designer(tmp_path_factory):
     return PlanDesigner(
@@ -184,7 +197,24 @@ def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memo
     assert "<table" in designer.results.value and "careful_edited" in designer.results.value
     assert "<img" in designer.frontier.value and 'alt="Frontier' in designer.frontier.value
     assert designer.progress.value == designer.progress.max == 2
-    row = designer.comparison.result.runs.set_index("plan").loc["careful_edited"]
+    result = designer.comparison.result
+    table = result.table.set_index("plan")
+    assert list(result.table["role"]) == ["edited", "reference"]
+    assert table.loc["no_incentive", "net_value"] == 0
+    frontier = result.frontier.set_index("plan")
+    assert (
+        frontier.loc["careful_edited", "award_cost"] == table.loc["careful_edited", "total_awards"]
+    )
+    periods = designer.state.scenario.horizon.years * 4
+    assert set(result.levers.groupby(["plan", "lever"]).size()) == {periods}
+    assert set(result.levers["lever"]) == {
+        "reliability_effort",
+        "change_rate",
+        "change_care",
+        "diligence",
+        "gaming",
+    }
+    row = result.runs.set_index("plan").loc["careful_edited"]
     in_memory = summarise(PlanLoop(designer.state.scenario, designer.state.plan, 1).run())
     assert row["total_awards"] == pytest.approx(in_memory["total_awards"], rel=1e-12)
     assert row["business_loss"] == pytest.approx(in_memory["business_loss"], rel=1e-12)
