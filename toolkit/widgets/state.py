@@ -152,6 +152,45 @@ def _section_diff(base: Any, edited: Any, validated: Any) -> Any:
     return out
 
 
+LINEAR_POINTS = ("threshold", "target", "maximum")
+
+
+def convert_curve(curve: dict, kind: str) -> dict:
+    """Turn a curve into the other kind, paying the same at the same points.
+
+    Parameters
+    ----------
+    curve : dict
+        A curve in plan-file form (``kind: linear`` or ``kind: brackets``).
+    kind : str
+        ``"linear"`` or ``"brackets"``.
+
+    Returns
+    -------
+    dict
+        A linear curve's threshold, target and maximum become three brackets (reached from
+        below when its levels rise, from above when they fall); brackets become a linear curve
+        through the first, the middle and the last of them (their mean when there are two).
+    """
+    if curve.get("kind") == kind:
+        return curve
+    if kind == "brackets":
+        points = [dict(curve[name]) for name in LINEAR_POINTS]
+        rising = points[0]["level"] < points[-1]["level"]
+        return {
+            "kind": "brackets",
+            "direction": "higher" if rising else "lower",
+            "brackets": points,
+        }
+    brackets = [dict(b) for b in curve.get("brackets", [])] or [{"level": 0.0, "payout_pct": 0.0}]
+    first, last = brackets[0], brackets[-1]
+    if len(brackets) >= 3:
+        middle = brackets[len(brackets) // 2]
+    else:
+        middle = {key: (first[key] + last[key]) / 2 for key in ("level", "payout_pct")}
+    return {"kind": "linear", **dict(zip(LINEAR_POINTS, (first, middle, last), strict=True))}
+
+
 @dataclass(frozen=True)
 class EditResult:
     """What an edit did: whether the content is now valid, and the messages by field path."""
@@ -440,6 +479,7 @@ __all__ = [
     "ConfigError",
     "DesignerState",
     "EditResult",
+    "convert_curve",
     "get_path",
     "parse_path",
     "plan_choices",
