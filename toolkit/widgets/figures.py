@@ -103,7 +103,22 @@ def results_table(result: ComparisonResult, currency: str = "") -> str:
 
 
 def image_html(fig: Figure, alt: str, caption: str) -> str:
-    """Return a figure as an ``<img>`` (inline PNG) with alternative text and a one-line caption."""
+    """Return a figure as an ``<img>`` (inline PNG) with alternative text and a one-line caption.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    alt : str
+        What it shows in words, for a reader who cannot see it.
+    caption : str
+        The line saying what its numbers are, shown under it.
+
+    Returns
+    -------
+    str
+        An HTML ``<figure>``.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight", dpi=90)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -245,7 +260,19 @@ def frontier_alt(result: ComparisonResult) -> str:
 
 
 def figures_html(result: ComparisonResult) -> dict[str, str]:
-    """Return every figure of a comparison as HTML, by name (``frontier`` among them)."""
+    """Return every figure of a comparison as HTML.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+        A finished comparison.
+
+    Returns
+    -------
+    dict of str
+        ``net_value``, ``scores``, ``gaming``, ``money``, ``levers`` and ``frontier``, each an
+        ``<img>`` with alternative text and a caption (:func:`image_html`).
+    """
     plans = ", ".join(result.table["plan"])
     return {
         "net_value": image_html(

@@ -291,12 +291,38 @@ class DesignerState:
         return self.validate()
 
     def add_item(self, path: str, item: dict) -> EditResult:
-        """Append ``item`` to the list at ``path`` (``metrics``, ``gates``, ...) and validate."""
+        """Append ``item`` to the list at ``path`` and validate.
+
+        Parameters
+        ----------
+        path : str
+            A list of the plan: ``metrics``, ``counter_metrics`` or ``gates``.
+        item : dict
+            The new entry in plan-file form.
+
+        Returns
+        -------
+        EditResult
+            As :meth:`edit`.
+        """
         items = list(get_path(self.data, path) or [])
         return self.edit(path, [*items, item])
 
     def remove_item(self, path: str, index: int) -> EditResult:
-        """Remove item ``index`` of the list at ``path`` and validate."""
+        """Remove item ``index`` of the list at ``path`` and validate.
+
+        Parameters
+        ----------
+        path : str
+            A list of the plan: ``metrics``, ``counter_metrics`` or ``gates``.
+        index : int
+            The entry to remove; one that does not exist is a message, not an error.
+
+        Returns
+        -------
+        EditResult
+            As :meth:`edit`.
+        """
         items = list(get_path(self.data, path) or [])
         if not 0 <= index < len(items):
             return self._refused(f"{path}[{index}]", "no such item")
@@ -308,6 +334,18 @@ class DesignerState:
 
         A field the plan does not set shows the value the model gives it, so an editor
         shows what the plan really does.
+
+        Parameters
+        ----------
+        path : str
+            Key path of the field.
+        default : any
+            Returned when neither the content nor the last valid plan has the field.
+
+        Returns
+        -------
+        any
+            The value in plan-file (JSON) form.
         """
         found = get_path(self.data, path, _MISSING)
         if found is not _MISSING:
@@ -320,7 +358,15 @@ class DesignerState:
         return EditResult(False, dict(self.messages))
 
     def problems(self) -> list[Problem]:
-        """Validate the content as ``lti validate`` would and return its problems (or none)."""
+        """Validate the content as ``lti validate --scenario`` would.
+
+        Returns
+        -------
+        list of Problem
+            The pydantic model's problems or, when there are none, those of
+            :func:`~toolkit.plans.loading.check_plan` and of the name; then those against the
+            scenario. Empty for a valid plan, which is then kept as the next :attr:`plan`.
+        """
         merged = {k: v for k, v in self.data.items() if k != "extends"}
         try:
             plan = Plan.model_validate(merged)
@@ -353,7 +399,13 @@ class DesignerState:
         return []
 
     def validate(self) -> EditResult:
-        """Validate the current content; on success it becomes :attr:`plan`."""
+        """Validate the current content; on success it becomes :attr:`plan`.
+
+        Returns
+        -------
+        EditResult
+            Whether it is valid, and its messages by field path (also in :attr:`messages`).
+        """
         self._candidate = None
         problems = self.problems()
         self.messages = _messages(problems)
@@ -470,11 +522,6 @@ def scenario_file(scenario: str | Path) -> Path:
     return shipped_scenario(text)
 
 
-def plan_choices() -> list[str]:
-    """Return the library plans a designer can start from, ``no_incentive`` first."""
-    return library_plans()
-
-
 __all__ = [
     "ConfigError",
     "DesignerState",
@@ -482,7 +529,6 @@ __all__ = [
     "convert_curve",
     "get_path",
     "parse_path",
-    "plan_choices",
     "scenario_file",
     "set_path",
 ]
