@@ -251,3 +251,17 @@ def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memo
     runs = pd.read_parquet(out / "runs.parquet").set_index("plan")
     assert runs["cached"].all()
     assert runs.loc["careful_edited", "total_awards"] == row["total_awards"]
+
+
+def test_the_designer_stays_editable_during_a_run_and_its_cancel_stops_it(designer):
+    designer.weights[0].value = 0.45  # a plan not in the cache yet
+    comparison = designer.run()
+    assert comparison.running and designer.run_button.disabled
+    designer.weights[0].value = 0.4  # edits go on while it runs
+    assert designer.state.plan.metrics[0].weight == 0.4
+    designer.cancel_button.click()
+    assert comparison.wait(timeout=30)
+    assert comparison.status == "cancelled"
+    assert "Cancelled" in designer.status.value
+    assert not designer.run_button.disabled and designer.cancel_button.disabled
+    assert multiprocessing.active_children() == []
