@@ -18,12 +18,16 @@ from toolkit.governance.audit import (
 from toolkit.governance.database import open_engine
 from toolkit.governance.errors import GovernanceError
 from toolkit.governance.migrations import LATEST, schema_version
+from toolkit.governance.workflows import CIRCUMSTANCES, Governance, RefusedError
 
 __all__ = [
+    "CIRCUMSTANCES",
     "LATEST",
     "Checkpoint",
     "Entry",
+    "Governance",
     "GovernanceError",
+    "RefusedError",
     "Verification",
     "append",
     "canonical_json",
