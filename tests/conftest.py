@@ -1,3 +1,5 @@
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,35 @@ def course(tmp_path_factory):
         out, scenario="small", seeds=COURSE_SEEDS, plans=COURSE_PLANS, parameters=COURSE_PARAMETERS
     )
     return out, record
+
+
+POSTGRES_VARIABLE = "LTI_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A fresh, empty governance database URL on each backend.
+
+    PostgreSQL comes from ``$LTI_TEST_POSTGRES_URL`` (a server ``.ci/run`` starts); each test
+    gets a database of its own, dropped afterwards.
+    """
+    if request.param == "sqlite":
+        yield str(tmp_path / "governance.db")
+        return
+    server = os.environ.get(POSTGRES_VARIABLE)
+    if not server:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_VARIABLE} (.ci/run starts one)")
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    name = f"lti_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

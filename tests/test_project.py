@@ -34,7 +34,9 @@ def test_ruff(args):
 
 
 def _split(requirement: str) -> tuple[str, str]:
-    name, spec = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", requirement.strip()).groups()
+    name, spec = re.match(
+        r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement.strip()
+    ).groups()
     return canonicalize_name(name), spec.replace(" ", "")
 
 

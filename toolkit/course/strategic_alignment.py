@@ -217,7 +217,7 @@ def interpret_kpi_ranking(table: pd.DataFrame, max_gaming: float = 1.0, currency
             "the safer candidate for a multi-year plan."
         )
     if len(refused):
-        parts.append(f"Refused as unpayable here: {listing(refused['kpi'].tolist())}.")
+        parts.append(f"RefusedError as unpayable here: {listing(refused['kpi'].tolist())}.")
     return " ".join(parts)
 
 

@@ -200,7 +200,7 @@ def rank_kpis(
         so that positive means the record flatters; ``gaming_index`` in score points and
         ``net_value`` with its paired interval (the batch's summary and comparisons); and the
         ranks within the scenario, ``rank_gaming`` (1 = least gamed, by ``gaming_index``) and
-        ``rank_net_value`` (1 = most valuable). Refused KPIs have no numbers and no ranks.
+        ``rank_net_value`` (1 = most valuable). RefusedError KPIs have no numbers and no ranks.
         Sorted by scenario and ``rank_gaming``.
     BatchResult or None
         The batch, or None if every KPI was refused.

@@ -1,0 +1,183 @@
+"""Governance workflows on SQLite and PostgreSQL: rights, separation of duties, routing,
+contest windows, overrides with a quorum, scoped views; every refusal logged."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from toolkit.governance import Governance, RefusedError, entries, verify
+
+PEOPLE = [
+    ("hr-anna", "Anna", ["hr"], None, None),
+    ("itg-ben", "Ben", ["it_governance"], None, None),
+    ("fin-cara", "Cara", ["finance"], None, None),
+    ("cfo-dan", "Dan", ["cfo"], None, None),
+    ("cio-eva", "Eva", ["cio"], None, None),
+    ("board-1", "Fay", ["review_board"], None, None),
+    ("board-2", "Gus", ["review_board"], None, None),
+    ("board-3", "Hal", ["review_board"], "apps", None),
+    ("lead-apps", "Ida", ["team_lead"], "apps", None),
+    ("lead-ops", "Jon", ["team_lead"], "ops", None),
+    ("hr-apps", "Kim", ["hr"], "apps", None),
+    ("audit-lu", "Lu", ["auditor"], None, None),
+    ("vendor-mo", "Mo", ["vendor_rep"], None, "cloudco"),
+]
+
+
+@pytest.fixture
+def gov(database):
+    ledger = Governance.open(database)
+    first, *others = PEOPLE
+    ledger.add_person("system", *first)
+    for person in others:
+        ledger.add_person("hr-anna", *person)
+    return ledger
+
+
+def _refusals(gov) -> list[tuple[str, str]]:
+    return [(e.actor, e.action) for e in entries(gov.engine) if e.action.startswith("refused.")]
+
+
+def test_small_adjustments_need_hr_and_it_governance(gov):
+    number = gov.propose("fin-cara", "apps", "2026Q1", 2_500, "data_error", "INC-7 mis-timed")
+    assert gov.approve("hr-anna", number) == "proposed"
+    with pytest.raises(RefusedError, match="needs it_governance; cfo-dan is cfo"):
+        gov.approve("cfo-dan", number)  # the CFO is not on the routing of small sums
+    assert gov.approve("itg-ben", number, "checked the records") == "approved"
+    with pytest.raises(RefusedError, match="already approved"):
+        gov.approve("cfo-dan", number)
+    view = gov.view("audit-lu", "adjustments")
+    assert view.loc[0, "status"] == "approved" and view.loc[0, "proposed_by"] == "fin-cara"
+
+
+def test_routing_by_money_and_editable_as_data(gov):
+    middle = gov.propose("fin-cara", "ops", "2026Q1", -20_000, "scope_change", "team split")
+    with pytest.raises(RefusedError, match="needs cfo/cio"):
+        gov.approve("hr-anna", middle)
+    assert gov.approve("cio-eva", middle) == "approved"  # CFO or CIO
+    large = gov.propose("fin-cara", "ops", "2026Q2", 60_000, "misattribution", "RCA-12")
+    assert gov.approve("cfo-dan", large) == "proposed"
+    assert gov.approve("cio-eva", large) == "approved"  # both above the higher threshold
+    with pytest.raises(RefusedError, match="may not edit_routing"):
+        gov.set_routing("hr-anna", [(0, [["hr"]])])
+    gov.set_routing("cfo-dan", [(0, [["hr"]]), (5_000, [["cfo"], ["cio"]])])
+    assert gov.routing() == [(0.0, [["hr"]]), (5_000.0, [["cfo"], ["cio"]])]
+    routed = gov.propose("fin-cara", "ops", "2026Q3", 6_000, "data_error", "INC-9")
+    with pytest.raises(RefusedError, match="needs cfo and cio"):
+        gov.approve("hr-anna", routed)
+    for bad in ([(100, [["hr"]])], [(0, [["hr"]]), (0, [["cfo"]])], [(0, [["nobody"]])]):
+        with pytest.raises(RefusedError):
+            gov.set_routing("cfo-dan", bad)
+
+
+def test_every_separation_of_duties_violation_is_refused_and_logged(gov):
+    own = gov.propose("hr-anna", "ops", "2026Q1", 1_000, "data_error", "INC-1")
+    with pytest.raises(RefusedError, match="what they proposed"):
+        gov.approve("hr-anna", own)
+    personal = gov.propose("fin-cara", "ops", "2026Q1", 1_000, "data_error", "x", "itg-ben")
+    with pytest.raises(RefusedError, match="pays themselves"):
+        gov.approve("itg-ben", personal)
+    team = gov.propose("fin-cara", "apps", "2026Q1", 1_000, "data_error", "INC-2")
+    with pytest.raises(RefusedError, match="their own team"):
+        gov.approve("hr-apps", team)
+    with pytest.raises(RefusedError, match="may not approve"):
+        gov.approve("lead-ops", team)
+    with pytest.raises(RefusedError, match="may not propose"):
+        gov.propose("lead-apps", "apps", "2026Q1", 9_999, "data_error", "please")
+    gov.approve("hr-anna", team)
+    with pytest.raises(RefusedError, match="already signed"):
+        gov.approve("hr-anna", team)
+    with pytest.raises(RefusedError, match="unknown person"):
+        gov.approve("nobody", team)
+    for bad in (
+        dict(amount=0),
+        dict(amount=float("inf")),
+        dict(reason_code="because"),
+        dict(evidence=" "),
+    ):
+        args = dict(amount=1.0, reason_code="data_error", evidence="e") | bad
+        with pytest.raises(RefusedError):
+            gov.propose("fin-cara", "ops", "2026Q1", **args)
+    refused = _refusals(gov)
+    assert ("hr-anna", "refused.approve") in refused and ("itg-ben", "refused.approve") in refused
+    assert ("lead-apps", "refused.propose") in refused and len(refused) == 11
+    assert verify(gov.engine).ok
+    statuses = gov.view("audit-lu", "adjustments").set_index("adjustment_id")["status"]
+    assert statuses.to_dict() == {own: "proposed", personal: "proposed", team: "proposed"}
+
+
+def test_a_rejection_changes_nothing_but_its_status_and_needs_a_reason(gov):
+    number = gov.propose("fin-cara", "ops", "2026Q1", 3_000, "data_error", "INC-3")
+    with pytest.raises(RefusedError, match="needs its reason"):
+        gov.reject("itg-ben", number, " ")
+    assert gov.reject("itg-ben", number, "records were right") == "rejected"
+    with pytest.raises(RefusedError, match="already rejected"):
+        gov.approve("hr-anna", number)
+
+
+def test_contests_inside_their_window_only_and_each_ends_decided(gov):
+    issued = date(2026, 4, 10)
+    statement = gov.issue_statement("itg-ben", "apps", "2026Q1", 12_000, 14, on=issued)
+    with pytest.raises(RefusedError, match=r"closed on 2026-04-24 \(14 days after 2026-04-10\)"):
+        gov.contest("lead-apps", statement, "MTTR includes vendor time", on=date(2026, 4, 25))
+    with pytest.raises(RefusedError, match="own team's or vendor's"):
+        gov.contest("lead-ops", statement, "not mine", on=date(2026, 4, 12))
+    contest = gov.contest("lead-apps", statement, "MTTR includes vendor time", on=date(2026, 4, 24))
+    with pytest.raises(RefusedError, match="they or their team filed"):
+        gov.decide_contest("board-3", contest, "upheld", "fair", on=date(2026, 5, 1))
+    with pytest.raises(RefusedError, match="'upheld' or 'dismissed'"):
+        gov.decide_contest("board-1", contest, "maybe", "unsure")
+    gov.decide_contest("board-1", contest, "upheld", "vendor time excluded", on=date(2026, 5, 2))
+    with pytest.raises(RefusedError, match="already upheld"):
+        gov.decide_contest("board-2", contest, "dismissed", "late change")
+    vendor = gov.issue_statement("itg-ben", "ops", "2026Q1", 0, 10, on=issued, vendor="cloudco")
+    assert gov.contest("vendor-mo", vendor, "outage start misreported", on=issued) > contest
+    assert ("lead-apps", "refused.contest") in _refusals(gov)
+
+
+def test_override_needs_its_quorum_of_board_members_outside_the_team(gov):
+    with pytest.raises(RefusedError, match="circumstance must be one of"):
+        gov.propose_override("board-1", "apps", "2026Q1", 5_000, "bad luck", "x", 2)
+    with pytest.raises(RefusedError, match="quorum must be between 1 and the 1"):
+        gov.propose_override("board-1", "apps", "2026Q1", 5_000, "merger", "merged", 2)
+    number = gov.propose_override(
+        "board-1", "ops", "2026Q1", 5_000, "regulatory_incident", "regulator froze changes", 2
+    )
+    with pytest.raises(RefusedError, match="their own proposal"):
+        gov.vote_override("board-1", number, True)
+    with pytest.raises(RefusedError, match="may not vote_override"):
+        gov.vote_override("cfo-dan", number, True)
+    assert gov.vote_override("board-2", number, True) == "proposed"
+    assert gov.vote_override("board-3", number, True) == "approved"
+    lost = gov.propose_override("board-1", "ops", "2026Q2", 1_000, "merger", "merged", 2)
+    assert gov.vote_override("board-2", lost, False) == "rejected"  # 2 of 2 out of reach
+
+
+def test_views_are_scoped_by_role_and_pseudonymised_without_the_right(gov):
+    gov.propose("fin-cara", "apps", "2026Q1", 1_000, "data_error", "INC-1")
+    gov.propose("fin-cara", "ops", "2026Q1", 1_000, "data_error", "INC-2")
+    gov.issue_statement("itg-ben", "ops", "2026Q1", 0, 10, vendor="cloudco")
+    gov.issue_statement("itg-ben", "apps", "2026Q1", 0, 10)
+    assert len(gov.view("audit-lu", "adjustments")) == 2
+    team = gov.view("lead-apps", "adjustments")
+    assert list(team["team_id"]) == ["apps"]
+    assert team.loc[0, "proposed_by"].startswith("person-")  # no right to identities
+    assert team.loc[0, "proposed_by"] == gov.view("lead-apps", "adjustments").loc[0, "proposed_by"]
+    vendor = gov.view("vendor-mo", "statements")
+    assert list(vendor["vendor_id"]) == ["cloudco"]
+    with pytest.raises(RefusedError, match="may not view approvals"):
+        gov.view("lead-apps", "approvals")
+    people = gov.view("lead-apps", "people")
+    assert "name" not in people and set(people["team_id"]) == {"apps"}
+    assert ("lead-apps", "refused.view") in _refusals(gov)
+
+
+def test_people_are_registered_only_by_those_allowed(gov):
+    with pytest.raises(RefusedError, match="may not manage_people"):
+        gov.add_person("system", "x", "X", ["auditor"])  # system only until HR exists
+    with pytest.raises(RefusedError, match="unknown roles"):
+        gov.add_person("hr-anna", "y", "Y", ["chief"])
+    with pytest.raises(RefusedError, match="already registered"):
+        gov.add_person("hr-anna", "cfo-dan", "Dan", ["cfo"])
