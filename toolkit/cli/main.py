@@ -15,6 +15,7 @@ import toolkit
 from toolkit.cli import (
     batch_commands,
     course_commands,
+    designer_commands,
     ingest_commands,
     kpi_commands,
     report_commands,
@@ -33,6 +34,7 @@ COMMAND_GROUPS = (
     report_commands,
     review_commands,
     course_commands,
+    designer_commands,
 )
 
 
