@@ -44,7 +44,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 bench: $(VENV)/.installed
-	for b in engine plans ingest batch; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in engine plans ingest batch designer; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 # Rewrite constraints.txt with the newest releases that pyproject.toml's bounds allow, resolved in
 # a scratch environment; then run `make clean test` on them before committing the file.

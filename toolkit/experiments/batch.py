@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -257,6 +258,8 @@ def run_batch(
     executor: str = "local",
     scheduler: str | None = None,
     force: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> BatchResult:
     """Run scenarios × plans × seeds on a local process pool or Dask; collect the headlines.
 
@@ -286,6 +289,14 @@ def run_batch(
         Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     force : bool
         Replace whatever ``out`` holds if it is not a batch directory, instead of refusing it.
+    on_progress : callable, optional
+        Called as ``on_progress(finished, total)`` after each run finishes (or fails), for a
+        caller that shows its own progress (the plan designer).
+    cancel : threading.Event, optional
+        Set from another thread to stop the batch: the workers are stopped, half-written runs
+        removed, no batch table is published, and
+        :class:`~toolkit.experiments.executors.BatchCancelledError` is raised. Finished runs stay
+        in the cache.
 
     Returns
     -------
@@ -335,7 +346,7 @@ def run_batch(
         rows, failures = [], []
         started = time.perf_counter()
         bar = tqdm(total=len(specs), desc="runs", unit="run", disable=not progress)
-        stream = outcomes(execute, specs, str(out), executor, workers, scheduler)
+        stream = outcomes(execute, specs, str(out), executor, workers, scheduler, cancel)
         try:
             with closing(stream):
                 for spec, outcome in stream:
@@ -344,6 +355,8 @@ def run_batch(
                     else:
                         rows.append(outcome)
                     bar.update(1)
+                    if on_progress is not None:
+                        on_progress(len(rows) + len(failures), len(specs))
         except BaseException:
             sweep_staging(out)  # the workers are stopped: drop what they left half-written
             raise

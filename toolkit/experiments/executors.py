@@ -4,7 +4,10 @@ Every executor yields ``(spec, row or exception)`` as runs finish, and every exe
 its workers when the batch stops: an exception in the batch (Ctrl-C, SIGTERM turned into
 ``KeyboardInterrupt`` by the command line, or the caller closing the generator) terminates the
 pool's processes or cancels the cluster's tasks before it propagates, so no worker keeps
-writing into the batch directory after the batch has ended.
+writing into the batch directory after the batch has ended. A caller in another thread (the
+plan designer) stops a batch by setting its ``cancel`` event: the executor then raises
+:class:`BatchCancelledError`, which stops the workers the same way, within
+:data:`POLL_SECONDS` on the local pool and Dask, and before the next run in this process.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
 Task = Callable[[object, str], dict]
@@ -21,6 +25,16 @@ Outcomes = Iterator[tuple[object, object]]
 EXECUTORS = ("local", "dask")
 STOP_SECONDS = 10
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+POLL_SECONDS = 0.2  # how often a waiting batch looks at its cancel event
+
+
+class BatchCancelledError(Exception):
+    """The batch was cancelled by its ``cancel`` event; its workers have been stopped."""
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise BatchCancelledError("the batch was cancelled")
 
 
 def _worker_started() -> None:
@@ -65,19 +79,34 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_process(task: Task, specs: Sequence, out: str) -> Outcomes:
+def _in_process(
+    task: Task, specs: Sequence, out: str, cancel: threading.Event | None = None
+) -> Outcomes:
     for spec in specs:
+        _check(cancel)
         try:
             yield spec, task(spec, out)
         except Exception as exc:  # noqa: BLE001 - one failing run must not stop the batch
             yield spec, exc
 
 
-def _local_pool(task: Task, specs: Sequence, out: str, workers: int) -> Outcomes:
+def _finished(futures: dict[Future, object], cancel: threading.Event | None) -> Iterator[Future]:
+    """Yield futures as they finish; raise :class:`BatchCancelledError` once ``cancel`` is set."""
+    pending = set(futures)
+    while pending:
+        _check(cancel)
+        done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def _local_pool(
+    task: Task, specs: Sequence, out: str, workers: int, cancel: threading.Event | None = None
+) -> Outcomes:
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_started)
     try:
         futures = {pool.submit(task, spec, out): spec for spec in specs}
-        for future in as_completed(futures):
+        for future in _finished(futures, cancel):
+            _check(cancel)
             error = future.exception()
             yield futures[future], error if error is not None else future.result()
     except BaseException:
@@ -86,7 +115,14 @@ def _local_pool(task: Task, specs: Sequence, out: str, workers: int) -> Outcomes
     pool.shutdown()
 
 
-def _dask(task: Task, specs: Sequence, out: str, workers: int, scheduler: str | None) -> Outcomes:
+def _dask(
+    task: Task,
+    specs: Sequence,
+    out: str,
+    workers: int,
+    scheduler: str | None,
+    cancel: threading.Event | None = None,
+) -> Outcomes:
     """Run on an existing Dask scheduler, or on a LocalCluster of ``workers`` processes."""
     import dask
     from distributed import Client, LocalCluster
@@ -110,9 +146,16 @@ def _dask(task: Task, specs: Sequence, out: str, workers: int, scheduler: str | 
     futures = {}
     try:
         futures = {client.submit(task, spec, out, pure=False): spec for spec in specs}
-        for future in dask_completed(futures):
-            error = future.exception()
-            yield futures[future], error if error is not None else future.result()
+        finished = dask_completed(futures)
+        while not finished.is_empty():
+            _check(cancel)
+            batch = finished.next_batch(block=False)
+            if not batch:
+                time.sleep(POLL_SECONDS)
+                continue
+            for future in batch:
+                error = future.exception()
+                yield futures[future], error if error is not None else future.result()
     except BaseException:
         client.cancel(list(futures))
         raise
@@ -129,6 +172,7 @@ def outcomes(
     executor: str,
     workers: int,
     scheduler: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Outcomes:
     """Yield ``(spec, row or exception)`` as runs finish, on the chosen executor.
 
@@ -147,6 +191,9 @@ def outcomes(
         Worker processes.
     scheduler : str, optional
         Address of an existing Dask scheduler.
+    cancel : threading.Event, optional
+        Set from another thread to stop the batch: the iterator stops the workers and raises
+        :class:`BatchCancelledError`.
 
     Returns
     -------
@@ -154,7 +201,7 @@ def outcomes(
         Close it (or let an exception pass through it) to stop the workers.
     """
     if executor == "dask":
-        return _dask(task, specs, out, workers, scheduler)
+        return _dask(task, specs, out, workers, scheduler, cancel)
     if workers == 1:
-        return _in_process(task, specs, out)
-    return _local_pool(task, specs, out, workers)
+        return _in_process(task, specs, out, cancel)
+    return _local_pool(task, specs, out, workers, cancel)
