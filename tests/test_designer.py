@@ -15,7 +15,7 @@ from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.summary import summarise
 from toolkit.widgets import Comparison, DesignerState, PlanDesigner
-from toolkit.widgets.state import parse_path
+from toolkit.widgets.state import convert_curve, parse_path
 
 from .conftest import SCENARIOS
 
@@ -173,11 +173,30 @@ def test_widgets_edit_the_state_and_show_its_messages_beside_the_field(designer)
     designer.fields["metrics[1].curve.target.level"].value = 0.9999
     assert "strictly" in designer.messages["metrics[1].curve"].value
     designer.fields["metrics[1].curve.target.level"].value = 0.998
+    designer.fields["metrics[1].curve.kind"].value = "brackets"
+    designer.fields["metrics[1].curve.brackets"].value = "0.995:50, 0.998:100, 0.9993:140"
+    assert designer.state.plan.metrics[1].curve.brackets[-1].payout_pct == 140
+    designer.fields["metrics[1].curve.brackets"].value = "0.995:50, oops"
+    assert designer.messages["metrics[1].curve.brackets"].value != ""
+    designer.fields["metrics[1].curve.kind"].value = "linear"
+    assert designer.state.valid, designer.state.messages
+    assert designer.state.plan.metrics[1].curve.maximum.payout_pct == 140
     designer.fields["cap"].value = False
     assert designer.state.plan.cap is None
     designer.fields["cap"].value = True
     assert designer.state.plan.cap.pct_of_personnel_cost == 35
     assert designer.state.valid
+
+
+def test_a_curve_switched_to_brackets_and_back_pays_at_the_same_points(state):
+    linear = state.value("metrics[1].curve")
+    state.edit("metrics[1].curve", convert_curve(linear, "brackets"))
+    assert state.valid, state.messages
+    brackets = state.plan.metrics[1].curve
+    assert brackets.direction == "higher"
+    assert [b.level for b in brackets.brackets] == [0.995, 0.998, 0.9995]
+    state.edit("metrics[1].curve", convert_curve(state.value("metrics[1].curve"), "linear"))
+    assert state.value("metrics[1].curve") == linear
 
 
 def test_picking_another_plan_starts_again_from_it(tmp_path):

@@ -28,7 +28,7 @@ from toolkit.plans.loading import kpi_by_name, library_plans
 from toolkit.resources import shipped_scenarios
 from toolkit.widgets.comparison import Comparison
 from toolkit.widgets.figures import figures_html, results_table
-from toolkit.widgets.state import DesignerState
+from toolkit.widgets.state import DesignerState, convert_curve, get_path
 
 ROOT_CAUSES = typing.get_args(RootCause)
 CONSEQUENCES = typing.get_args(Consequence)
@@ -421,6 +421,24 @@ class PlanDesigner:
 
     def _curve_editor(self, at: str, curve: dict) -> list[w.Widget]:
         path = f"{at}.curve"
+        kind = w.ToggleButtons(options=["linear", "brackets"], value=curve.get("kind", "linear"))
+        kind.style.button_width = "80px"
+        self.fields[f"{path}.kind"] = kind
+
+        def switched(change) -> None:
+            try:
+                curve = convert_curve(self.state.value(path), change["new"])
+            except (TypeError, ValueError, KeyError, AttributeError):  # points being typed
+                valid = get_path(self.state.plan.model_dump(mode="json"), path)
+                curve = convert_curve(valid, change["new"]) if valid else None
+            if curve is not None:
+                self.edit(path, curve)
+            self._rebuild()
+
+        kind.observe(switched, names="value")
+        return [w.HBox([w.Label("curve"), kind]), *self._curve_points(path, curve)]
+
+    def _curve_points(self, path: str, curve: dict) -> list[w.Widget]:
         if curve.get("kind") == "brackets":
             direction = w.Dropdown(
                 options=["higher", "lower"],

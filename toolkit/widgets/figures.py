@@ -103,7 +103,22 @@ def results_table(result: ComparisonResult, currency: str = "") -> str:
 
 
 def image_html(fig: Figure, alt: str, caption: str) -> str:
-    """Return a figure as an ``<img>`` (inline PNG) with alternative text and a one-line caption."""
+    """Return a figure as an ``<img>`` (inline PNG) with alternative text and a one-line caption.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    alt : str
+        What it shows in words, for a reader who cannot see it.
+    caption : str
+        The line saying what its numbers are, shown under it.
+
+    Returns
+    -------
+    str
+        An HTML ``<figure>``.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight", dpi=90)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -118,7 +133,7 @@ def net_value_figure(result: ComparisonResult) -> Figure:
     """Draw net value per plan against the reference, with its paired 95% interval."""
     table = result.table
     colour = colours(result)
-    fig = Figure(figsize=FIGURE_SIZE)
+    fig = Figure(figsize=FIGURE_SIZE, layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(table))
     errors = np.vstack(
@@ -139,7 +154,7 @@ def _paired_bars(
 ) -> Figure:
     """Draw two numbers side by side per plan: ``(column, label, colour)`` each."""
     table = result.table
-    fig = Figure(figsize=FIGURE_SIZE)
+    fig = Figure(figsize=FIGURE_SIZE, layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(table))
     for offset, (column, label, colour) in zip((-0.2, 0.2), columns, strict=True):
@@ -161,7 +176,7 @@ def gaming_figure(result: ComparisonResult) -> Figure:
     """Draw the gaming index per plan."""
     table = result.table
     colour = colours(result)
-    fig = Figure(figsize=FIGURE_SIZE)
+    fig = Figure(figsize=FIGURE_SIZE, layout="constrained")
     ax = fig.add_subplot()
     ax.bar(table["plan"], table["gaming_index"], color=[colour[p] for p in table["plan"]])
     ax.tick_params(axis="x", labelrotation=20)
@@ -182,7 +197,7 @@ def money_figure(result: ComparisonResult) -> Figure:
 def levers_figure(result: ComparisonResult) -> Figure:
     """Draw each lever over the periods, one panel per lever, one line per plan."""
     colour = colours(result)
-    fig = Figure(figsize=(10.4, 3.0))
+    fig = Figure(figsize=(10.4, 3.0), layout="constrained")
     axes = fig.subplots(1, len(LEVERS), sharex=True)
     periods = list(dict.fromkeys(result.levers["period"]))
     for ax, lever in zip(axes, LEVERS, strict=True):
@@ -192,7 +207,8 @@ def levers_figure(result: ComparisonResult) -> Figure:
             ax.plot(range(len(periods)), line.to_numpy(), color=colour[plan], label=plan)
         if result.plan_start:
             ax.axvline(result.plan_start - 0.5, color="0.7", linestyle=":", linewidth=1)
-        ax.set_title(lever.replace("_", " "), fontsize="medium")
+        title = "gaming levers (mean)" if lever == "gaming" else lever.replace("_", " ")
+        ax.set_title(title, fontsize="medium")
         step = max(1, len(periods) // 4)
         ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45, fontsize=7)
     axes[0].legend(fontsize="x-small")
@@ -204,7 +220,7 @@ def frontier_figure(result: ComparisonResult) -> Figure:
     """Draw net value against award cost per plan, the edited plan highlighted."""
     frontier = result.frontier
     colour = colours(result)
-    fig = Figure(figsize=FIGURE_SIZE)
+    fig = Figure(figsize=FIGURE_SIZE, layout="constrained")
     ax = fig.add_subplot()
     for row in frontier.itertuples():
         edited = row.role == "edited"
@@ -225,6 +241,7 @@ def frontier_figure(result: ComparisonResult) -> Figure:
             fontsize="small",
             fontweight="bold" if edited else "normal",
         )
+    ax.margins(0.2)
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.set_xlabel("award cost (mean awards over the run)")
     ax.set_ylabel("net value against the reference")
@@ -243,7 +260,19 @@ def frontier_alt(result: ComparisonResult) -> str:
 
 
 def figures_html(result: ComparisonResult) -> dict[str, str]:
-    """Return every figure of a comparison as HTML, by name (``frontier`` among them)."""
+    """Return every figure of a comparison as HTML.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+        A finished comparison.
+
+    Returns
+    -------
+    dict of str
+        ``net_value``, ``scores``, ``gaming``, ``money``, ``levers`` and ``frontier``, each an
+        ``<img>`` with alternative text and a caption (:func:`image_html`).
+    """
     plans = ", ".join(result.table["plan"])
     return {
         "net_value": image_html(

@@ -152,6 +152,45 @@ def _section_diff(base: Any, edited: Any, validated: Any) -> Any:
     return out
 
 
+LINEAR_POINTS = ("threshold", "target", "maximum")
+
+
+def convert_curve(curve: dict, kind: str) -> dict:
+    """Turn a curve into the other kind, paying the same at the same points.
+
+    Parameters
+    ----------
+    curve : dict
+        A curve in plan-file form (``kind: linear`` or ``kind: brackets``).
+    kind : str
+        ``"linear"`` or ``"brackets"``.
+
+    Returns
+    -------
+    dict
+        A linear curve's threshold, target and maximum become three brackets (reached from
+        below when its levels rise, from above when they fall); brackets become a linear curve
+        through the first, the middle and the last of them (their mean when there are two).
+    """
+    if curve.get("kind") == kind:
+        return curve
+    if kind == "brackets":
+        points = [dict(curve[name]) for name in LINEAR_POINTS]
+        rising = points[0]["level"] < points[-1]["level"]
+        return {
+            "kind": "brackets",
+            "direction": "higher" if rising else "lower",
+            "brackets": points,
+        }
+    brackets = [dict(b) for b in curve.get("brackets", [])] or [{"level": 0.0, "payout_pct": 0.0}]
+    first, last = brackets[0], brackets[-1]
+    if len(brackets) >= 3:
+        middle = brackets[len(brackets) // 2]
+    else:
+        middle = {key: (first[key] + last[key]) / 2 for key in ("level", "payout_pct")}
+    return {"kind": "linear", **dict(zip(LINEAR_POINTS, (first, middle, last), strict=True))}
+
+
 @dataclass(frozen=True)
 class EditResult:
     """What an edit did: whether the content is now valid, and the messages by field path."""
@@ -252,12 +291,38 @@ class DesignerState:
         return self.validate()
 
     def add_item(self, path: str, item: dict) -> EditResult:
-        """Append ``item`` to the list at ``path`` (``metrics``, ``gates``, ...) and validate."""
+        """Append ``item`` to the list at ``path`` and validate.
+
+        Parameters
+        ----------
+        path : str
+            A list of the plan: ``metrics``, ``counter_metrics`` or ``gates``.
+        item : dict
+            The new entry in plan-file form.
+
+        Returns
+        -------
+        EditResult
+            As :meth:`edit`.
+        """
         items = list(get_path(self.data, path) or [])
         return self.edit(path, [*items, item])
 
     def remove_item(self, path: str, index: int) -> EditResult:
-        """Remove item ``index`` of the list at ``path`` and validate."""
+        """Remove item ``index`` of the list at ``path`` and validate.
+
+        Parameters
+        ----------
+        path : str
+            A list of the plan: ``metrics``, ``counter_metrics`` or ``gates``.
+        index : int
+            The entry to remove; one that does not exist is a message, not an error.
+
+        Returns
+        -------
+        EditResult
+            As :meth:`edit`.
+        """
         items = list(get_path(self.data, path) or [])
         if not 0 <= index < len(items):
             return self._refused(f"{path}[{index}]", "no such item")
@@ -269,6 +334,18 @@ class DesignerState:
 
         A field the plan does not set shows the value the model gives it, so an editor
         shows what the plan really does.
+
+        Parameters
+        ----------
+        path : str
+            Key path of the field.
+        default : any
+            Returned when neither the content nor the last valid plan has the field.
+
+        Returns
+        -------
+        any
+            The value in plan-file (JSON) form.
         """
         found = get_path(self.data, path, _MISSING)
         if found is not _MISSING:
@@ -281,7 +358,15 @@ class DesignerState:
         return EditResult(False, dict(self.messages))
 
     def problems(self) -> list[Problem]:
-        """Validate the content as ``lti validate`` would and return its problems (or none)."""
+        """Validate the content as ``lti validate --scenario`` would.
+
+        Returns
+        -------
+        list of Problem
+            The pydantic model's problems or, when there are none, those of
+            :func:`~toolkit.plans.loading.check_plan` and of the name; then those against the
+            scenario. Empty for a valid plan, which is then kept as the next :attr:`plan`.
+        """
         merged = {k: v for k, v in self.data.items() if k != "extends"}
         try:
             plan = Plan.model_validate(merged)
@@ -314,7 +399,13 @@ class DesignerState:
         return []
 
     def validate(self) -> EditResult:
-        """Validate the current content; on success it becomes :attr:`plan`."""
+        """Validate the current content; on success it becomes :attr:`plan`.
+
+        Returns
+        -------
+        EditResult
+            Whether it is valid, and its messages by field path (also in :attr:`messages`).
+        """
         self._candidate = None
         problems = self.problems()
         self.messages = _messages(problems)
@@ -431,18 +522,13 @@ def scenario_file(scenario: str | Path) -> Path:
     return shipped_scenario(text)
 
 
-def plan_choices() -> list[str]:
-    """Return the library plans a designer can start from, ``no_incentive`` first."""
-    return library_plans()
-
-
 __all__ = [
     "ConfigError",
     "DesignerState",
     "EditResult",
+    "convert_curve",
     "get_path",
     "parse_path",
-    "plan_choices",
     "scenario_file",
     "set_path",
 ]
