@@ -29,10 +29,10 @@ DEFAULT_SEEDS = (1, 2, 3)
 HOST = "127.0.0.1"
 NOTEBOOK_NAME = "designer.ipynb"
 SESSIONS = "sessions"
-# A kernel whose page was closed without telling the server (a crashed browser, a lost network)
-# is shut down after this long without activity; a kernel with a page connected never is.
-IDLE_KERNEL_SECONDS = 3600
-CULL_INTERVAL_SECONDS = 300
+# Voila keeps a kernel when its page is closed; once no page is connected to it, it is shut down
+# after this long without activity (a page still connected keeps its kernel, however idle).
+IDLE_KERNEL_SECONDS = 600
+CULL_INTERVAL_SECONDS = 60
 
 
 def check_port_free(port: int, host: str = HOST) -> None:
