@@ -254,3 +254,14 @@ def test_the_reference_is_found_by_name_or_file():
     assert reference_plan(None, plan_inputs(["mttr_only"])) is None
     with pytest.raises(BatchError, match="give one of its plans: no_incentive, mttr_only"):
         reference_plan(str(SCENARIOS / "plans" / "balanced.yaml"), plans)
+
+
+def test_a_scenario_file_is_parsed_once_and_read_again_when_it_changes(tmp_path):
+    from toolkit.experiments.inputs import load_scenario_file
+
+    path = tmp_path / "mine.yaml"
+    shutil.copy(SMALL, path)
+    first = load_scenario_file(path)
+    assert load_scenario_file(path) is first  # the same parsed scenario, not parsed again
+    path.write_text(path.read_text().replace("name: small", "name: renamed_small", 1))
+    assert load_scenario_file(path).name == "renamed_small"

@@ -5,6 +5,7 @@ import shutil
 import threading
 import time
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -144,7 +145,7 @@ def test_a_batch_cancelled_before_its_first_run_computes_and_publishes_nothing(t
 @pytest.fixture(scope="module")
 def designer(tmp_path_factory):
     return PlanDesigner(
-        scenario="small", plan="careful", seeds=(1,), workdir=tmp_path_factory.mktemp("designer")
+        scenario="small", plan="careful", seeds=(0,), workdir=tmp_path_factory.mktemp("designer")
     )
 
 
@@ -234,7 +235,7 @@ def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memo
         "gaming",
     }
     row = result.runs.set_index("plan").loc["careful_edited"]
-    in_memory = summarise(PlanLoop(designer.state.scenario, designer.state.plan, 1).run())
+    in_memory = summarise(PlanLoop(designer.state.scenario, designer.state.plan, 0).run())
     assert row["total_awards"] == pytest.approx(in_memory["total_awards"], rel=1e-12)
     assert row["business_loss"] == pytest.approx(in_memory["business_loss"], rel=1e-12)
     # the same plan, scenario and seed again: read from the cache, not recomputed
@@ -243,3 +244,24 @@ def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memo
     assert designer.comparison.result.batch.stats["cached"] == 2
     saved = designer.save()
     assert saved.parent == designer.workdir / "plans" and saved.is_file()
+    # lti batch on the saved file finds the designer's runs under the same key: same results
+    out = designer.workdir / "batch"
+    argv = ["batch", str(SMALL), "--plans", str(saved), "no_incentive", "--seeds", "1"]
+    assert main([*argv, "--out", str(out), "--workers", "1"]) == 0
+    runs = pd.read_parquet(out / "runs.parquet").set_index("plan")
+    assert runs["cached"].all()
+    assert runs.loc["careful_edited", "total_awards"] == row["total_awards"]
+
+
+def test_the_designer_stays_editable_during_a_run_and_its_cancel_stops_it(designer):
+    designer.weights[0].value = 0.45  # a plan not in the cache yet
+    comparison = designer.run()
+    assert comparison.running and designer.run_button.disabled
+    designer.weights[0].value = 0.4  # edits go on while it runs
+    assert designer.state.plan.metrics[0].weight == 0.4
+    designer.cancel_button.click()
+    assert comparison.wait(timeout=30)
+    assert comparison.status == "cancelled"
+    assert "Cancelled" in designer.status.value
+    assert not designer.run_button.disabled and designer.cancel_button.disabled
+    assert multiprocessing.active_children() == []

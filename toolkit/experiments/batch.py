@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 import toolkit
-from toolkit.config import Scenario, load_scenario
+from toolkit.config import Scenario
 from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import (
     awards_per_loss_avoided,
@@ -49,6 +49,7 @@ from toolkit.experiments.executors import EXECUTORS, outcomes
 from toolkit.experiments.inputs import (
     BatchError,
     check_pairs,
+    load_scenario_file,
     plan_inputs,
     reference_plan,
     scenario_inputs,
@@ -134,7 +135,7 @@ class RunSpec:
 
     def load(self) -> tuple[Scenario, Plan]:
         """Load the validated scenario and the plan, checked against the scenario."""
-        scenario = load_scenario(self.scenario_path)
+        scenario = load_scenario_file(self.scenario_path)
         return scenario, load_plan(self.plan, scenario=scenario)
 
     def key(self, scenario: Scenario, plan: Plan) -> str:

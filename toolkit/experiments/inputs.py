@@ -7,6 +7,7 @@ confidence intervals. Both are refused before anything runs, with the files invo
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,41 @@ class BatchInput:
     def name(self) -> str:
         """Return the ``name:`` of the scenario or plan."""
         return self.model.name
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario_at(path: str, stamp: tuple[int, int, int]) -> Scenario:
+    return load_scenario(path)
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Load a scenario file, once per process while the file is unchanged.
+
+    A batch reads its scenario before any run and again in every run; parsing it is a tenth of
+    a short run's time. Pool workers are forked after the batch has read it, so they inherit
+    the parsed scenario instead of parsing it once per run. Scenarios are immutable, and a file
+    whose modification time, size or inode changed is read again.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file.
+
+    Returns
+    -------
+    Scenario
+        As :func:`toolkit.config.load_scenario` returns it.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`toolkit.config.load_scenario` (an invalid file is never cached).
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return load_scenario(path)  # let the loader say what is wrong with it
+    return _scenario_at(str(path), (stat.st_mtime_ns, stat.st_size, stat.st_ino))
 
 
 def _identity(path: Path) -> tuple:
@@ -100,7 +136,7 @@ def scenario_inputs(scenarios: Sequence[str | Path]) -> list[BatchInput]:
     ConfigError
         If a file is not a valid scenario.
     """
-    return _unique_inputs("scenario", scenarios, Path, load_scenario)
+    return _unique_inputs("scenario", scenarios, Path, load_scenario_file)
 
 
 def plan_inputs(plans: Sequence[str | Path]) -> list[BatchInput]:

@@ -156,11 +156,16 @@ class PlanDesigner:
             description="scenario",
             **WIDE,
         )
+        others = list(dict.fromkeys([*plans, self.reference, *map(str, compare)]))
         self.reference_picker = w.Dropdown(
-            options=plans, value=self.reference, description="reference", **WIDE
+            options=others, value=self.reference, description="reference", **WIDE
         )
         self.compare_picker = w.SelectMultiple(
-            options=plans, value=tuple(compare), description="also compare", rows=4, **WIDE
+            options=others,
+            value=tuple(map(str, compare)),
+            description="also compare",
+            rows=4,
+            **WIDE,
         )
         self.seeds_text = w.Text(
             value=", ".join(str(s) for s in seeds), description="seeds", **WIDE
@@ -168,6 +173,7 @@ class PlanDesigner:
         self.plan_picker.observe(self._plan_picked, names="value")
         self.scenario_picker.observe(self._scenario_picked, names="value")
         self.general_message = self._message("")
+        self.validity = w.HTML("")
         self.editor = w.VBox()
         self._build_editor()
 
@@ -220,6 +226,7 @@ class PlanDesigner:
                 _heading("Plan"),
                 self.plan_picker,
                 self.scenario_picker,
+                self.validity,
                 self.general_message,
                 self.editor,
             ],
@@ -655,8 +662,12 @@ class PlanDesigner:
         for path, widget in self.messages.items():
             texts = shown.get(path, [])
             widget.value = _error("\n".join(texts)).replace("\n", "<br>") if texts else ""
-        if not self.state.messages:
-            self.general_message.value = "<span style='color:#2e7d32'>valid plan</span>"
+        count = len(self.state.messages)
+        self.validity.value = (
+            _error(f"{count} problem(s), in red by their fields; fix them to run or save the plan")
+            if count
+            else "<span style='color:#2e7d32'>The plan is valid.</span>"
+        )
 
     def _rebuild(self) -> None:
         """Rebuild the editors after a change of their number (or of the plan or scenario)."""

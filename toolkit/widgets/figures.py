@@ -123,7 +123,7 @@ def image_html(fig: Figure, alt: str, caption: str) -> str:
     fig.savefig(buffer, format="png", bbox_inches="tight", dpi=90)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (
-        f'<figure style="margin:0"><img src="data:image/png;base64,{data}" '
+        f'<figure style="margin:0"><img style="max-width:100%" src="data:image/png;base64,{data}" '
         f'alt="{html.escape(alt, quote=True)}"/>'
         f'<figcaption style="font-size:smaller">{html.escape(caption)}</figcaption></figure>'
     )
