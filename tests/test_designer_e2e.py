@@ -3,14 +3,16 @@
 ``lti designer`` is started on a free port of 127.0.0.1 with a cheap configuration (scenario
 small, one seed, the edited plan against fixed pay); headless Chromium from the system's packages
 (``/usr/bin/chromium``, installed by ``.ci/run`` when missing; Playwright never downloads one)
-opens the page, changes the first metric's weight, runs the comparison and finds the results
-table and the frontier figure. The server is stopped as Ctrl-C stops it, and must exit 0.
+opens the page, sets the first metric's weight to 0 (refused, with the message beside the field)
+and then to 0.35, runs the comparison and finds the results table and the frontier figure. The
+server is stopped as Ctrl-C stops it, and must exit 0.
 
 Set ``LTI_DESIGNER_SCREENSHOT=docs/designer.png`` to keep a screenshot of the page with its
 results (the README's picture is made so).
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 START_SECONDS = 60  # the server importing the toolkit, on a loaded machine
 PAGE_MS = 90_000  # a kernel started and the notebook run for the page
 RUN_MS = 120_000  # two plans x one seed through the batch machinery
+EDIT_MS = 10_000  # an edit checked in the kernel and its message sent back
 WEIGHT = "0.35"  # the first metric of careful weighs 0.25
 
 pytestmark = pytest.mark.skipif(
@@ -83,7 +86,7 @@ def served(tmp_path):
 
 
 def test_a_weight_edited_in_the_browser_is_compared_and_shown_with_the_frontier(served):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, out = served
     with sync_playwright() as playwright:
@@ -93,9 +96,16 @@ def test_a_weight_edited_in_the_browser_is_compared_and_shown_with_the_frontier(
             page.goto(url, wait_until="commit")
             page.locator(".lti-designer").wait_for(timeout=PAGE_MS)
 
+            problems = page.locator(".lti-message", has_text=re.compile(r"\S"))
+            expect(problems).to_have_count(0)
             weight = page.locator(".lti-weight input").first
-            weight.fill(WEIGHT)
+            weight.fill("0")  # a weight must be positive: the message shows beside the field
             weight.press("Enter")  # a text field sends its value on Enter or on leaving it
+            expect(problems).to_have_count(1, timeout=EDIT_MS)
+            refused = problems.first.inner_text()
+            weight.fill(WEIGHT)
+            weight.press("Enter")
+            expect(problems).to_have_count(0, timeout=EDIT_MS)
             page.locator(".lti-run button, button.lti-run").first.click()
 
             table = page.locator(".lti-results table")
@@ -104,7 +114,6 @@ def test_a_weight_edited_in_the_browser_is_compared_and_shown_with_the_frontier(
             frontier.wait_for(timeout=RUN_MS)
             rows = table.locator("tbody tr").all_inner_texts()
             alt = frontier.get_attribute("alt")
-            messages = page.locator(".lti-message").all_inner_texts()
             if os.environ.get("LTI_DESIGNER_SCREENSHOT"):
                 page.screenshot(path=os.environ["LTI_DESIGNER_SCREENSHOT"], full_page=True)
         finally:
@@ -113,7 +122,7 @@ def test_a_weight_edited_in_the_browser_is_compared_and_shown_with_the_frontier(
     assert any(row.startswith("careful_edited") and "edited" in row for row in rows), rows
     assert any(row.startswith("no_incentive") and "reference" in row for row in rows), rows
     assert alt.startswith("Frontier of net value against award cost") and "careful_edited" in alt
-    assert "valid plan" in messages
+    assert "greater than 0 (got 0.0)" in refused, refused  # pydantic's, as lti validate says
     # The edit reached the plan the kernel ran: the page's session saved it with the new weight.
     (saved,) = out.glob("sessions/*/plans/careful_edited.yaml")
     metrics = yaml.safe_load(saved.read_text())["metrics"]
