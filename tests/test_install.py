@@ -74,10 +74,9 @@ def _shipped_sources() -> dict[str, Path]:
     for pattern in ("scenarios/*.yaml", "scenarios/*/*.yaml", "scenarios/**/README.md"):
         for path in ROOT.glob(pattern):
             files[f"toolkit/shipped/{path.relative_to(ROOT).as_posix()}"] = path
-    notebook = ROOT / "notebooks" / "reports" / "decision_report.ipynb"
-    files["toolkit/shipped/notebooks/reports/decision_report.ipynb"] = notebook
-    for path in (ROOT / "notebooks" / "templates").glob("*.ipynb"):
-        files[f"toolkit/shipped/{path.relative_to(ROOT).as_posix()}"] = path
+    for path in (ROOT / "notebooks").rglob("*.ipynb"):  # the designer, report and course's
+        if ".ipynb_checkpoints" not in path.parts:
+            files[f"toolkit/shipped/{path.relative_to(ROOT).as_posix()}"] = path
     return files
 
 
@@ -98,8 +97,8 @@ def test_wheel_holds_the_package_its_shipped_files_and_the_licence(wheel):
 def test_installed_toolkit_is_imported_from_the_installation(installed, tmp_path):
     probe = (
         "import json, toolkit, toolkit.resources as r; print(json.dumps([toolkit.__file__, "
-        "str(r.PLANS_DIR), str(r.REPORT_NOTEBOOK), str(r.MAPPINGS_DIR), "
-        "str(r.template_notebooks_directory())]))"
+        "str(r.PLANS_DIR), str(r.REPORT_NOTEBOOK), str(r.DESIGNER_NOTEBOOK), "
+        "str(r.MAPPINGS_DIR), str(r.template_notebooks_directory())]))"
     )
     env = {**os.environ, "PYTHONPATH": str(installed)}
     done = _run([sys.executable, "-c", probe], cwd=tmp_path, env=env)

@@ -1,8 +1,8 @@
-"""Find the files the toolkit ships: scenarios, plans, report and course notebooks, mappings.
+"""Find the files the toolkit ships: scenarios, plans, the designer, report and course notebooks.
 
-The scenarios (``scenarios/``, with the plan library in ``scenarios/plans/``), the report
-notebook (``notebooks/reports/``) and the course's module and template notebooks
-(``notebooks/modules/``, ``notebooks/templates/``) live at the top of the source repository,
+The scenarios (``scenarios/``, with the plan library in ``scenarios/plans/``) and the notebooks
+(``notebooks/``: the plan designer, the report in ``reports/``, the course's modules and
+templates in ``modules/`` and ``templates/``) live at the top of the source repository,
 where people read and edit them. Building the package maps them into ``toolkit/shipped/`` with
 the same relative paths (``pyproject.toml``), so an installed toolkit finds them as package data
 through :mod:`importlib.resources`; a toolkit imported from a source checkout (an editable
@@ -21,7 +21,7 @@ from pathlib import Path
 PACKAGE = "toolkit"
 SHIPPED = "shipped"
 # Shipped directories, relative to the repository root and to ``toolkit/shipped/`` alike.
-SHIPPED_DIRECTORIES = ("scenarios", "notebooks/reports", "notebooks/templates", "notebooks/modules")
+SHIPPED_DIRECTORIES = ("scenarios", "notebooks")
 
 
 def package_directory() -> Path:
@@ -63,6 +63,7 @@ SHIPPED_ROOT = shipped_root()
 SCENARIOS_DIR = SHIPPED_ROOT / "scenarios"
 PLANS_DIR = SCENARIOS_DIR / "plans"
 REPORT_NOTEBOOK = SHIPPED_ROOT / "notebooks" / "reports" / "decision_report.ipynb"
+DESIGNER_NOTEBOOK = SHIPPED_ROOT / "notebooks" / "designer.ipynb"
 MODULE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "modules"
 TEMPLATE_NOTEBOOKS_DIR = SHIPPED_ROOT / "notebooks" / "templates"
 MAPPINGS_DIR = package_directory() / "ingest" / "mappings"

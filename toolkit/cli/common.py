@@ -14,13 +14,15 @@ class UserError(Exception):
     """A mistake the user can fix; printed without a traceback, exit code 2."""
 
 
-def seed(text: str) -> int:
-    """Parse a random seed: a whole number from 0 to :data:`MAX_SEED`.
+def whole_number(text: str, low: int, high: int) -> int:
+    """Parse a whole number from ``low`` to ``high``, both included.
 
     Parameters
     ----------
     text : str
         The argument as given.
+    low, high : int
+        The smallest and the largest number accepted.
 
     Returns
     -------
@@ -31,9 +33,19 @@ def seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED} (got {value})")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high} (got {value})")
     return value
+
+
+def seed(text: str) -> int:
+    """Parse a random seed: a whole number from 0 to :data:`MAX_SEED`."""
+    return whole_number(text, 0, MAX_SEED)
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port: a whole number from 1 to 65535."""
+    return whole_number(text, 1, 65535)
 
 
 def scenario_argument(text: str) -> str:

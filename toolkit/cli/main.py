@@ -15,6 +15,7 @@ import toolkit
 from toolkit.cli import (
     batch_commands,
     course_commands,
+    designer_commands,
     gov_commands,
     ingest_commands,
     kpi_commands,
@@ -35,6 +36,7 @@ COMMAND_GROUPS = (
     review_commands,
     course_commands,
     gov_commands,
+    designer_commands,
 )
 
 
