@@ -5,6 +5,7 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -221,6 +222,9 @@ def test_a_comparison_from_the_widgets_shows_results_that_match_the_plan_in_memo
     table = result.table.set_index("plan")
     assert list(result.table["role"]) == ["edited", "reference"]
     assert table.loc["no_incentive", "net_value"] == 0
+    # one seed pair gives a net value but no interval, as lti batch says
+    assert np.isnan(table.loc["careful_edited", "net_value_low"])
+    assert "no interval: one seed" in designer.results.value
     frontier = result.frontier.set_index("plan")
     assert (
         frontier.loc["careful_edited", "award_cost"] == table.loc["careful_edited", "total_awards"]

@@ -51,8 +51,8 @@ class ComparisonResult:
     table : DataFrame
         One row per plan (edited first, reference last): ``plan``, ``role`` (edited, compared
         or reference), ``seeds``, ``net_value`` with ``net_value_low``/``net_value_high`` (95%
-        paired interval against the reference), ``reported_score``, ``true_score``,
-        ``gaming_index``, ``total_awards``, ``liability_end``.
+        paired interval against the reference; NaN with one seed), ``reported_score``,
+        ``true_score``, ``gaming_index``, ``total_awards``, ``liability_end``.
     runs : DataFrame
         The batch's rows, one per plan and seed.
     levers : DataFrame
@@ -124,12 +124,14 @@ def summarise_comparison(
         key=lambda p: ({"edited": 0, "compared": 1}.get(_role(p, edited, reference), 2), p),
     )
     for plan in order:
-        low = high = means.loc[plan, "net_value"]
+        low = high = float("nan")  # one seed pair gives a net value but no interval
+        if plan == reference:
+            low = high = 0.0
         if comparisons is not None and plan != reference:
             found = comparisons[
                 (comparisons["plan"] == plan) & (comparisons["metric"] == "net_value")
             ]
-            if len(found):
+            if len(found) and found["pairs"].iloc[0] >= 2:
                 low, high = float(found["ci_low"].iloc[0]), float(found["ci_high"].iloc[0])
         rows.append(
             {

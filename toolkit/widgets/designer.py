@@ -54,7 +54,18 @@ SECTION_DEFAULTS = {
     "clawback": {"triggers": ["gaming_detected"], "lookback_years": 3, "recovery": 1.0},
 }
 LABEL = w.Layout(width="auto")
-NUMBER = {"layout": w.Layout(width="150px"), "style": {"description_width": "initial"}}
+
+
+def number(description: str) -> dict:
+    """Return a number field's description and a width that leaves its box room beside it."""
+    width = max(150, 7 * len(description) + 90)
+    return {
+        "description": description,
+        "layout": w.Layout(width=f"{width}px"),
+        "style": {"description_width": "initial"},
+    }
+
+
 WIDE = {"layout": w.Layout(width="260px"), "style": {"description_width": "initial"}}
 
 
@@ -260,7 +271,7 @@ class PlanDesigner:
         value = self.state.value(path)
         kind = w.IntText if integer else w.FloatText
         return self._bind(
-            path, kind(value=value if value is not None else 0, description=description, **NUMBER)
+            path, kind(value=value if value is not None else 0, **number(description))
         )
 
     def _build_editor(self) -> None:
@@ -350,8 +361,7 @@ class PlanDesigner:
         for grade in grades:
             widget = w.FloatText(
                 value=table.get(grade, self.state.plan.default_target_award_pct),
-                description=grade,
-                **NUMBER,
+                **number(grade),
             )
             fields.append(self._bind(f"target_award_pct.{grade}", widget))
         return [w.HBox(fields, layout=w.Layout(flex_flow="row wrap"))] if fields else []
@@ -382,14 +392,13 @@ class PlanDesigner:
             at = f"metrics[{i}]"
             value = self.state.value
             kpi = _kpi_picker(metric["kpi"])
-            weight = w.FloatText(value=metric.get("weight", 0), description="weight", **NUMBER)
+            weight = w.FloatText(value=metric.get("weight", 0), **number("weight"))
             weight.add_class("lti-weight")
             self.weights.append(weight)
             basis = w.Dropdown(
                 options=["level", "improvement"],
                 value=value(f"{at}.basis"),
-                description="basis",
-                **NUMBER,
+                **number("basis"),
             )
             normalisation = w.Dropdown(
                 options=["none", "expected_volume", "service_baseline"],
@@ -404,9 +413,7 @@ class PlanDesigner:
                 rows=5,
                 **WIDE,
             )
-            tolerance = w.FloatText(
-                value=value(f"{at}.tolerance"), description="tolerance", **NUMBER
-            )
+            tolerance = w.FloatText(value=value(f"{at}.tolerance"), **number("tolerance"))
             rows = [
                 w.HBox([self._bind(f"{at}.kpi", kpi), self._remover("metrics", i)]),
                 w.HBox([self._bind(f"{at}.weight", weight), self._bind(f"{at}.basis", basis)]),
@@ -450,8 +457,7 @@ class PlanDesigner:
             direction = w.Dropdown(
                 options=["higher", "lower"],
                 value=curve.get("direction", "higher"),
-                description="direction",
-                **NUMBER,
+                **number("direction"),
             )
             points = w.Text(
                 value=_brackets_text(curve.get("brackets", [])),
@@ -469,8 +475,8 @@ class PlanDesigner:
             ]
         cells = []
         for point in ("threshold", "target", "maximum"):
-            level = w.FloatText(value=curve[point]["level"], description=f"{point} level", **NUMBER)
-            payout = w.FloatText(value=curve[point]["payout_pct"], description="pays %", **NUMBER)
+            level = w.FloatText(value=curve[point]["level"], **number(f"{point} level"))
+            payout = w.FloatText(value=curve[point]["payout_pct"], **number("pays %"))
             cells.append(
                 w.HBox(
                     [
@@ -489,13 +495,11 @@ class PlanDesigner:
             trigger = counter.get("trigger") or {}
             condition = next((k for k in TRIGGERS if trigger.get(k) is not None), TRIGGERS[1])
             when = w.Dropdown(options=TRIGGERS, value=condition, description="fires when", **WIDE)
-            level = w.FloatText(value=trigger.get(condition) or 0, description="level", **NUMBER)
+            level = w.FloatText(value=trigger.get(condition) or 0, **number("level"))
             action = w.Dropdown(
                 options=ACTIONS, value=counter["action"], description="action", **WIDE
             )
-            multiplier = w.FloatText(
-                value=counter.get("multiplier") or 0.5, description="multiplier", **NUMBER
-            )
+            multiplier = w.FloatText(value=counter.get("multiplier") or 0.5, **number("multiplier"))
             metric = w.Text(value=counter.get("metric") or "", description="metric to zero", **WIDE)
 
             def rebuild_trigger(_, when=when, level=level, at=at) -> None:
@@ -545,7 +549,7 @@ class PlanDesigner:
         for i, gate in enumerate(self.state.value("gates") or []):
             at = f"gates[{i}]"
             kpi = _kpi_picker(gate["kpi"])
-            at_least = w.FloatText(value=gate["at_least"], description="disqualify at", **NUMBER)
+            at_least = w.FloatText(value=gate["at_least"], **number("disqualify at"))
             editors.append(
                 w.VBox(
                     [
@@ -607,7 +611,7 @@ class PlanDesigner:
         if value is None:
             value = SECTION_DEFAULTS[section].get(key, 0)
         kind = w.IntText if integer else w.FloatText
-        return self._bind(path, kind(value=value, description=description, **NUMBER))
+        return self._bind(path, kind(value=value, **number(description)))
 
     def _section(self, path: str, fields: list[w.Widget]) -> w.Widget:
         """Edit an optional section (cap, funding, malus, clawback), a checkbox turning it on."""

@@ -73,11 +73,12 @@ def results_table(result: ComparisonResult, currency: str = "") -> str:
     rows = []
     for row in result.table.itertuples():
         style = ' style="font-weight:bold"' if row.role == "edited" else ""
-        interval = (
-            f" [{money(row.net_value_low)}, {money(row.net_value_high)}]"
-            if row.role != "reference"
-            else " (reference)"
-        )
+        if row.role == "reference":
+            interval = " (reference)"
+        elif np.isnan(row.net_value_low):
+            interval = " [no interval: one seed]"
+        else:
+            interval = f" [{money(row.net_value_low)}, {money(row.net_value_high)}]"
         rows.append(
             f"<tr{style}><td>{html.escape(row.plan)}</td><td>{row.role}</td><td>{row.seeds}</td>"
             f"<td>{money(row.net_value)}{interval}</td><td>{row.reported_score:.1f}</td>"
@@ -140,7 +141,14 @@ def net_value_figure(result: ComparisonResult) -> Figure:
         [table["net_value"] - table["net_value_low"], table["net_value_high"] - table["net_value"]]
     )
     ax.barh(y, table["net_value"], color=[colour[p] for p in table["plan"]])
-    ax.errorbar(table["net_value"], y, xerr=np.abs(errors), fmt="none", ecolor="black", capsize=3)
+    ax.errorbar(
+        table["net_value"],
+        y,
+        xerr=np.nan_to_num(np.abs(errors)),
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+    )
     ax.axvline(0, color="0.6", linewidth=0.8)
     ax.set_yticks(y, table["plan"])
     ax.invert_yaxis()
