@@ -181,3 +181,47 @@ def test_people_are_registered_only_by_those_allowed(gov):
         gov.add_person("hr-anna", "y", "Y", ["chief"])
     with pytest.raises(RefusedError, match="already registered"):
         gov.add_person("hr-anna", "cfo-dan", "Dan", ["cfo"])
+
+
+def test_the_workflows_from_the_command_line(tmp_path, capsys):
+    from toolkit.cli import main
+
+    db = ["--db", str(tmp_path / "gov.db")]
+    people = [
+        ["hr-anna", "--name", "Anna", "--role", "hr", "--as", "system"],
+        ["itg-ben", "--name", "Ben", "--role", "it_governance", "--as", "hr-anna"],
+        ["lead-apps", "--name", "Ida", "--role", "team_lead", "--team", "apps", "--as", "hr-anna"],
+        ["board-1", "--name", "Fay", "--role", "review_board", "--as", "hr-anna"],
+        ["board-2", "--name", "Gus", "--role", "review_board", "--as", "hr-anna"],
+    ]
+    for person in people:
+        assert main(["gov", "person", *person, *db]) == 0
+    propose = ["--team", "apps", "--period", "2026Q1", "--amount", "1500"]
+    evidence = ["--reason", "data_error", "--evidence", "INC-7", "--as", "hr-anna"]
+    assert main(["gov", "propose", *propose, *evidence, *db]) == 0
+    assert main(["gov", "approve", "1", "--as", "hr-anna", *db]) == 2
+    assert "nobody approves what they proposed" in capsys.readouterr().err
+    assert main(["gov", "approve", "1", "--as", "itg-ben", *db]) == 0
+    assert main(["gov", "approve", "9", "--as", "itg-ben", *db]) == 2
+    assert "there is no adjustment 9" in capsys.readouterr().err
+    statement = ["--team", "apps", "--period", "2026Q1", "--amount", "8000", "--window-days", "7"]
+    assert main(["gov", "statement", *statement, "--on", "2026-04-01", "--as", "itg-ben", *db]) == 0
+    late = ["1", "--grounds", "vendor time", "--on", "2026-04-09", "--as", "lead-apps"]
+    assert main(["gov", "contest", *late, *db]) == 2
+    assert "closed on 2026-04-08" in capsys.readouterr().err
+    assert main(["gov", "contest", *late[:4], "2026-04-08", "--as", "lead-apps", *db]) == 0
+    decide = ["1", "--outcome", "dismissed", "--reason", "in scope", "--as", "board-1"]
+    assert main(["gov", "decide", *decide, *db]) == 0
+    override = ["--team", "apps", "--period", "2026Q1", "--amount", "500"]
+    circumstance = ["--circumstance", "merger", "--description", "merged", "--quorum", "1"]
+    assert main(["gov", "override", *override, *circumstance, "--as", "board-1", *db]) == 0
+    assert main(["gov", "vote", "1", "approve", "--as", "board-2", *db]) == 0
+    assert "override 1: approved" in capsys.readouterr().out
+    assert main(["gov", "show", "adjustments", "--as", "lead-apps", *db]) == 0
+    shown = capsys.readouterr().out
+    # signed by IT governance; the HR group awaits an HR member other than its proposer
+    assert "proposed" in shown and "hr-anna" not in shown and "person-" in shown
+    out = tmp_path / "adjustments.csv"
+    assert main(["gov", "show", "adjustments", "--as", "hr-anna", "--csv", str(out), *db]) == 0
+    assert "hr-anna" in out.read_text()
+    assert main(["gov", "verify", *db]) == 0

@@ -97,6 +97,150 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger(args: argparse.Namespace):
+    from toolkit.governance import Governance
+
+    return Governance(_engine(args))
+
+
+def _day(text: str):
+    """Read a ``YYYY-MM-DD`` date argument."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _money(text: str) -> float:
+    """Read a finite sum of money."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _person(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    _guarded(
+        lambda: gov.add_person(
+            args.as_user, args.person_id, args.name, args.role, args.team, args.vendor
+        )
+    )
+    print(f"{args.person_id} registered as {', '.join(sorted(set(args.role)))}")
+    return 0
+
+
+def _propose(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    number = _guarded(
+        lambda: gov.propose(
+            args.as_user,
+            args.team,
+            args.period,
+            args.amount,
+            args.reason,
+            args.evidence,
+            args.beneficiary,
+        )
+    )
+    print(f"adjustment {number} proposed")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    status = _guarded(lambda: gov.approve(args.as_user, args.adjustment, args.comment))
+    print(f"adjustment {args.adjustment}: {status}")
+    return 0
+
+
+def _reject(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    status = _guarded(lambda: gov.reject(args.as_user, args.adjustment, args.comment))
+    print(f"adjustment {args.adjustment}: {status}")
+    return 0
+
+
+def _statement(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    number = _guarded(
+        lambda: gov.issue_statement(
+            args.as_user,
+            args.team,
+            args.period,
+            args.amount,
+            args.window_days,
+            args.on,
+            args.vendor,
+        )
+    )
+    print(f"statement {number} issued, open to contest for {args.window_days} days")
+    return 0
+
+
+def _contest(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    number = _guarded(lambda: gov.contest(args.as_user, args.statement, args.grounds, args.on))
+    print(f"contest {number} filed")
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    _guarded(
+        lambda: gov.decide_contest(args.as_user, args.contest, args.outcome, args.reason, args.on)
+    )
+    print(f"contest {args.contest}: {args.outcome}")
+    return 0
+
+
+def _override(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    number = _guarded(
+        lambda: gov.propose_override(
+            args.as_user,
+            args.team,
+            args.period,
+            args.amount,
+            args.circumstance,
+            args.description,
+            args.quorum,
+        )
+    )
+    print(f"override {number} proposed; it needs {args.quorum} approving votes")
+    return 0
+
+
+def _vote(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    status = _guarded(
+        lambda: gov.vote_override(args.as_user, args.override, args.vote == "approve")
+    )
+    print(f"override {args.override}: {status}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    table = _guarded(lambda: gov.view(args.as_user, args.view))
+    if args.csv:
+        out = Path(args.csv).expanduser()
+        if out.is_dir() or not out.parent.is_dir():
+            raise UserError(f"{out}: give the path of a file in an existing directory")
+        table.to_csv(out, index=False)
+        print(f"{len(table)} rows written to {out}")
+    else:
+        print(table.to_string(index=False) if len(table) else f"no {args.view} you may see")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``gov`` and its actions to the ``lti`` parser."""
     gov = commands.add_parser(
@@ -136,3 +280,64 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     record.add_argument("directories", nargs="+", metavar="DIR")
     record.add_argument("--as", dest="as_user", required=True, metavar="PERSON", help="who")
+
+    def acting(name: str, handler, text: str) -> argparse.ArgumentParser:
+        parser = action(name, handler, text)
+        parser.add_argument(
+            "--as", dest="as_user", required=True, metavar="PERSON", help="who acts"
+        )
+        return parser
+
+    from toolkit.governance import CIRCUMSTANCES
+    from toolkit.governance.migrations import REASON_CODES, ROLES
+    from toolkit.governance.workflows import VIEWS
+
+    person = acting("person", _person, "register a person with their roles")
+    person.add_argument("person_id", metavar="ID")
+    person.add_argument("--name", required=True)
+    person.add_argument("--role", action="append", required=True, choices=sorted(ROLES))
+    person.add_argument("--team", help="the team they belong to")
+    person.add_argument("--vendor", help="the vendor they represent")
+    propose = acting("propose", _propose, "propose an adjustment of a team's award")
+    propose.add_argument("--team", required=True)
+    propose.add_argument("--period", required=True, help="plan period, e.g. 2026Q1")
+    propose.add_argument("--amount", required=True, type=_money, help="change in money")
+    propose.add_argument("--reason", required=True, choices=sorted(REASON_CODES))
+    propose.add_argument("--evidence", required=True, help="what supports it")
+    propose.add_argument("--beneficiary", help="the person it pays, if one person")
+    for name, handler, text in (
+        ("approve", _approve, "sign an adjustment for one of its open role groups"),
+        ("reject", _reject, "reject an adjustment, with the reason"),
+    ):
+        sign = acting(name, handler, text)
+        sign.add_argument("adjustment", type=int, metavar="N")
+        sign.add_argument("--comment", default="", required=name == "reject")
+    statement = acting("statement", _statement, "issue a statement open to contest")
+    statement.add_argument("--team", required=True)
+    statement.add_argument("--period", required=True)
+    statement.add_argument("--amount", required=True, type=_money)
+    statement.add_argument("--window-days", required=True, type=int)
+    statement.add_argument("--vendor", help="the vendor the statement concerns")
+    statement.add_argument("--on", type=_day, help="date issued (default today)")
+    contest = acting("contest", _contest, "contest a statement within its window")
+    contest.add_argument("statement", type=int, metavar="N")
+    contest.add_argument("--grounds", required=True)
+    contest.add_argument("--on", type=_day, help="date filed (default today)")
+    decide = acting("decide", _decide, "decide an open contest")
+    decide.add_argument("contest", type=int, metavar="N")
+    decide.add_argument("--outcome", required=True, choices=["upheld", "dismissed"])
+    decide.add_argument("--reason", required=True)
+    decide.add_argument("--on", type=_day, help="date decided (default today)")
+    override = acting("override", _override, "propose a review-board override")
+    override.add_argument("--team", required=True)
+    override.add_argument("--period", required=True)
+    override.add_argument("--amount", required=True, type=_money)
+    override.add_argument("--circumstance", required=True, choices=CIRCUMSTANCES)
+    override.add_argument("--description", required=True, help="the documented circumstance")
+    override.add_argument("--quorum", required=True, type=int, help="approving votes needed")
+    vote = acting("vote", _vote, "vote on an override")
+    vote.add_argument("override", type=int, metavar="N")
+    vote.add_argument("vote", choices=["approve", "reject"])
+    show = acting("show", _show, "a table as you may see it (role-scoped, pseudonymised)")
+    show.add_argument("view", choices=VIEWS)
+    show.add_argument("--csv", metavar="FILE", help="write it as CSV instead")
