@@ -241,6 +241,70 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _document_out(text: str) -> Path:
+    """Check a document's output path: ``.md`` or ``.html`` in an existing directory."""
+    out = Path(text).expanduser()
+    if out.suffix.lower() not in (".md", ".html"):
+        raise UserError(f"{out}: give a file name ending in .md or .html")
+    if out.is_dir() or not out.parent.is_dir():
+        raise UserError(f"{out}: give the path of a file in an existing directory")
+    return out
+
+
+def _write_document(out: Path, table, title: str) -> None:
+    from toolkit.governance.settlement import as_html, as_markdown
+
+    body = as_html(table, title) if out.suffix.lower() == ".html" else as_markdown(table, title)
+    out.write_text(body, encoding="utf-8")
+
+
+def _agenda(args: argparse.Namespace) -> int:
+    from toolkit.governance.settlement import agenda
+
+    out = _document_out(args.out)
+    gov = _ledger(args)
+    table = _guarded(lambda: agenda(gov, args.as_user, args.on))
+    when = args.on.isoformat() if args.on else "today"
+    _write_document(out, table, f"Steering committee agenda ({when})")
+    print(f"{len(table)} open items written to {out}")
+    return 0
+
+
+def _decisions(args: argparse.Namespace) -> int:
+    from toolkit.governance.settlement import decision_log
+
+    out = _document_out(args.out)
+    gov = _ledger(args)
+    table = _guarded(lambda: decision_log(gov, args.as_user))
+    _write_document(out, table, "Decision log")
+    print(f"{len(table)} decisions written to {out}")
+    return 0
+
+
+def _settle(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from toolkit.governance.settlement import apply_decisions
+
+    source = Path(args.run) / "cashflows.parquet"
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".csv" or out.is_dir() or not out.parent.is_dir():
+        raise UserError(f"{out}: give a .csv file in an existing directory")
+    try:
+        cashflows = pd.read_parquet(source)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{source}: no readable cash flows ({exc})") from None
+    gov = _ledger(args)
+    try:
+        settled = apply_decisions(cashflows, gov)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    settled.to_csv(out, index=False)
+    changed = int((settled["decision"] != "").sum())
+    print(f"{len(settled)} cash flows ({changed} from decisions) written to {out}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``gov`` and its actions to the ``lti`` parser."""
     gov = commands.add_parser(
@@ -341,3 +405,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     show = acting("show", _show, "a table as you may see it (role-scoped, pseudonymised)")
     show.add_argument("view", choices=VIEWS)
     show.add_argument("--csv", metavar="FILE", help="write it as CSV instead")
+    for name, handler, text in (
+        ("agenda", _agenda, "the steering committee's open items as Markdown or HTML"),
+        ("decisions", _decisions, "the decision log as Markdown or HTML"),
+    ):
+        document = acting(name, handler, text)
+        document.add_argument("--out", required=True, metavar="FILE", help=".md or .html")
+        if name == "agenda":
+            document.add_argument("--on", type=_day, help="the meeting's date (default today)")
+    settle = action("settle", _settle, "a run's cash flows with the approved decisions paid in")
+    settle.add_argument("run", metavar="RUN_DIR", help="a run directory with cashflows.parquet")
+    settle.add_argument("--out", required=True, metavar="FILE", help="CSV to write")

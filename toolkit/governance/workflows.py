@@ -673,9 +673,14 @@ class Governance:
                 raise RefusedError(f"unknown view {what!r} (views: {list(VIEWS)})")
             person = self._person(connection, actor)
             columns = [c["name"] for c in inspect(connection).get_columns(what)]
-            table = pd.DataFrame(
-                connection.execute(text(f"SELECT * FROM {what}")).mappings().all(), columns=columns
-            )
+            query = f"SELECT * FROM {what}"
+            if what == "contests":  # a contest is scoped by its statement's team and vendor
+                columns += ["team_id", "vendor_id"]
+                query = (
+                    "SELECT c.*, s.team_id, s.vendor_id FROM contests c "
+                    "JOIN statements s ON s.statement_id = c.statement_id"
+                )
+            table = pd.DataFrame(connection.execute(text(query)).mappings().all(), columns=columns)
             if self._roles_with(connection, person, "view_all"):
                 scoped = table
             elif self._roles_with(connection, person, "view_team") and "team_id" in columns:
