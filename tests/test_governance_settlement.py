@@ -142,3 +142,25 @@ def test_agenda_decisions_and_settlement_from_the_command_line(tmp_path, capsys)
     ]:
         assert main([*argv, *db]) == 2, argv
         assert message in capsys.readouterr().err
+
+
+def test_the_worked_example_plays_every_workflow_once(tmp_path, capsys):
+    from toolkit.cli import main
+    from toolkit.governance import entries, verify
+    from toolkit.governance.demo import build_demo
+
+    gov, signed = build_demo(tmp_path / "demo.db")
+    adjustments = gov.view("audit-lu", "adjustments").set_index("adjustment_id")["status"]
+    assert adjustments.to_dict() == {1: "approved", 2: "approved", 3: "rejected"}
+    contests = gov.view("audit-lu", "contests")
+    assert sorted(contests["status"]) == ["open", "upheld"]
+    assert list(gov.view("audit-lu", "overrides")["status"]) == ["approved"]
+    refused = [e.action for e in entries(gov.engine) if e.action.startswith("refused.")]
+    assert refused == ["refused.approve", "refused.contest"]
+    assert verify(gov.engine, signed).ok and signed.signed_by == "audit-lu"
+    paid = apply_decisions(
+        CASHFLOWS.assign(period="2026Q1", team_id=["apps", "apps", "ops", "apps"]), gov
+    )
+    assert set(paid.loc[paid["decision"] != "", "kind"]) == {"adjustment", "override"}
+    assert main(["gov", "demo", "--db", str(tmp_path / "demo.db")]) == 2
+    assert "empty governance database" in capsys.readouterr().err

@@ -305,6 +305,21 @@ def _settle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from toolkit.governance.demo import build_demo
+
+    gov, signed = _guarded(lambda: build_demo(args.db, args.batch, args.reference))
+    counts = {name: len(gov.view("audit-lu", name)) for name in ("adjustments", "contests")}
+    print(
+        f"example ledger written: {counts['adjustments']} adjustments, {counts['contests']} "
+        f"contests, {signed.count} audit entries checkpointed by {signed.signed_by}"
+    )
+    if args.checkpoint:
+        signed.save(args.checkpoint)
+        print(f"checkpoint written to {args.checkpoint}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``gov`` and its actions to the ``lti`` parser."""
     gov = commands.add_parser(
@@ -416,3 +431,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     settle = action("settle", _settle, "a run's cash flows with the approved decisions paid in")
     settle.add_argument("run", metavar="RUN_DIR", help="a run directory with cashflows.parquet")
     settle.add_argument("--out", required=True, metavar="FILE", help="CSV to write")
+    demo = action("demo", _demo, "write a worked example ledger into a new database")
+    demo.add_argument("--batch", metavar="DIR", help="a batch whose teams and awards to use")
+    demo.add_argument("--reference", default="no_incentive", help="the batch's reference plan")
+    demo.add_argument("--checkpoint", metavar="FILE", help="also write the closing checkpoint")
