@@ -9,7 +9,8 @@ import yaml
 from toolkit.config import ConfigError, Scenario, load_scenario
 from toolkit.config.loading import validate_mapping
 from toolkit.config.scenario import BusinessImpact
-from toolkit.experiments import run_batch
+from toolkit.experiments import run_batch, summarise_batch
+from toolkit.experiments.batch import HEADLINE
 from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
@@ -245,6 +246,11 @@ def test_net_value_is_summarised_and_compared(money_batch):
     net = comparisons[comparisons["metric"] == "net_value"].set_index("plan").loc["mttr_only"]
     assert net["mean_difference"] == pytest.approx(means["mttr_only"])
     assert net["ci_low"] <= net["mean_difference"] <= net["ci_high"] and net["pairs"] == 2
+    # the summary carries the same paired interval, and none for the reference itself
+    ours = summary.loc["mttr_only"]
+    assert ours["net_value_ci_low"] == pytest.approx(net["ci_low"])
+    assert ours["net_value_ci_high"] == pytest.approx(net["ci_high"])
+    assert summary.loc["no_incentive", ["net_value_ci_low", "net_value_ci_high"]].isna().all()
     assert {"business_loss", "delivery_value"} <= set(comparisons["metric"])
 
 
@@ -281,3 +287,27 @@ def test_price_of_improvement_on_hand_made_runs():
     price = awards_per_loss_avoided(runs, "ref")
     assert price[("s", "good")] == pytest.approx(6.0 / 25.0)  # mean extra awards / mean avoided
     assert math.isnan(price[("s", "bad")]) and math.isnan(price[("s", "ref")])
+
+
+def test_summary_gives_the_paired_interval_of_net_value_only_from_two_pairs():
+    net = {"ref": [0.0, 0.0, 0.0], "two": [10.0, 30.0, None], "one": [5.0, None, None]}
+    rows = [
+        {
+            "scenario": "s",
+            "plan": plan,
+            "seed": seed,
+            **dict.fromkeys(HEADLINE, 1.0),
+            "business_loss": 100.0 - value,  # loss avoided is the whole net value here
+        }
+        for plan, values in net.items()
+        for seed, value in enumerate(values)
+        if value is not None
+    ]
+    summary = summarise_batch(pd.DataFrame(rows), "ref").set_index("plan")
+    assert summary.loc["two", "net_value"] == pytest.approx(20.0)
+    # t interval of (10, 30): mean 20, standard error 10, t(0.975, 1 df) = 12.706
+    half = 12.706205 * 10.0
+    assert summary.loc["two", "net_value_ci_low"] == pytest.approx(20.0 - half)
+    assert summary.loc["two", "net_value_ci_high"] == pytest.approx(20.0 + half)
+    for plan in ("one", "ref"):  # one seed pair, or the reference itself: no interval
+        assert summary.loc[plan, ["net_value_ci_low", "net_value_ci_high"]].isna().all()

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
 
 from toolkit.cli import main
 from toolkit.config.plan import Vesting
@@ -26,6 +27,7 @@ from toolkit.report import (
     run_off,
 )
 from toolkit.report.data import ReportError
+from toolkit.report.figures import frontier_figure
 from toolkit.report.ranking import dominated_plans, net_value_ranking
 from toolkit.report.render import (
     NOTEBOOK,
@@ -33,6 +35,7 @@ from toolkit.report.render import (
     parse_parameters,
     python_kernel,
 )
+from toolkit.report.tables import ranking_of
 
 from .conftest import SCENARIOS
 
@@ -224,6 +227,20 @@ def test_the_frontier_is_a_described_image_of_the_net_values(report_html):
     for plan, row in plans.items():
         assert f"{plan}: net value EUR {row['Net value vs reference (EUR)']}" in alt
         assert f"{row['Verdict']}" in alt
+
+
+def test_the_frontier_plots_net_value_against_award_cost(batch_dir):
+    batch = load_batch(batch_dir)
+    ranking = ranking_of(batch, "small", THRESHOLD)
+    fig = frontier_figure(batch, "small", THRESHOLD)
+    ax = fig.axes[0]
+    [points] = [c for c in ax.collections if isinstance(c, PathCollection)]  # the scatter
+    plotted = {tuple(xy) for xy in np.asarray(points.get_offsets()).round(6)}
+    money = ranking[["total_awards", "net_value"]].round(6)
+    expected = set(money.itertuples(index=False, name=None))
+    assert plotted == expected and len(expected) == len(PLANS)
+    assert ax.get_xlabel().startswith("Total awards") and ax.get_ylabel().startswith("Net value")
+    assert ranking.loc["no_incentive", "net_value"] == 0  # the reference sits on the zero line
 
 
 def test_an_unknown_parameter_is_refused_before_execution(

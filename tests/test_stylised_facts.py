@@ -255,7 +255,24 @@ def test_h_the_guarded_plan_improves_the_true_kpis_it_rewards(runs):
     improved = [kpi for kpi, value in t.items() if value > T_CRITICAL]
     assert len(improved) >= len(rewarded) / 2, f"t statistics (better > 0): {t}"
     assert min(t.values()) > -T_CRITICAL, f"a rewarded KPI got significantly worse: {t}"
+    # the rewarded KPIs together, weighted as the plan pays them: a 95 % interval above 0
+    together = _paired(runs, GUARDED, _rewarded(runs))
+    assert _t(together) > T_CRITICAL, f"weighted true KPIs: t = {_t(together):.2f}"
     assert _t(_net_value(runs, GUARDED)) > T_CRITICAL  # and it is worth more than it costs
+
+
+def _rewarded(runs):
+    """The guarded plan's weighted true KPIs, each relative to its level without a plan."""
+    metrics = load_plan(GUARDED).metrics
+    scale = {
+        m.kpi: abs(_series(runs, "no_incentive", lambda r, m=m: r["true"][m.kpi]).mean())
+        for m in metrics
+    }
+
+    def rewarded(r):
+        return sum(m.weight * _better(m.kpi) * r["true"][m.kpi] / scale[m.kpi] for m in metrics)
+
+    return rewarded
 
 
 def _blocked_spearman(runs, plans: dict[str, float], getter):
@@ -270,17 +287,7 @@ def test_i_effort_and_true_kpis_rise_with_the_stake_and_so_does_gaming(runs):
     doses = {f"{GUARDED}@x0.5": 0.5, GUARDED: 1.0, f"{GUARDED}@x2": 2.0}
     effort = _blocked_spearman(runs, doses, lambda r: r["levers_mean"]["diligence"])
     assert effort.statistic > 0 and effort.pvalue < 0.05
-    metrics = load_plan(GUARDED).metrics
-    scale = {
-        m.kpi: abs(_series(runs, "no_incentive", lambda r, m=m: r["true"][m.kpi]).mean())
-        for m in metrics
-    }
-
-    def rewarded(r):
-        """The plan's weighted true KPIs, each relative to its level without a plan."""
-        return sum(m.weight * _better(m.kpi) * r["true"][m.kpi] / scale[m.kpi] for m in metrics)
-
-    rises = _blocked_spearman(runs, doses, rewarded)
+    rises = _blocked_spearman(runs, doses, _rewarded(runs))
     assert rises.statistic > 0 and rises.pvalue < 0.05, rises
     stakes = {"mttr_only@x0.5": 0.5, "mttr_only": 1.0, "mttr_only@x2": 2.0}
     gaming = _blocked_spearman(runs, stakes, lambda r: r["summary"]["gaming_index"])

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -445,8 +446,11 @@ def summarise_batch(runs: pd.DataFrame, reference: str | None = "no_incentive") 
         Where the batch holds the ``reference`` plan, ``risk_aversion_vs_reference`` is the
         mean over seeds of 1 − true change throughput / the reference's on the same seed;
         ``net_value`` (:func:`~toolkit.experiments.analysis.net_value`, against ``reference``)
-        its mean over seeds, and ``awards_per_loss_avoided`` the extra awards paid per unit of
-        loss avoided (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`).
+        its mean over seeds, ``net_value_ci_low`` and ``net_value_ci_high`` its paired 95 %
+        interval (as in ``comparisons.parquet``; NaN for the reference and for a plan with
+        fewer than two seed pairs, which give no interval), and ``awards_per_loss_avoided``
+        the extra awards paid per unit of loss avoided
+        (:func:`~toolkit.experiments.analysis.awards_per_loss_avoided`).
     """
     if reference is not None and {"business_loss", "delivery_value"} <= set(runs.columns):
         runs = runs.assign(net_value=net_value(runs, reference))
@@ -465,9 +469,27 @@ def summarise_batch(runs: pd.DataFrame, reference: str | None = "no_incentive") 
             pd.MultiIndex.from_frame(table[["scenario", "plan"]])
         ).to_numpy()
         if "net_value" in runs.columns:
+            table[["net_value_ci_low", "net_value_ci_high"]] = _net_value_interval(
+                runs, reference, table
+            )
             table["awards_per_loss_avoided"] = (
                 awards_per_loss_avoided(runs, reference)
                 .reindex(pd.MultiIndex.from_frame(table[["scenario", "plan"]]))
                 .to_numpy()
             )
     return table
+
+
+def _net_value_interval(runs: pd.DataFrame, reference: str, table: pd.DataFrame) -> np.ndarray:
+    """Return the paired 95 % interval of each summary row's net value, NaN where it has none.
+
+    The same interval as ``comparisons.parquet`` holds, so that the summary can be read alone;
+    one seed pair (or none, for the reference) gives no interval.
+    """
+    compared = paired_differences(runs, reference, ("net_value",))
+    if not len(compared):
+        return np.full((len(table), 2), np.nan)
+    compared = compared.set_index(["scenario", "plan"])
+    compared.loc[compared["pairs"] < 2, ["ci_low", "ci_high"]] = np.nan
+    keys = pd.MultiIndex.from_frame(table[["scenario", "plan"]])
+    return compared[["ci_low", "ci_high"]].reindex(keys).to_numpy(dtype=float)
