@@ -1,6 +1,6 @@
 """A worked example ledger: the start of the governance module's notebook.
 
-On a fresh database it registers a cast (HR, IT governance, finance, CFO, CIO, three
+On a fresh database it registers a cast (HR, IT governance, finance, CFO, CIO, four
 review-board members, team leads, an auditor and a vendor representative), records the batch
 it works on as an input, and plays a quarter's governance: a small adjustment approved by HR and
 IT governance, a large one approved by the CFO, one rejected, an approval refused for
@@ -89,6 +89,7 @@ def build_demo(
         ("board-fay", "Fay Chen", ["review_board"], None, None),
         ("board-gus", "Gus Adler", ["review_board"], None, None),
         ("board-hal", "Hal Ruiz", ["review_board"], first, None),
+        ("board-ivo", "Ivo Marsh", ["review_board"], None, None),
         (f"lead-{first}", f"Lead of {first}", ["team_lead"], first, None),
         (f"lead-{second}", f"Lead of {second}", ["team_lead"], second, None),
         ("audit-lu", "Lu Sato", ["auditor"], None, None),

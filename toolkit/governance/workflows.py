@@ -574,6 +574,24 @@ class Governance:
 
         return self._act(actor, "propose_override", f"override:{team}:{period}", work)
 
+    def voters(self, proposer: str, team: str) -> list[str]:
+        """Return who may vote on an override a person proposes for a team.
+
+        Parameters
+        ----------
+        proposer : str
+            Who proposes it.
+        team : str
+            The team whose award it overrides.
+
+        Returns
+        -------
+        list of str
+            Every holder of ``vote_override`` but the proposer and the team's own members.
+        """
+        with self.engine.connect() as connection:
+            return self._voters(connection, proposer, team)
+
     @staticmethod
     def _voters(connection: Connection, proposer: str, team: str) -> list[str]:
         """Board members who may vote: all but the proposer and the team's own members."""
