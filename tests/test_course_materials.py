@@ -355,6 +355,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "incentive_plan",
         "baseline_adjustment",
         "plan_review",
+        "governance",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)
