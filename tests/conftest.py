@@ -77,3 +77,17 @@ def database(request, tmp_path):
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep tests that share an expensive fixture on one worker of a parallel run.
+
+    The suite runs on two processes (pytest-xdist, ``--dist loadgroup``), and a fixture is
+    built once per process: each test module stays whole on one worker (its module fixtures
+    built once), and every test reading the course build joins one group, so the course is
+    built once.
+    """
+    for item in items:
+        uses_course = "course" in getattr(item, "fixturenames", ())
+        group = "course" if uses_course else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
