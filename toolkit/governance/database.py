@@ -7,7 +7,7 @@ schema to the newest version (:mod:`toolkit.governance.migrations`).
 
 Writers serialise on a database lock held for the whole of an append (``BEGIN IMMEDIATE`` on
 SQLite, a transaction-level advisory lock on PostgreSQL), so several processes appending at once
-never read the same head of the audit chain.
+never read the same head of the audit chain; readers take no lock and read a snapshot.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from toolkit.governance.errors import GovernanceError
 DATABASE_VARIABLE = "LTI_GOV_DB"
 WRITER_LOCK_KEY = 5_381_735  # the advisory lock every PostgreSQL writer takes
 SQLITE_BUSY_SECONDS = 60
+WRITER_OPTION = "lti_governance_writer"  # marks the connections of writing()
 
 
 def database_url(target: str | Path | None) -> str:
@@ -86,7 +87,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before any read
+        # writers take the write lock before their first read; readers read a snapshot
+        writer = connection.get_execution_options().get(WRITER_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
@@ -140,7 +143,9 @@ def writing(engine: Engine) -> Iterator[Connection]:
     Iterator[Connection]
         The connection; the transaction commits when the block ends without an error.
     """
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
-        yield connection
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITER_OPTION: True})
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+            yield connection
