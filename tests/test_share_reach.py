@@ -8,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from toolkit.cli import main
+from toolkit.config import Scenario
+from toolkit.config.loading import validate_mapping
 from toolkit.plans import load_plan
 from toolkit.plans.loading import check_plan_against_scenario
 from toolkit.plans.reach import reach_seeds, share_reach, unreachable_thresholds
@@ -147,3 +150,18 @@ def test_pairs_and_shared_services_only_widen_a_teams_reach(extra, tmp_path, sma
     assert {r.team_id for r in alone} == set(most)
     assert all(most[r.team_id] >= r.most for r in alone)
     assert any(most[r.team_id] > r.most for r in alone)
+
+
+def test_a_lower_is_better_share_at_zero_cannot_improve(tmp_path):
+    """Without emergency changes their share is 0 before the plan, so no fall can be paid for."""
+    data = yaml.safe_load(SMALL.read_text())
+    mix = data["environment"]["changes"]["mix"]
+    mix["normal"] += mix["emergency"]
+    mix["emergency"] = 0.0
+    scenario = validate_mapping(Scenario, data, "small.yaml")
+    [problem] = check_plan_against_scenario(
+        load_plan(share_plan(tmp_path, 0.1, kpi="emergency_share")), scenario
+    )
+    assert problem.path == "metrics[0].curve.threshold.level"
+    for team in ("apps", "platform", "workplace"):
+        assert f"team {team} at 0.000 can improve by +0.0% at most" in problem.reason
