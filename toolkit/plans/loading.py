@@ -626,7 +626,10 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
         never set; rewarded, watched or gated KPIs the scenario can never measure (change KPIs
         without changes, surveys without responses, priorities no incident can have); metrics
         that keep only root causes the scenario never produces; rewarded shares that are the
-        same in every period; and funding from service budgets that are all zero.
+        same in every period; improvements of a share whose threshold a team can never reach
+        from its baseline on the scenario (:func:`toolkit.plans.reach.unreachable_thresholds`,
+        which simulates the scenario's pre-plan periods); and funding from service budgets that
+        are all zero.
     """
     horizon = scenario.horizon
     periods = horizon.years * PERIODS_PER_YEAR[horizon.period]
@@ -642,6 +645,7 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
     problems += _grade_problems(plan, scenario)
     known = kpi_by_name()
     causes = _root_causes(scenario)
+    flagged: set[int] = set()  # metrics with nothing to measure or always the same
     for i, metric in enumerate(plan.metrics):
         path = f"metrics[{i}]"
         unmeasurable = _kpi_against_scenario(metric.kpi, f"{path}.kpi", scenario)
@@ -657,6 +661,8 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
                 )
             )
         constant = None if unmeasurable else _constant(metric, kpi, scenario)
+        if unmeasurable or constant:
+            flagged.add(i)
         if constant:
             problems.append(
                 Problem(
@@ -665,6 +671,14 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
                     f"so the metric always pays the same: {constant}",
                 )
             )
+    # Scoring needs this module, so the scenario's own baselines are read through a late import.
+    from toolkit.plans.reach import unreachable_thresholds
+
+    problems += [
+        p
+        for p in unreachable_thresholds(plan, scenario)
+        if not any(p.path.startswith(f"metrics[{i}].") for i in flagged)
+    ]
     for i, counter in enumerate(plan.counter_metrics):
         problems += _kpi_against_scenario(counter.kpi, f"counter_metrics[{i}].kpi", scenario)
     for i, gate in enumerate(plan.gates):

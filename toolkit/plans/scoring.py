@@ -287,6 +287,33 @@ class PlanScorer:
         self._record(measured.restricted(own), period_index)
         return scores
 
+    def baselines(self, index: int, level: str = "team") -> pd.Series:
+        """Return metric ``index``'s baselines for the next period, from the committed ones.
+
+        Why: to tell before a run what a metric can pay (an improvement over a baseline near a
+        share's ceiling can only be small), read the baselines the scorer itself would use.
+
+        Parameters
+        ----------
+        index : int
+            The metric's position in the plan.
+        level : str
+            ``"team"``; ``"pair"`` (keys ``team SEP service``) for metrics measured per pair
+            (``service_baseline`` or a sharing attribution); ``"service"`` for metrics under a
+            sharing attribution.
+
+        Returns
+        -------
+        Series
+            Baselines by key under the metric's baseline policy; missing where nothing was
+            measured.
+        """
+        item = self._metric_items()[index]
+        metric = self.plan.metrics[index]
+        return self._baseline(
+            level, "metric", index, self._committed, metric.baseline, item.direction
+        )
+
     # -- measurement and history ----------------------------------------------------------
 
     def _check_period(self, k: int) -> None:
