@@ -225,3 +225,80 @@ def test_the_workflows_from_the_command_line(tmp_path, capsys):
     assert main(["gov", "show", "adjustments", "--as", "hr-anna", "--csv", str(out), *db]) == 0
     assert "hr-anna" in out.read_text()
     assert main(["gov", "verify", *db]) == 0
+
+
+SHARED = {"payments": ["apps", "ops"], "k8s": ["ops", "apps"]}  # owner first
+
+
+def test_attribution_disputes_go_to_the_parties_the_rule_names(gov):
+    gov.add_person("hr-anna", "lead-sec", "Sol", ["team_lead"], "sec")
+    owner = gov.file_dispute(
+        "lead-ops", "ops", "2026Q1", 800, "owner", {"payments": ["apps", "ops"]}, "INC-4 ours?"
+    )
+    parties = gov.view("audit-lu", "disputes").set_index("dispute_id").loc[owner, "parties"]
+    assert parties == '["apps", "ops"]'  # under owner, the service's owner answers
+    with pytest.raises(RefusedError, match="disputes with nobody"):
+        gov.file_dispute(
+            "lead-apps", "apps", "2026Q2", 1, "owner", {"payments": ["apps", "ops"]}, "x"
+        )
+    shared = gov.file_dispute("lead-apps", "apps", "2026Q1", 1_200, "shapley", SHARED, "credit")
+    with pytest.raises(RefusedError, match="dispute only for a team among"):
+        gov.file_dispute("lead-sec", "apps", "2026Q1", 5, "equal", SHARED, "not mine")
+    with pytest.raises(RefusedError, match="speaks for no party"):
+        gov.take_position("lead-sec", shared, True, "split 50/50")
+    assert gov.take_position("lead-apps", shared, True, "split 50/50") == "open"
+    assert gov.take_position("lead-ops", shared, True, "split 50/50") == "settled"
+    escalated = gov.file_dispute("lead-ops", "ops", "2026Q2", 3_000, "equal", SHARED, "equal?")
+    assert gov.take_position("lead-ops", escalated, False) == "escalated"
+    with pytest.raises(RefusedError, match="already escalated"):
+        gov.take_position("lead-apps", escalated, True, "ops keeps it")
+    with pytest.raises(RefusedError, match="outside the parties' teams"):
+        gov.decide_dispute("board-3", escalated, "apps pays 40 %", "tickets handled")
+    assert (
+        gov.decide_dispute("board-1", escalated, "apps pays 40 %", "tickets handled") == "decided"
+    )
+    # team leads see the disputes their team is party to, and only those
+    assert set(gov.view("lead-apps", "disputes")["dispute_id"]) == {owner, shared, escalated}
+    assert gov.view("lead-sec", "disputes").empty
+
+
+def test_vendor_disputes_are_reviewed_jointly_by_hr_and_the_vendor(gov):
+    number = gov.file_dispute(
+        "vendor-mo", "ops", "2026Q1", 4_000, "owner", {"k8s": ["ops"]}, "outage start", "cloudco"
+    )
+    assert list(gov.view("vendor-mo", "disputes")["dispute_id"]) == [number]
+    assert gov.take_position("lead-ops", number, False) == "escalated"
+    with pytest.raises(RefusedError, match="jointly"):
+        gov.decide_dispute("board-1", number, "vendor pays half", "logs")
+    with pytest.raises(RefusedError, match="jointly"):
+        gov.decide_dispute("hr-apps", number, "vendor pays half", "logs")  # HR inside a team
+    assert gov.decide_dispute("hr-anna", number, "vendor pays half", "logs") == "joint_review"
+    with pytest.raises(RefusedError, match="the hr side has signed"):
+        gov.decide_dispute("hr-anna", number, "vendor pays half", "again")
+    with pytest.raises(RefusedError, match="must agree"):
+        gov.decide_dispute("vendor-mo", number, "vendor pays nothing", "our logs")
+    assert gov.decide_dispute("vendor-mo", number, "vendor pays half", "agreed") == "decided"
+    decided = gov.view("audit-lu", "disputes").set_index("dispute_id").loc[number]
+    assert decided["decided_by"] == "hr:hr-anna+vendor:vendor-mo"
+    assert verify(gov.engine).ok
+
+
+def test_disputes_from_the_command_line(tmp_path, capsys):
+    from toolkit.cli import main
+
+    db = ["--db", str(tmp_path / "gov.db")]
+    ledger = Governance.open(tmp_path / "gov.db")
+    first, *others = PEOPLE
+    ledger.add_person("system", *first)
+    for person in others:
+        ledger.add_person("hr-anna", *person)
+    filed = ["--team", "ops", "--period", "2026Q1", "--at-stake", "900", "--rule", "equal"]
+    grounds = ["--service", "payments=apps,ops", "--grounds", "shared tickets"]
+    assert main(["gov", "dispute", *filed, *grounds, "--as", "lead-ops", *db]) == 0
+    assert main(["gov", "position", "1", "disagree", "--as", "lead-apps", *db]) == 0
+    assert "escalated" in capsys.readouterr().out
+    decide = ["1", "--outcome", "50/50", "--reason", "equal rule", "--as", "board-1"]
+    assert main(["gov", "decide-dispute", *decide, *db]) == 0
+    bad = ["--service", "payments", "--grounds", "x", "--as", "lead-ops"]
+    assert main(["gov", "dispute", *filed, *bad, *db]) == 2
+    assert "SERVICE=OWNER" in capsys.readouterr().err

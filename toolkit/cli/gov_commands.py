@@ -320,6 +320,53 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _services(items: list[str]) -> dict[str, list[str]]:
+    """Read ``SERVICE=TEAM,TEAM`` arguments (the owner first)."""
+    services = {}
+    for item in items:
+        service, _, teams = item.partition("=")
+        if not service or not teams:
+            raise UserError(f"--service {item!r}: write SERVICE=OWNER[,TEAM...]")
+        services[service] = [team for team in teams.split(",") if team]
+    return services
+
+
+def _dispute(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    services = _services(args.service)
+    number = _guarded(
+        lambda: gov.file_dispute(
+            args.as_user,
+            args.team,
+            args.period,
+            args.at_stake,
+            args.rule,
+            services,
+            args.grounds,
+            args.vendor,
+        )
+    )
+    print(f"dispute {number} filed")
+    return 0
+
+
+def _position(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    agree = args.position == "agree"
+    status = _guarded(lambda: gov.take_position(args.as_user, args.dispute, agree, args.outcome))
+    print(f"dispute {args.dispute}: {status}")
+    return 0
+
+
+def _decide_dispute(args: argparse.Namespace) -> int:
+    gov = _ledger(args)
+    status = _guarded(
+        lambda: gov.decide_dispute(args.as_user, args.dispute, args.outcome, args.reason)
+    )
+    print(f"dispute {args.dispute}: {status}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``gov`` and its actions to the ``lti`` parser."""
     gov = commands.add_parser(
@@ -435,3 +482,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--batch", metavar="DIR", help="a batch whose teams and awards to use")
     demo.add_argument("--reference", default="no_incentive", help="the batch's reference plan")
     demo.add_argument("--checkpoint", metavar="FILE", help="also write the closing checkpoint")
+    from toolkit.governance.workflows import RULES
+
+    dispute = acting("dispute", _dispute, "file an attribution dispute, or one with a vendor")
+    dispute.add_argument("--team", required=True)
+    dispute.add_argument("--period", required=True)
+    dispute.add_argument("--at-stake", required=True, type=_money, help="money at stake")
+    dispute.add_argument("--rule", required=True, choices=RULES, help="the plan's attribution")
+    dispute.add_argument(
+        "--service", action="append", required=True, metavar="SERVICE=OWNER[,TEAM...]"
+    )
+    dispute.add_argument("--grounds", required=True)
+    dispute.add_argument("--vendor", help="the vendor disputed with")
+    position = acting("position", _position, "a party's position on settling a dispute")
+    position.add_argument("dispute", type=int, metavar="N")
+    position.add_argument("position", choices=["agree", "disagree"])
+    position.add_argument("--outcome", default="", help="the settlement agreed to")
+    decide_dispute = acting("decide-dispute", _decide_dispute, "decide an escalated dispute")
+    decide_dispute.add_argument("dispute", type=int, metavar="N")
+    decide_dispute.add_argument("--outcome", required=True)
+    decide_dispute.add_argument("--reason", required=True)

@@ -84,7 +84,7 @@ ROLES = {
     "auditor": "auditor: sees everything, signs checkpoints, changes nothing",
     "vendor_rep": "vendor representative: sees and contests only the vendor's own disputes",
 }
-PERMISSIONS = {
+PERMISSIONS_V2 = {  # as migration 2 seeded them; never edited, later grants come as migrations
     "hr": ("propose", "approve", "view_all", "view_identities", "manage_people"),
     "it_governance": ("propose", "approve", "issue_statement", "view_all"),
     "finance": ("propose", "view_all"),
@@ -158,7 +158,7 @@ def _seed_rows() -> tuple[str, ...]:
     rows = [f"INSERT INTO roles VALUES ({_quoted(r)}, {_quoted(d)})" for r, d in ROLES.items()]
     rows += [
         f"INSERT INTO permissions VALUES ({_quoted(role)}, {_quoted(permission)})"
-        for role, permissions in PERMISSIONS.items()
+        for role, permissions in PERMISSIONS_V2.items()
         for permission in permissions
     ]
     rows += [
@@ -179,6 +179,40 @@ MIGRATIONS = (
         "people, roles and permissions; routing; adjustments, statements, contests, overrides",
         sqlite=WORKFLOW_TABLES + _seed_rows(),
         postgresql=WORKFLOW_TABLES + _seed_rows(),
+    ),
+)
+GRANTS_V3 = (
+    ("team_lead", "dispute"),
+    ("vendor_rep", "dispute"),
+    ("review_board", "decide_dispute"),
+    ("hr", "decide_dispute"),
+    ("vendor_rep", "decide_dispute"),
+)
+# the permissions as the newest migration leaves them
+PERMISSIONS = {
+    role: (*rights, *(right for grantee, right in GRANTS_V3 if grantee == role))
+    for role, rights in PERMISSIONS_V2.items()
+}
+DISPUTE_TABLES = (
+    "CREATE TABLE disputes (dispute_id BIGINT PRIMARY KEY, kind TEXT NOT NULL, "
+    "team_id TEXT NOT NULL, period TEXT NOT NULL, services TEXT NOT NULL, vendor_id TEXT, "
+    "rule TEXT NOT NULL, at_stake DOUBLE PRECISION NOT NULL, parties TEXT NOT NULL, "
+    "filed_by TEXT NOT NULL REFERENCES people(person_id), filed_at TEXT NOT NULL, "
+    "grounds TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, decided_by TEXT, "
+    "decision TEXT, decided_at TEXT)",
+    "CREATE TABLE dispute_positions (dispute_id BIGINT NOT NULL "
+    "REFERENCES disputes(dispute_id), person_id TEXT NOT NULL REFERENCES people(person_id), "
+    "party TEXT NOT NULL, position TEXT NOT NULL, outcome TEXT, taken_at TEXT NOT NULL, "
+    "PRIMARY KEY (dispute_id, person_id))",
+    *(f"INSERT INTO permissions VALUES ('{role}', '{right}')" for role, right in GRANTS_V3),
+)
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        3,
+        "attribution disputes on shared services and disputes with vendors",
+        sqlite=DISPUTE_TABLES,
+        postgresql=DISPUTE_TABLES,
     ),
 )
 LATEST = MIGRATIONS[-1].version

@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,9 @@ from toolkit.governance.errors import GovernanceError
 T = TypeVar("T")
 CIRCUMSTANCES = ("merger", "acquisition", "regulatory_incident", "disaster", "restructuring")
 PERSON_COLUMNS = ("proposed_by", "beneficiary", "person_id", "issued_by", "filed_by", "decided_by")
-VIEWS = ("adjustments", "approvals", "statements", "contests", "overrides", "people")
+VIEWS = ("adjustments", "approvals", "statements", "contests", "overrides", "disputes", "people")
+SHARING_RULES = ("equal", "contribution", "shapley")
+RULES = ("owner", *SHARING_RULES)
 
 
 class RefusedError(GovernanceError):
@@ -701,6 +703,9 @@ class Governance:
             table = pd.DataFrame(connection.execute(text(query)).mappings().all(), columns=columns)
             if self._roles_with(connection, person, "view_all"):
                 scoped = table
+            elif self._roles_with(connection, person, "view_team") and what == "disputes":
+                mine = [person["team_id"] in json.loads(p) for p in table["parties"]]
+                scoped = table[pd.Series(mine, index=table.index, dtype=bool)]
             elif self._roles_with(connection, person, "view_team") and "team_id" in columns:
                 scoped = table[table["team_id"] == person["team_id"]]
             elif self._roles_with(connection, person, "view_vendor") and "vendor_id" in columns:
@@ -717,3 +722,227 @@ class Governance:
             return scoped
 
         return self._act(actor, "view", f"view:{what}", work)
+
+    # -- disputes --------------------------------------------------------------------------------
+    def file_dispute(
+        self,
+        actor: str,
+        team: str,
+        period: str,
+        at_stake: float,
+        rule: str,
+        services: Mapping[str, Sequence[str]],
+        grounds: str,
+        vendor: str | None = None,
+    ) -> int:
+        """File a dispute over whose result a shared outcome is, or over a vendor's share.
+
+        The parties follow the plan's attribution rule: under ``owner`` the owners of the
+        services involved (the first team listed for each) settle it, under a sharing rule every
+        team that handles them; a vendor dispute has the team and the vendor as parties.
+
+        Parameters
+        ----------
+        actor : str
+            A team lead of a party team, or the vendor's representative (``dispute``).
+        team, period : str
+            The award disputed.
+        at_stake : float
+            The money at stake (e.g. the largest minus the smallest award under the rules).
+        rule : str
+            The plan's attribution rule (:data:`RULES`).
+        services : mapping
+            Service id → the teams that handle it, its owner first.
+        grounds : str
+            What the dispute is about.
+        vendor : str, optional
+            The vendor disputed with (a vendor dispute).
+
+        Returns
+        -------
+        int
+            The dispute's id.
+        """
+
+        def work(connection: Connection) -> int:
+            person = self._require(connection, actor, "dispute")
+            if rule not in RULES:
+                raise RefusedError(f"rule must be one of {list(RULES)}, not {rule!r}")
+            if not services or not all(services.values()):
+                raise RefusedError("a dispute names its services and the teams handling each")
+            if not isinstance(at_stake, int | float) or not math.isfinite(at_stake) or at_stake < 0:
+                raise RefusedError(f"at_stake must be a finite sum >= 0, not {at_stake!r}")
+            if not grounds.strip():
+                raise RefusedError("a dispute needs its grounds")
+            if vendor is None:
+                chosen = (
+                    [teams[0] for teams in services.values()]
+                    if rule == "owner"
+                    else [t for teams in services.values() for t in teams]
+                )
+                parties = sorted({team, *chosen})
+                if person["team_id"] not in parties:
+                    raise RefusedError(f"{actor} may dispute only for a team among {parties}")
+            else:
+                parties = sorted({team, f"vendor:{vendor}"})
+                if person["team_id"] != team and person["vendor_id"] != vendor:
+                    raise RefusedError(f"{actor} is neither {team}'s lead nor {vendor}'s")
+            if len(parties) < 2:
+                raise RefusedError(f"under the {rule} rule {team} disputes with nobody")
+            number = self._next_id(connection, "disputes", "dispute_id")
+            row = {
+                "dispute_id": number,
+                "kind": "vendor" if vendor else "attribution",
+                "team_id": team,
+                "period": period,
+                "services": json.dumps({k: list(v) for k, v in services.items()}),
+                "vendor_id": vendor,
+                "rule": rule,
+                "at_stake": float(at_stake),
+                "parties": json.dumps(parties),
+                "filed_by": actor,
+                "filed_at": _now(),
+                "grounds": grounds,
+                "status": "open",
+                "outcome": None,
+                "decided_by": None,
+                "decision": None,
+                "decided_at": None,
+            }
+            connection.execute(
+                text(f"INSERT INTO disputes VALUES ({', '.join(':' + k for k in row)})"), row
+            )
+            payload = {**row, "services": json.loads(row["services"]), "parties": parties}
+            append_entry(connection, actor, "dispute.filed", f"dispute:{number}", payload)
+            return number
+
+        return self._act(actor, "dispute", f"dispute:{team}:{period}", work)
+
+    @staticmethod
+    def _party(person: dict, parties: Sequence[str]) -> str | None:
+        if person["team_id"] in parties and "team_lead" in person["roles"]:
+            return person["team_id"]
+        vendor = f"vendor:{person['vendor_id']}"
+        return vendor if person["vendor_id"] and vendor in parties else None
+
+    def take_position(self, actor: str, dispute: int, agree: bool, outcome: str = "") -> str:
+        """Record a party's position on settling a dispute; return its status after.
+
+        Every party's lead agreeing (to the same outcome) settles it; any party disagreeing
+        escalates it: attribution disputes to the review board, vendor disputes to a joint
+        review of HR and the vendor's representative.
+        """
+
+        def work(connection: Connection) -> str:
+            person = self._person(connection, actor)
+            row = self._one(connection, "disputes", "dispute_id", dispute)
+            if row["status"] != "open":
+                raise RefusedError(f"dispute {dispute} is already {row['status']}")
+            parties = json.loads(row["parties"])
+            party = self._party(person, parties)
+            if party is None:
+                raise RefusedError(f"{actor} speaks for no party of dispute {dispute} ({parties})")
+            taken = connection.execute(
+                text(
+                    "SELECT party, position, outcome FROM dispute_positions WHERE dispute_id = :d"
+                ),
+                {"d": dispute},
+            ).all()
+            if party in {p for p, _, _ in taken}:
+                raise RefusedError(f"{party} has already taken its position on dispute {dispute}")
+            if agree and not outcome.strip():
+                raise RefusedError("agreeing means agreeing to an outcome: say which")
+            position = "agree" if agree else "disagree"
+            connection.execute(
+                text("INSERT INTO dispute_positions VALUES (:d, :p, :party, :pos, :o, :t)"),
+                {"d": dispute, "p": actor, "party": party, "pos": position, "o": outcome or None}
+                | {"t": _now()},
+            )
+            positions = [*taken, (party, position, outcome or None)]
+            outcomes = {o for _, pos, o in positions if pos == "agree"}
+            status = "open"
+            if not agree or len(outcomes) > 1:
+                status = "escalated"
+            elif len(positions) == len(parties):
+                status = "settled"
+            if status != "open":
+                decided = {"s": status, "o": outcome if status == "settled" else None}
+                connection.execute(
+                    text(
+                        "UPDATE disputes SET status = :s, outcome = :o, decided_at = :t "
+                        "WHERE dispute_id = :d"
+                    ),
+                    decided | {"t": _now() if status == "settled" else None, "d": dispute},
+                )
+            payload = {"party": party, "position": position, "outcome": outcome, "status": status}
+            append_entry(connection, actor, "dispute.position", f"dispute:{dispute}", payload)
+            return status
+
+        return self._act(actor, "take_position", f"dispute:{dispute}", work)
+
+    def decide_dispute(self, actor: str, dispute: int, outcome: str, reason: str) -> str:
+        """Decide an escalated dispute; return its status after.
+
+        An attribution dispute is decided by one review-board member outside the parties'
+        teams. A vendor dispute needs a joint review: an HR member and the vendor's
+        representative must both sign the same outcome (the first signature waits for the
+        second).
+        """
+
+        def work(connection: Connection) -> str:
+            person = self._require(connection, actor, "decide_dispute")
+            row = self._one(connection, "disputes", "dispute_id", dispute)
+            if row["status"] not in ("escalated", "joint_review"):
+                raise RefusedError(f"dispute {dispute} is {row['status']}, not escalated")
+            if not outcome.strip() or not reason.strip():
+                raise RefusedError("a decision needs its outcome and its reason")
+            parties = json.loads(row["parties"])
+            if row["kind"] == "attribution":
+                if "review_board" not in person["roles"] or person["team_id"] in parties:
+                    raise RefusedError(
+                        f"{actor} may not decide dispute {dispute}: a review-board member "
+                        "outside the parties' teams decides attribution disputes"
+                    )
+                status, by = "decided", actor
+            else:
+                side = "vendor" if person["vendor_id"] == row["vendor_id"] else None
+                if side is None and "hr" in person["roles"] and person["team_id"] is None:
+                    side = "hr"
+                if side is None:
+                    raise RefusedError(
+                        f"{actor} may not decide dispute {dispute}: HR and {row['vendor_id']}'s "
+                        "representative review vendor disputes jointly"
+                    )
+                if row["status"] == "escalated":
+                    first = {"o": outcome, "b": f"{side}:{actor}", "r": reason, "d": dispute}
+                    connection.execute(
+                        text(
+                            "UPDATE disputes SET status = 'joint_review', outcome = :o, "
+                            "decided_by = :b, decision = :r WHERE dispute_id = :d"
+                        ),
+                        first,
+                    )
+                    payload = {"side": side, "outcome": outcome, "reason": reason}
+                    append_entry(connection, actor, "dispute.signed", f"dispute:{dispute}", payload)
+                    return "joint_review"
+                signed_side = row["decided_by"].split(":")[0]
+                if signed_side == side:
+                    raise RefusedError(f"the {side} side has signed; the other side must")
+                if outcome != row["outcome"]:
+                    raise RefusedError(
+                        f"the joint review must agree: {row['decided_by']} signed "
+                        f"{row['outcome']!r}, not {outcome!r}"
+                    )
+                status, by = "decided", f"{row['decided_by']}+{side}:{actor}"
+            connection.execute(
+                text(
+                    "UPDATE disputes SET status = :s, outcome = :o, decided_by = :b, "
+                    "decision = :r, decided_at = :t WHERE dispute_id = :d"
+                ),
+                {"s": status, "o": outcome, "b": by, "r": reason, "t": _now(), "d": dispute},
+            )
+            payload = {"outcome": outcome, "reason": reason, "decided_by": by}
+            append_entry(connection, actor, "dispute.decided", f"dispute:{dispute}", payload)
+            return status
+
+        return self._act(actor, "decide_dispute", f"dispute:{dispute}", work)
