@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from toolkit.governance import Governance, RefusedError, entries, verify
+from toolkit.governance import Governance, GovernanceError, RefusedError, entries, verify
 
 PEOPLE = [
     ("hr-anna", "Anna", ["hr"], None, None),
@@ -302,3 +302,20 @@ def test_disputes_from_the_command_line(tmp_path, capsys):
     bad = ["--service", "payments", "--grounds", "x", "--as", "lead-ops"]
     assert main(["gov", "dispute", *filed, *bad, *db]) == 2
     assert "SERVICE=OWNER" in capsys.readouterr().err
+
+
+def test_an_export_holds_what_the_actor_may_see(gov, tmp_path):
+    from toolkit.governance.export import export_ledger
+
+    gov.propose("fin-cara", "apps", "2026Q1", 1_000, "data_error", "INC-1")
+    gov.propose("fin-cara", "ops", "2026Q1", 1_000, "data_error", "INC-2")
+    full = {p.name for p in export_ledger(gov, "audit-lu", tmp_path / "audit")}
+    assert {"adjustments.csv", "approvals.csv", "audit_log.jsonl", "export.json"} <= full
+    lead = {p.name for p in export_ledger(gov, "lead-apps", tmp_path / "lead")}
+    assert "audit_log.jsonl" not in lead and "approvals.csv" not in lead
+    rows = (tmp_path / "lead" / "adjustments.csv").read_text()
+    assert "apps" in rows and ",ops," not in rows and "fin-cara" not in rows  # pseudonymised
+    with pytest.raises(GovernanceError, match="not empty"):
+        export_ledger(gov, "lead-apps", tmp_path / "audit")
+    assert [e.action for e in entries(gov.engine)][-2:] == ["ledger.exported"] * 2
+    assert verify(gov.engine).ok

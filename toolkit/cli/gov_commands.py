@@ -367,6 +367,16 @@ def _decide_dispute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from toolkit.governance.export import export_ledger
+
+    out = Path(args.out).expanduser()
+    gov = _ledger(args)
+    written = _guarded(lambda: export_ledger(gov, args.as_user, out, force=args.force))
+    print(f"{len(written)} files written to {out}")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``gov`` and its actions to the ``lti`` parser."""
     gov = commands.add_parser(
@@ -502,3 +512,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     decide_dispute.add_argument("dispute", type=int, metavar="N")
     decide_dispute.add_argument("--outcome", required=True)
     decide_dispute.add_argument("--reason", required=True)
+    export = acting("export", _export, "every table you may see as CSV, with the audit log")
+    export.add_argument("--out", required=True, metavar="DIR", help="a new or empty directory")
+    export.add_argument("--force", action="store_true", help="replace files of an earlier export")

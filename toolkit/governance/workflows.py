@@ -669,6 +669,31 @@ class Governance:
 
         return pseudonym
 
+    @staticmethod
+    def _columns(connection: Connection, what: str) -> list[str]:
+        columns = [c["name"] for c in inspect(connection).get_columns(what)]
+        return [*columns, "team_id", "vendor_id"] if what == "contests" else columns
+
+    def _scope(self, connection: Connection, person: dict, what: str) -> str | None:
+        """Return which rows of a view a person may see: ``all``, ``team``, ``vendor`` or None."""
+        columns = self._columns(connection, what)
+        if self._roles_with(connection, person, "view_all"):
+            return "all"
+        if self._roles_with(connection, person, "view_team") and "team_id" in columns:
+            return "team"
+        if self._roles_with(connection, person, "view_vendor") and "vendor_id" in columns:
+            return "vendor"
+        return None
+
+    def may_view(self, actor: str, what: str) -> bool:
+        """Return whether a person may see a view at all (asking is not logged)."""
+        with self.engine.connect() as connection:
+            try:
+                person = self._person(connection, actor)
+            except RefusedError:
+                return False
+            return what in VIEWS and self._scope(connection, person, what) is not None
+
     def view(self, actor: str, what: str) -> pd.DataFrame:
         """Return a table as the actor may see it: all, their team's or their vendor's rows.
 
@@ -692,26 +717,26 @@ class Governance:
             if what not in VIEWS:
                 raise RefusedError(f"unknown view {what!r} (views: {list(VIEWS)})")
             person = self._person(connection, actor)
-            columns = [c["name"] for c in inspect(connection).get_columns(what)]
+            scope = self._scope(connection, person, what)
+            if scope is None:
+                raise RefusedError(f"{actor} may not view {what}")
+            columns = self._columns(connection, what)
             query = f"SELECT * FROM {what}"
             if what == "contests":  # a contest is scoped by its statement's team and vendor
-                columns += ["team_id", "vendor_id"]
                 query = (
                     "SELECT c.*, s.team_id, s.vendor_id FROM contests c "
                     "JOIN statements s ON s.statement_id = c.statement_id"
                 )
             table = pd.DataFrame(connection.execute(text(query)).mappings().all(), columns=columns)
-            if self._roles_with(connection, person, "view_all"):
+            if scope == "all":
                 scoped = table
-            elif self._roles_with(connection, person, "view_team") and what == "disputes":
+            elif scope == "team" and what == "disputes":
                 mine = [person["team_id"] in json.loads(p) for p in table["parties"]]
                 scoped = table[pd.Series(mine, index=table.index, dtype=bool)]
-            elif self._roles_with(connection, person, "view_team") and "team_id" in columns:
+            elif scope == "team":
                 scoped = table[table["team_id"] == person["team_id"]]
-            elif self._roles_with(connection, person, "view_vendor") and "vendor_id" in columns:
-                scoped = table[table["vendor_id"] == person["vendor_id"]]
             else:
-                raise RefusedError(f"{actor} may not view {what}")
+                scoped = table[table["vendor_id"] == person["vendor_id"]]
             scoped = scoped.reset_index(drop=True)
             if not self._roles_with(connection, person, "view_identities"):
                 pseudonym = self._pseudonym(connection)
