@@ -1,3 +1,5 @@
+import fcntl
+import json
 import os
 import uuid
 from pathlib import Path
@@ -37,14 +39,30 @@ COURSE_PARAMETERS = {
 
 
 @pytest.fixture(scope="session")
-def course(tmp_path_factory):
+def course(tmp_path_factory, worker_id):
+    """The course build, made once for the whole run even when the suite runs on two processes.
+
+    Under pytest-xdist each worker has a session of its own; the first to need the course
+    builds it in the run's shared temporary directory while holding a lock, the other waits and
+    reads it.
+    """
     from toolkit.course.build import build_course
 
-    out = tmp_path_factory.mktemp("course") / "built"
-    record = build_course(
-        out, scenario="small", seeds=COURSE_SEEDS, plans=COURSE_PLANS, parameters=COURSE_PARAMETERS
-    )
-    return out, record
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    out, saved = shared / "course" / "built", shared / "course" / "record.json"
+    with open(shared / "course.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            record = build_course(
+                out,
+                scenario="small",
+                seeds=COURSE_SEEDS,
+                plans=COURSE_PLANS,
+                parameters=COURSE_PARAMETERS,
+            )
+            saved.write_text(json.dumps(record, default=str))
+    return out, json.loads(saved.read_text())
 
 
 POSTGRES_VARIABLE = "LTI_TEST_POSTGRES_URL"
@@ -77,17 +95,3 @@ def database(request, tmp_path):
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Keep tests that share an expensive fixture on one worker of a parallel run.
-
-    The suite runs on two processes (pytest-xdist, ``--dist loadgroup``), and a fixture is
-    built once per process: each test module stays whole on one worker (its module fixtures
-    built once), and every test reading the course build joins one group, so the course is
-    built once.
-    """
-    for item in items:
-        uses_course = "course" in getattr(item, "fixturenames", ())
-        group = "course" if uses_course else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
