@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from toolkit.governance import Governance
+from toolkit.governance import Governance, entries
 from toolkit.governance.settlement import (
     agenda,
     apply_decisions,
@@ -130,14 +130,17 @@ def test_agenda_decisions_and_settlement_from_the_command_line(tmp_path, capsys)
     run = tmp_path / "run"
     run.mkdir()
     CASHFLOWS.to_parquet(run / "cashflows.parquet")
+    (run / "manifest.json").write_text('{"command": "batch-run", "seed": 1}')
     settled = tmp_path / "settled.csv"
-    assert main(["gov", "settle", str(run), "--out", str(settled), *db]) == 0
+    assert main(["gov", "settle", str(run), "--out", str(settled), "--as", "fin-cara", *db]) == 0
     table = pd.read_csv(settled, keep_default_na=False)
     assert table.loc[table["kind"] == "adjustment", "amount"].sum() == 2_000
+    actions = [e.action for e in entries(gov.engine)]
+    assert actions[-2:] == ["input.batch-run", "settlement.computed"]  # what it used, and did
     capsys.readouterr()
     for argv, message in [
         (["gov", "agenda", "--as", "audit-lu", "--out", str(tmp_path / "a.txt")], ".md or .html"),
-        (["gov", "settle", str(tmp_path), "--out", str(settled)], "no readable cash flows"),
+        (["gov", "settle", str(tmp_path), "--out", str(settled), "--as", "x"], "no readable cash"),
         (["gov", "agenda", "--as", "nobody", "--out", str(agenda_md)], "unknown person"),
     ]:
         assert main([*argv, *db]) == 2, argv

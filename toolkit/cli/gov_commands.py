@@ -282,23 +282,13 @@ def _decisions(args: argparse.Namespace) -> int:
 
 
 def _settle(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from toolkit.governance.settlement import settle_run
 
-    from toolkit.governance.settlement import apply_decisions
-
-    source = Path(args.run) / "cashflows.parquet"
     out = Path(args.out).expanduser()
     if out.suffix.lower() != ".csv" or out.is_dir() or not out.parent.is_dir():
         raise UserError(f"{out}: give a .csv file in an existing directory")
-    try:
-        cashflows = pd.read_parquet(source)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{source}: no readable cash flows ({exc})") from None
     gov = _ledger(args)
-    try:
-        settled = apply_decisions(cashflows, gov)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    settled = _guarded(lambda: settle_run(gov, args.as_user, args.run))
     settled.to_csv(out, index=False)
     changed = int((settled["decision"] != "").sum())
     print(f"{len(settled)} cash flows ({changed} from decisions) written to {out}")
@@ -485,7 +475,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         document.add_argument("--out", required=True, metavar="FILE", help=".md or .html")
         if name == "agenda":
             document.add_argument("--on", type=_day, help="the meeting's date (default today)")
-    settle = action("settle", _settle, "a run's cash flows with the approved decisions paid in")
+    settle = acting("settle", _settle, "a run's cash flows with the approved decisions paid in")
     settle.add_argument("run", metavar="RUN_DIR", help="a run directory with cashflows.parquet")
     settle.add_argument("--out", required=True, metavar="FILE", help="CSV to write")
     demo = action("demo", _demo, "write a worked example ledger into a new database")

@@ -11,11 +11,14 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from toolkit.governance.audit import append
+from toolkit.governance.errors import GovernanceError
 from toolkit.governance.workflows import Governance
 
 CASHFLOW_COLUMNS = ("period", "person_id", "team_id", "cohort", "kind", "amount")
@@ -123,6 +126,54 @@ def apply_decisions(cashflows: pd.DataFrame, gov: Governance) -> pd.DataFrame:
                 }
             )
     return pd.concat([base, pd.DataFrame(extra, columns=base.columns)], ignore_index=True)
+
+
+def settle_run(gov: Governance, actor: str, run: str | Path) -> pd.DataFrame:
+    """Settle a run's cash flows and record what the calculation used and what it changed.
+
+    The run's manifest (its inputs' fingerprints) is recorded as an input entry first, then the
+    settlement itself: the decisions paid in and the money they moved.
+
+    Parameters
+    ----------
+    gov : Governance
+        The ledger.
+    actor : str
+        Who settles.
+    run : str or Path
+        A run directory (``cashflows.parquet`` and ``manifest.json``).
+
+    Returns
+    -------
+    DataFrame
+        :func:`apply_decisions` of the run's cash flows.
+
+    Raises
+    ------
+    GovernanceError
+        When the run's cash flows or manifest cannot be read, or a decision cannot be paid.
+    """
+    from toolkit.governance.inputs import record_inputs
+
+    source = Path(run) / "cashflows.parquet"
+    try:
+        cashflows = pd.read_parquet(source)
+    except (OSError, ValueError) as exc:
+        raise GovernanceError(f"{source}: no readable cash flows ({exc})") from None
+    try:
+        settled = apply_decisions(cashflows, gov)
+    except ValueError as exc:
+        raise GovernanceError(str(exc)) from None
+    used = record_inputs(gov.engine, actor, run)
+    moved = settled[settled["decision"] != ""]
+    payload = {
+        "input_entry": used.seq,
+        "decisions": sorted(set(moved["decision"])),
+        "rows_added": len(moved),
+        "money_moved": float(moved["amount"].sum()),
+    }
+    append(gov.engine, actor, "settlement.computed", f"run:{Path(run).name}", payload)
+    return settled
 
 
 def decision_log(gov: Governance, actor: str) -> pd.DataFrame:
