@@ -67,7 +67,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``course`` (with ``build`` and ``list``) to the ``lti`` parser."""
-    from toolkit.course.build import DEFAULT_PLANS
+    from toolkit.course.catalogue import DEFAULT_PLANS
 
     course = commands.add_parser(
         "course",

@@ -30,7 +30,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import quote
 
-from toolkit.course.catalogue import MODULES, Module, module
+from toolkit.course.catalogue import DEFAULT_PLANS, MODULES, Module, module
 from toolkit.course.materials import template_notebooks
 from toolkit.course.sections import section_problems
 from toolkit.report.render import (
@@ -46,7 +46,6 @@ from toolkit.run.outputs import OutputError, check_output_dir, read_manifest, st
 COMMAND = "course build"
 # Set by the build for every notebook that declares them; the user may not set them with -p.
 SET_BY_BUILD = ("output_dir", "results_dir", "workers", "progress")
-DEFAULT_PLANS = ("no_incentive", "balanced", "balanced_guarded", "sla_attainment", "careful")
 RUNS = "runs"
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# the library plans a course build runs for the templates to be filled from
+DEFAULT_PLANS = ("no_incentive", "balanced", "balanced_guarded", "sla_attainment", "careful")
+
 
 @dataclass(frozen=True)
 class Topic:
