@@ -17,6 +17,8 @@ from toolkit.finance.rollforward import (
     read_gl_export,
     reconcile,
     roll_forward,
+    roll_forward_markdown,
+    summarise_roll_forward,
 )
 from toolkit.plans.ledger import AwardLedger, Finding
 
@@ -275,3 +277,17 @@ def test_run_directory_tables_are_read_and_missing_ones_named(graded, tmp_path):
     (tmp_path / "cashflows.parquet").unlink()
     with pytest.raises(AccrualError, match="cashflows.parquet: missing"):
         LedgerTables.read(tmp_path)
+
+
+def test_summary_by_business_unit_closes_and_renders(graded):
+    table = roll_forward(schedule_of(graded), SCENARIO, 4)
+    summary = summarise_roll_forward(table, ["quarter", "business_unit"])
+    assert (
+        cents(summary["opening"]) + signed(summary, "payments") == cents(summary["closing"])
+    ).all()
+    rows = summary.groupby("business_unit")
+    assert (cents(rows["closing"].shift(fill_value=0)) == cents(summary["opening"])).all()
+    text = roll_forward_markdown(table)
+    assert "## bu1" in text and "## all units" in text
+    last = summarise_roll_forward(table, ["quarter"]).iloc[-1]
+    assert f"{last['closing']:,.2f}" in text.splitlines()[-1]

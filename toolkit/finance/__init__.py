@@ -12,6 +12,8 @@ from toolkit.finance.rollforward import (
     read_gl_export,
     reconcile,
     roll_forward,
+    roll_forward_markdown,
+    summarise_roll_forward,
 )
 from toolkit.finance.transparency import business_unit_shares, payouts_by_business_unit
 
@@ -29,5 +31,7 @@ __all__ = [
     "read_gl_export",
     "reconcile",
     "roll_forward",
+    "roll_forward_markdown",
+    "summarise_roll_forward",
     "team_pools",
 ]

@@ -42,6 +42,7 @@ booked in another quarter) and ``amount differs`` (by one cent or more).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -126,17 +127,7 @@ def roll_forward(schedule: pd.DataFrame, scenario: Scenario, periods_per_year: i
         + frame["malus"]
         + frame["clawback"]
     )
-    columns = [
-        "opening",
-        "service_cost",
-        "change_in_estimate",
-        "forfeitures",
-        "malus",
-        "payments",
-        "closing",
-        "clawback",
-        "expense",
-    ]
+    columns = list(ROLL_COLUMNS)
     frame = frame.sort_values(["group", *ids, "business_unit"], ignore_index=True)
     result = frame[KEYS].copy()
     for name in columns:
@@ -291,3 +282,53 @@ def reconcile(journal: pd.DataFrame, postings: pd.DataFrame) -> pd.DataFrame:
         "cause",
     ]
     return both.loc[both["cause"] != "", columns].reset_index(drop=True)
+
+
+ROLL_COLUMNS = (
+    "opening",
+    "service_cost",
+    "change_in_estimate",
+    "forfeitures",
+    "malus",
+    "payments",
+    "closing",
+    "clawback",
+    "expense",
+)
+
+
+def summarise_roll_forward(rollforward: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Sum a roll-forward over the rows sharing ``by`` (e.g. quarter and business unit).
+
+    Openings, movements and closings are all sums, so the summary closes as the rows do.
+    """
+    keys = list(by)
+    if "quarter" not in keys:
+        raise ValueError("a roll-forward summary keeps the quarter: add 'quarter' to by")
+    order = {quarter: i for i, quarter in enumerate(dict.fromkeys(rollforward["quarter"]))}
+    summary = rollforward.groupby(keys, as_index=False, sort=False)[list(ROLL_COLUMNS)].sum()
+    summary["_order"] = summary["quarter"].map(order)
+    summary = summary.sort_values(["_order", *[k for k in keys if k != "quarter"]])
+    return summary.drop(columns="_order").round(2).reset_index(drop=True)
+
+
+def roll_forward_markdown(rollforward: pd.DataFrame, title: str = "LTI liability") -> str:
+    """Render the roll-forward per quarter and business unit as a Markdown report.
+
+    One table per business unit with a row per quarter, then the total; amounts to the cent.
+    """
+    lines = [f"# {title}: quarterly roll-forward", ""]
+    lines.append(
+        "closing = opening + service cost + change in estimate − forfeitures − malus − "
+        "payments; a clawback lowers the expense and returns cash, leaving the liability as is."
+    )
+    by_unit = summarise_roll_forward(rollforward, ["quarter", "business_unit"])
+    total = summarise_roll_forward(rollforward, ["quarter"]).assign(business_unit="all units")
+    header = ["quarter", *ROLL_COLUMNS]
+    for unit, rows in [*by_unit.groupby("business_unit", sort=True), ("all units", total)]:
+        lines += ["", f"## {unit}", "", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        for row in rows.itertuples(index=False):
+            cells = [str(row.quarter)] + [f"{getattr(row, c):,.2f}" for c in ROLL_COLUMNS]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
