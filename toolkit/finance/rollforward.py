@@ -37,7 +37,8 @@ the journal's ``reference`` of the entry the posting books. Extra columns are ig
 Reconciliation compares the GL postings with the journal by ``(reference, account)`` and
 lists every difference with its cause: ``missing posting`` (in the journal, not in the GL),
 ``posting without accrual`` (in the GL, not in the journal), ``wrong period`` (same entry,
-booked in another quarter) and ``amount differs`` (by one cent or more).
+booked in another quarter, or split over several; its amount difference is shown beside it)
+and ``amount differs`` (by one cent or more).
 """
 
 from __future__ import annotations
