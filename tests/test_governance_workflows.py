@@ -319,3 +319,23 @@ def test_an_export_holds_what_the_actor_may_see(gov, tmp_path):
         export_ledger(gov, "lead-apps", tmp_path / "audit")
     assert [e.action for e in entries(gov.engine)][-2:] == ["ledger.exported"] * 2
     assert verify(gov.engine).ok
+
+
+def test_disputes_reach_the_agenda_and_the_decision_log(gov):
+    from toolkit.governance.settlement import agenda, decision_log
+
+    open_one = gov.file_dispute("lead-ops", "ops", "2026Q1", 700, "equal", SHARED, "credit")
+    escalated = gov.file_dispute("lead-ops", "ops", "2026Q2", 2_000, "equal", SHARED, "split")
+    gov.take_position("lead-apps", escalated, False)
+    settled = gov.file_dispute("lead-apps", "apps", "2026Q3", 300, "equal", SHARED, "share")
+    gov.take_position("lead-apps", settled, True, "60/40")
+    gov.take_position("lead-ops", settled, True, "60/40")
+    items = agenda(gov, "audit-lu").set_index("item")["waiting_for"]
+    assert items[f"dispute:{escalated}"] == "review_board decision"
+    assert items[f"dispute:{open_one}"] == "the parties' positions"
+    assert f"dispute:{settled}" not in items
+    log = decision_log(gov, "audit-lu").set_index("item")
+    assert log.loc[f"dispute:{settled}", "status"] == "settled"
+    assert log.loc[f"dispute:{settled}", "detail"] == "share -> 60/40"
+    lead_view = agenda(gov, "lead-apps")["item"]
+    assert set(lead_view) == {f"dispute:{open_one}", f"dispute:{escalated}"}  # apps is a party

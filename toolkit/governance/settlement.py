@@ -176,6 +176,24 @@ def settle_run(gov: Governance, actor: str, run: str | Path) -> pd.DataFrame:
     return settled
 
 
+def _contests(gov: Governance, actor: str) -> pd.DataFrame:
+    """Return the contests the actor may see, with their statement's period and amount."""
+    contests = gov.view(actor, "contests")
+    if contests.empty:
+        return contests
+    statements = gov.view(actor, "statements").drop(columns=["team_id", "vendor_id"])
+    return contests.merge(statements, on="statement_id", how="left")
+
+
+def _disputes(gov: Governance, actor: str) -> pd.DataFrame:
+    """Return the disputes the actor may see (none for someone who may not view them)."""
+    return (
+        gov.view(actor, "disputes")
+        if gov.may_view(actor, "disputes")
+        else pd.DataFrame(columns=["dispute_id", "kind", "status"])
+    )
+
+
 def decision_log(gov: Governance, actor: str) -> pd.DataFrame:
     """Return every decided item as the actor may see it: adjustments, contests, overrides.
 
@@ -189,7 +207,8 @@ def decision_log(gov: Governance, actor: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`DECISION_COLUMNS`, oldest decision first.
+        :data:`DECISION_COLUMNS`, oldest decision first: adjustments, contests, overrides and
+        disputes that were decided or settled.
     """
     rows = []
     adjustments = gov.view(actor, "adjustments")
@@ -206,12 +225,8 @@ def decision_log(gov: Governance, actor: str) -> pd.DataFrame:
                 f"{row.reason_code}: {row.evidence}",
             )
         )
-    statements = gov.view(actor, "statements")
-    contests = gov.view(actor, "contests")
+    contests = _contests(gov, actor)
     if len(contests):
-        contests = contests.merge(
-            statements.drop(columns=["team_id", "vendor_id"]), on="statement_id", how="left"
-        )
         for row in contests[contests["status"] != "open"].itertuples():
             rows.append(
                 (
@@ -239,6 +254,20 @@ def decision_log(gov: Governance, actor: str) -> pd.DataFrame:
                 f"{row.circumstance}: {row.description}",
             )
         )
+    disputes = _disputes(gov, actor)
+    for row in disputes[disputes["status"].isin(["settled", "decided"])].itertuples():
+        rows.append(
+            (
+                f"dispute:{row.dispute_id}",
+                row.team_id,
+                row.period,
+                row.at_stake,
+                row.status,
+                row.decided_at,
+                row.decided_by if isinstance(row.decided_by, str) else "the parties",
+                f"{row.grounds} -> {row.outcome}",
+            )
+        )
     log = pd.DataFrame(rows, columns=DECISION_COLUMNS)
     return log.sort_values("decided_at", kind="stable").reset_index(drop=True)
 
@@ -259,7 +288,7 @@ def agenda(gov: Governance, actor: str, on: date | None = None) -> pd.DataFrame:
     -------
     DataFrame
         :data:`AGENDA_COLUMNS`: proposed adjustments with the role groups still to sign, open
-        contests, overrides awaiting votes.
+        contests, overrides awaiting votes, disputes awaiting positions or a decision.
     """
     meeting = on or datetime.now(UTC).date()
     rows = []
@@ -280,12 +309,8 @@ def agenda(gov: Governance, actor: str, on: date | None = None) -> pd.DataFrame:
                 f"{row.reason_code}: {row.evidence}",
             )
         )
-    contests = gov.view(actor, "contests")
+    contests = _contests(gov, actor)
     if len(contests):
-        statements = gov.view(actor, "statements")
-        contests = contests.merge(
-            statements.drop(columns=["team_id", "vendor_id"]), on="statement_id", how="left"
-        )
         for row in contests[contests["status"] == "open"].itertuples():
             rows.append(
                 (
@@ -311,6 +336,21 @@ def agenda(gov: Governance, actor: str, on: date | None = None) -> pd.DataFrame:
                 f"{row.circumstance}: {row.description}",
             )
         )
+    waiting = {
+        "open": "the parties' positions",
+        "escalated": "review_board decision",
+        "joint_review": "the other side of the joint review",
+    }
+    disputes = _disputes(gov, actor)
+    for row in disputes[disputes["status"].isin(list(waiting))].itertuples():
+        if row.kind == "vendor" and row.status == "escalated":
+            needed = "hr and vendor_rep joint review"
+        else:
+            needed = waiting[row.status]
+        rows.append(
+            (f"dispute:{row.dispute_id}", row.team_id, row.period, row.at_stake, needed,
+             row.filed_at[:10], row.grounds)
+        )  # fmt: skip
     table = pd.DataFrame(rows, columns=AGENDA_COLUMNS)
     table["days_open"] = [
         (meeting - date.fromisoformat(since)).days if since else None for since in table["since"]
