@@ -194,6 +194,9 @@ def test_the_workflows_from_the_command_line(tmp_path, capsys):
         ["board-1", "--name", "Fay", "--role", "review_board", "--as", "hr-anna"],
         ["board-2", "--name", "Gus", "--role", "review_board", "--as", "hr-anna"],
     ]
+    assert main(["gov", "person", *people[0], *db]) == 2  # no database yet
+    assert "lti gov init" in capsys.readouterr().err
+    assert main(["gov", "init", *db]) == 0
     for person in people:
         assert main(["gov", "person", *person, *db]) == 0
     propose = ["--team", "apps", "--period", "2026Q1", "--amount", "1500"]

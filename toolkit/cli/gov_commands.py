@@ -15,11 +15,18 @@ from toolkit.cli.common import UserError
 EXIT_TAMPERED = 1
 
 
-def _engine(args: argparse.Namespace):
-    from toolkit.governance import GovernanceError, open_engine
+def _engine(args: argparse.Namespace, create: bool = False):
+    """Open the database named by ``--db``; only ``init`` (and ``demo``) create a new file."""
+    import os
 
+    from toolkit.governance import GovernanceError, open_engine
+    from toolkit.governance.database import DATABASE_VARIABLE
+
+    target = args.db or os.environ.get(DATABASE_VARIABLE)
+    if target and "://" not in target and not create and not Path(target).expanduser().exists():
+        raise UserError(f"{target}: no governance database there; `lti gov init` creates one")
     try:
-        return open_engine(args.db)
+        return open_engine(target)
     except GovernanceError as exc:
         raise UserError(str(exc)) from None
 
@@ -37,7 +44,7 @@ def _guarded(call):
 def _init(args: argparse.Namespace) -> int:
     from toolkit.governance import schema_version
 
-    engine = _engine(args)
+    engine = _engine(args, create=True)
     print(f"governance database ready at schema version {schema_version(engine)}")
     return 0
 
