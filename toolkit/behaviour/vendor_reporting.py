@@ -93,9 +93,7 @@ def report_vendor_outages(
     intensity = np.where((outages["source"] == "vendor").to_numpy(dtype=bool), intensity, 0.0)
     meta = {**copy.deepcopy(log.meta), "outages_view": "vendor"}
     if not intensity.any():
-        return EventLog(
-            log.incidents, log.changes, outages, log.services, log.start, log.end, meta
-        )
+        return EventLog(log.incidents, log.changes, outages, log.services, log.start, log.end, meta)
     hashed = hash_ids(_events(outages))
     late = uniforms(hashed, seed, "late_outage_start") < intensity
     ends = outages["end"].to_numpy(dtype=NS)

@@ -233,8 +233,7 @@ class TimeTerms(StrictModel):
 
     target_hours: dict[Priority, Hours] = Field(
         min_length=1,
-        description="Time limit in hours per priority 1..4; priorities left out are not "
-        "measured.",
+        description="Time limit in hours per priority 1..4; priorities left out are not measured.",
     )
     required_pct: float = Field(
         gt=0,
