@@ -35,6 +35,10 @@ VENDOR_SAVING_SHARE = 0.03  # a vendor's saving: 3 % of the service's annual run
 TEAM_SAVING_SHARE = 0.02  # a team's saving: 2 % of its largest service's annual run budget
 VENDOR_QUARTERS = ("Q2", "Q3")  # the first year's quarters the vendor's savings land in
 TEAM_QUARTER = "Q3"
+# The owning team's own, separate saving on the vendor's first service: same service, another
+# saving, so that removing every second claim on a service would remove a real one.
+LOOK_ALIKE_SHARE = 0.01
+LOOK_ALIKE_QUARTER = "Q4"
 
 
 def _scenario(scenario: Scenario | str | Path) -> Scenario:
@@ -46,10 +50,10 @@ def example_claims(scenario: Scenario | str | Path = "small") -> pd.DataFrame:
 
     Each vendor on gain-share claims a saving of 3 % of the annual budget of each of its two
     largest services in scope (in the first year's second and third quarters); each team claims
-    2 % of the budget of its largest service (third quarter). The first vendor's first saving is
-    also claimed by the team that owns the service, under the same saving id: the planted
-    double count. A team's own saving on a service a vendor also saved on is a second saving,
-    not a double count.
+    2 % of the budget of its largest service (third quarter). The team that owns the first
+    vendor's first service claims a saving of its own there (1 %, fourth quarter): a second
+    saving on the service, not a double count. It also claims the vendor's saving, under the
+    same saving id: the planted double count.
 
     Parameters
     ----------
@@ -96,6 +100,8 @@ def example_claims(scenario: Scenario | str | Path = "small") -> pd.DataFrame:
             amount = max(round(TEAM_SAVING_SHARE * largest.annual_budget, -3), 1000.0)
             add(largest, TEAM_QUARTER, amount, team.id)
     saving, service, quarter, amount = planted
+    own = max(round(LOOK_ALIKE_SHARE * service.annual_budget, -3), 1000.0)
+    add(service, LOOK_ALIKE_QUARTER, own, service.owning_team)
     add(service, quarter, amount, service.owning_team, saving_id=saving)
     return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
 
