@@ -353,3 +353,28 @@ def test_a_gaming_vendor_pays_fewer_credits_than_it_owes(small_scenario, truth):
     pd.testing.assert_series_equal(
         others["attainment_true"], others["attainment_reported"], check_names=False
     )
+
+
+def test_a_batch_writes_the_vendor_tables(tmp_path):
+    from toolkit.experiments.batch import run_batch
+
+    from .conftest import SCENARIOS
+
+    result = run_batch(
+        [SCENARIOS / "small.yaml"],
+        ["no_incentive"],
+        [4],
+        tmp_path / "out",
+        workers=1,
+        progress=False,
+    )
+    (directory,) = result.runs["directory"]
+    run_dir = result.directory / directory
+    table = pd.read_parquet(run_dir / "vendor_sla.parquet")
+    manifest = pd.read_json(run_dir / "manifest.json", typ="series")
+    assert "vendor_sla.parquet" in manifest["outputs"]
+    assert set(table["vendor_id"]) == {"cloudco", "netlink"}
+    vendors = pd.read_parquet(result.directory / "vendors.parquet")
+    assert len(vendors) == 3 and set(vendors["plan"]) == {"no_incentive"}
+    summary = vendor_summary(table)
+    assert vendors["credit_true"].sum() == pytest.approx(summary["credit_true"].sum())

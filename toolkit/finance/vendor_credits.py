@@ -213,5 +213,6 @@ def vendor_summary(table: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     summary["credit_gap"] = summary["credit_true"] - summary["credit_reported"]
-    summary["subcontractor_id"] = summary["subcontractor_id"].replace("", None)
+    named = summary["subcontractor_id"].astype(object)
+    summary["subcontractor_id"] = named.where(named != "", None)
     return summary
