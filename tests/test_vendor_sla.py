@@ -191,12 +191,13 @@ def test_response_and_resolution_count_in_time_incidents_of_the_vendor():
             incident("2025-02-28 23:45"),  # open, limits not yet passed: not measured
             incident("2025-01-08", responded=0.1, resolved=1.0, priority=3),  # P3: no limit
             incident("2025-01-09", responded=9.0, resolved=9.0, cause="internal"),
+            incident("2025-01-10", resolved=2.0),  # no response time recorded: resolution only
         ]
     )
     table = credits(vendor_sla(log, [party(terms)]), [party(terms)])
     response, resolution = row(table, "2025-01", "response"), row(table, "2025-01", "resolution")
     assert response["measured"] == 3 and response["attainment_pct"] == pytest.approx(200 / 3)
-    assert resolution["measured"] == 3 and resolution["attainment_pct"] == pytest.approx(200 / 3)
+    assert resolution["measured"] == 4 and resolution["attainment_pct"] == pytest.approx(75.0)
     assert response["credit_pct"] == 15  # a 28-point shortfall reaches the top band
     feb = row(table, "2025-02", "response")
     assert feb["measured"] == 0 and np.isnan(feb["attainment_pct"]) and feb["credit"] == 0

@@ -153,7 +153,9 @@ def _within_limit(log: EventLog, party: SlaParty, measure: str, terms: TimeTerms
     """Return (attainment %, incidents measured) per period for response or resolution.
 
     Incidents count in the period they were opened. One not yet responded to (or resolved)
-    at the log's end counts as a miss once its limit has passed, and is left out before.
+    at the log's end counts as a miss once its limit has passed, and is left out before; a
+    resolved one without a response time (an export that does not record it) is not measured
+    on response.
     """
     incidents = log.incidents
     mine = (incidents["root_cause"] == "vendor") & (incidents["vendor_id"] == party.vendor_id)
@@ -168,7 +170,8 @@ def _within_limit(log: EventLog, party: SlaParty, measure: str, terms: TimeTerms
         elapsed = elapsed - rows["on_hold_hours"].to_numpy(dtype=float)
     done = ~np.isnan(taken)
     met = done & (taken <= limit)
-    counted = ~np.isnan(limit) & (done | (elapsed > limit))
+    waiting = rows["resolved_at"].isna().to_numpy() & (elapsed > limit)
+    counted = ~np.isnan(limit) & (done | waiting)
     period = assign_periods(rows["opened_at"], bounds)
     counted &= period >= 0
     measured = np.bincount(period[counted], minlength=len(bounds)).astype(float)
