@@ -53,6 +53,25 @@ from toolkit.finance.runoff import periods_per_year, run_off_payments
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 RUN_KEYS = ["scenario", "plan", "seed"]
 ALL_SCENARIOS = "(all scenarios)"
+FORECAST_KEYS = ["scenario", "plan", "cohort", "payment_year"]
+SUMMARY_COLUMNS = [
+    "scenario",
+    "plan",
+    "year",
+    "paid_p10",
+    "paid_p50",
+    "paid_p90",
+    "paid_mean",
+    "run_off_mean",
+    "budget_p10",
+    "budget_p50",
+    "budget_p90",
+    "cap",
+    "headroom_p90",
+    "p_cap_binds",
+    "projected",
+    "seeds",
+]
 
 
 @dataclass(frozen=True)
@@ -224,13 +243,15 @@ def liability_forecast(runs: Sequence[LedgerRun], pooled: bool = False) -> pd.Da
         horizon) and ``seeds`` (draws).
     """
     paths = _pool(payment_paths(runs), pooled)
+    if paths.empty:
+        return _empty([*FORECAST_KEYS, *QUANTILES, "mean", "run_off_mean", "seeds"])
     draws = _draws(runs, pooled)
     cells = paths[["scenario", "plan", "cohort", "payment_year"]].drop_duplicates()
     grid = cells.merge(draws, on=["scenario", "plan"])
     keys = ["scenario", "plan", "draw", "cohort", "payment_year"]
     summed = paths.groupby(keys, as_index=False)[["paid", "run_off"]].sum()
     full = grid.merge(summed, on=keys, how="left").fillna({"paid": 0.0, "run_off": 0.0})
-    groups = ["scenario", "plan", "cohort", "payment_year"]
+    groups = FORECAST_KEYS
     table = _quantiles(full, groups, "paid")
     grouped = full.groupby(groups, sort=True)
     table["mean"] = grouped["paid"].mean().to_numpy()
@@ -262,6 +283,8 @@ def forecast_summary(runs: Sequence[LedgerRun], pooled: bool = False) -> pd.Data
     """
     paid = _pool(payment_paths(runs), pooled)
     vesting = _pool(vesting_paths(runs), pooled)
+    if paid.empty and vesting.empty:
+        return _empty(SUMMARY_COLUMNS)
     draws = _draws(runs, pooled)
     years = pd.concat(
         [
@@ -299,7 +322,7 @@ def forecast_summary(runs: Sequence[LedgerRun], pooled: bool = False) -> pd.Data
     table["p_cap_binds"] = grouped["cap_binds"].mean().to_numpy()
     table["projected"] = grouped["projected"].any().to_numpy()
     table["seeds"] = grouped.size().to_numpy()
-    return table
+    return table[SUMMARY_COLUMNS]
 
 
 def _years(periods: pd.Series) -> np.ndarray:

@@ -332,11 +332,16 @@ def cost_bars(statement: pd.DataFrame, plans: Sequence[str], money: str, where: 
     units = sorted(statement["business_unit"].unique())
     colours = colormaps["Set2"].colors
     fig = Figure(figsize=(13, 1.2 + 0.55 * max(3, len(plans))), layout="constrained")
-    axes = fig.subplots(1, len(COST_MONEY), sharey=True)
     fig.suptitle(
         f"Awards charged to business units through the services teams own, mean over seeds "
         f"({mpl_text(where)})"
     )
+    if statement.empty:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "No run of a known plan and scenario to charge", ha="center")
+        ax.axis("off")
+        return fig
+    axes = fig.subplots(1, len(COST_MONEY), sharey=True)
     y = np.arange(len(plans))
     for ax, column in zip(axes, COST_MONEY, strict=True):
         wide = statement.pivot_table(
