@@ -4,7 +4,12 @@ Small pure functions of a plan and a scenario; :class:`toolkit.plans.ledger.Awar
 applies them when awards vest, and reports use them on its tables.
 """
 
-from toolkit.finance.accruals import AccrualError, LedgerTables, accrual_schedule
+from toolkit.finance.accruals import (
+    AccrualError,
+    LedgerTables,
+    accrual_schedule,
+    accruals_by_person,
+)
 from toolkit.finance.caps import apply_cap, cap_amount, personnel_cost
 from toolkit.finance.forecast import (
     LedgerRun,
@@ -38,6 +43,7 @@ __all__ = [
     "LedgerRun",
     "LedgerTables",
     "accrual_schedule",
+    "accruals_by_person",
     "apply_cap",
     "business_unit_shares",
     "cap_amount",

@@ -26,6 +26,7 @@ from pandas.io.formats.style import Styler
 
 from toolkit.finance.accruals import LedgerTables
 from toolkit.finance.forecast import LedgerRun, forecast_summary
+from toolkit.finance.rollforward import ROLL_COLUMNS, summarise_roll_forward
 from toolkit.finance.transparency import COST_MONEY, cost_statement, run_costs
 from toolkit.report.data import Batch, run_directory
 from toolkit.report.escaping import md_code, md_text, mpl_text
@@ -381,7 +382,7 @@ def _png(fig: Figure) -> str:
 
 def finance_page(
     title: str,
-    rollforward_markdown: str,
+    rollforward: pd.DataFrame,
     summary: pd.DataFrame,
     statement: pd.DataFrame,
     money: str,
@@ -392,9 +393,9 @@ def finance_page(
     ----------
     title : str
         The page's heading (escaped).
-    rollforward_markdown : str
-        :func:`toolkit.finance.rollforward.roll_forward_markdown` of the run accrued; shown
-        as preformatted text.
+    rollforward : DataFrame
+        :func:`toolkit.finance.rollforward.roll_forward` of the run accrued; shown per
+        quarter and business unit, then per quarter.
     summary : DataFrame
         :func:`~toolkit.finance.forecast.forecast_summary` of the runs forecast.
     statement : DataFrame
@@ -444,7 +445,13 @@ def finance_page(
         parts.append(f'<img alt="{alt}" src="data:image/png;base64,{_png(fig)}">')
     parts += [
         "<h2>Quarterly roll-forward</h2>",
-        f"<pre>{html.escape(rollforward_markdown)}</pre>",
-        "</body></html>",
+        "<p>closing = opening + service cost + change in estimate − forfeitures − malus − "
+        "payments; a clawback lowers the expense and returns cash. Per quarter and business "
+        "unit, then for all units.</p>",
     ]
+    for by in (["quarter", "business_unit"], ["quarter"]):
+        rolled = summarise_roll_forward(rollforward, by)
+        amounts = {column: "{:,.2f}" for column in ROLL_COLUMNS}
+        parts.append(_styled(rolled, amounts).to_html())
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
