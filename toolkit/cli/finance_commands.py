@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.cli.common import UserError, scenario_argument
 from toolkit.cli.kpi_commands import fraction
 
-TABLES = ("accruals", "rollforward", "journal")
+if TYPE_CHECKING:
+    from toolkit.config.plan import Plan
+    from toolkit.config.scenario import Scenario
+    from toolkit.report.data import Batch
 
 
 def _fingerprint(manifest: dict, part: str) -> str | None:
@@ -32,7 +36,9 @@ def _score(text: str) -> float | str:
     return text if text == "to_date" else fraction(text)
 
 
-def _batch_run(directory: Path, scenario, plan, seed: int | None) -> tuple[object, Path]:
+def _batch_run(
+    directory: Path, scenario: Scenario, plan: Plan, seed: int | None
+) -> tuple[Batch, Path]:
     """Return the loaded batch and the directory of its run of ``scenario``, ``plan``, ``seed``.
 
     Raises
