@@ -133,7 +133,8 @@ def _finance(args: argparse.Namespace) -> int:
         if batch is not None
         else [finance.LedgerRun(scenario.name, plan.name, seed, tables, plan, scenario)]
     )
-    summary = finance.forecast_summary(runs)
+    score = args.expected_score
+    summary = finance.forecast_summary(runs, expected_score=score)
     costs = finance.run_costs(runs)
     by_service = finance.cost_statement(costs, ("business_unit", "service_id"))
     results = {
@@ -141,7 +142,7 @@ def _finance(args: argparse.Namespace) -> int:
         "accruals_by_person": people,
         "rollforward": quarters,
         "journal": journal,
-        "forecast": finance.liability_forecast(runs),
+        "forecast": finance.liability_forecast(runs, expected_score=score),
         "forecast_summary": summary,
         "cost_by_business_unit": finance.cost_statement(costs),
         "cost_by_service": by_service,
@@ -227,7 +228,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--expected-score",
         type=_score,
         default="to_date",
-        help="score expected for periods to come: to_date (default) or a number (100 = target)",
+        help="score expected for periods to come, in the accruals and in the forecast of open "
+        "windows: to_date (default) or a number (100 = target)",
     )
     finance.add_argument(
         "--seed",

@@ -14,6 +14,7 @@ from toolkit.finance.caps import apply_cap, cap_amount, personnel_cost
 from toolkit.finance.forecast import (
     LedgerRun,
     forecast_summary,
+    future_service,
     liability_forecast,
     payment_paths,
     vesting_paths,
@@ -50,6 +51,7 @@ __all__ = [
     "charge_to_services",
     "cost_statement",
     "forecast_summary",
+    "future_service",
     "journal_entries",
     "liability_forecast",
     "payment_paths",

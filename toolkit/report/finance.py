@@ -43,6 +43,7 @@ PAGE_STYLE = (
     "td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}"
     "th{background:#f0f0f0}img{max-width:100%}"
 )
+REPORT_SCORE = "to_date"  # the decision report completes open windows at the score to date
 PAGE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -93,9 +94,9 @@ def forecast_display(summary: pd.DataFrame, money: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per scenario, plan and year: paid P10/P50/P90, the part paid after the
-        horizon, the budget P50/P90 (vesting before the cap), the cap as text and P(cap binds)
-        in %.
+        One row per scenario, plan and year: paid P10/P50/P90, the parts paid after the
+        horizon and earned after it, the budget P50/P90 (vesting before the cap), the cap as
+        text and P(cap binds) in %.
     """
     table = pd.DataFrame(
         {
@@ -106,7 +107,8 @@ def forecast_display(summary: pd.DataFrame, money: str) -> pd.DataFrame:
             f"Paid P10 ({money})": summary["paid_p10"],
             f"Paid P50 ({money})": summary["paid_p50"],
             f"Paid P90 ({money})": summary["paid_p90"],
-            f"Of which run-off, mean ({money})": summary["run_off_mean"],
+            f"Of which after the horizon, mean ({money})": summary["run_off_mean"],
+            f"Of which future service, mean ({money})": summary["future_service_mean"],
             f"Budget P50: vesting before cap ({money})": summary["budget_p50"],
             f"Budget P90 ({money})": summary["budget_p90"],
             "Cap per year": [_cap_text(cap, money) for cap in summary["cap"]],
@@ -124,8 +126,13 @@ def _money_formats(table: pd.DataFrame, money: str) -> dict:
 
 
 def batch_forecast(batch: Batch) -> pd.DataFrame:
-    """Return :func:`~toolkit.finance.forecast.forecast_summary` of the batch's runs."""
-    return forecast_summary(ledger_runs(batch))
+    """Return :func:`~toolkit.finance.forecast.forecast_summary` of the batch's runs.
+
+    Windows still open at the horizon's end are completed at each cohort's score to date
+    (``expected_score="to_date"``), so that the forecast is what the plan will pay, not only
+    what it owes at the horizon's end.
+    """
+    return forecast_summary(ledger_runs(batch), expected_score=REPORT_SCORE)
 
 
 def forecast_table(batch: Batch) -> Styler:
@@ -218,7 +225,7 @@ def _every_year(rows: pd.DataFrame) -> pd.DataFrame:
 
 def forecast_figure(batch: Batch, scenario: str) -> Figure:
     """Plot one scenario's payment forecast per plan and year (:func:`forecast_bars`)."""
-    summary = forecast_summary(ledger_runs(batch, scenario))
+    summary = forecast_summary(ledger_runs(batch, scenario), expected_score=REPORT_SCORE)
     return forecast_bars(summary, batch.plans(scenario), money_label(batch), scenario)
 
 
@@ -238,7 +245,8 @@ def forecast_note(batch: Batch) -> str:
         peak = rows.loc[rows["paid_p50"].idxmax()]
         text = (
             f"- {md_code(plan)}{where}: {money} {rows['paid_mean'].sum():,.0f} paid in all "
-            f"(mean over seeds, run-off included), most in {int(peak['year'])} "
+            f"(mean over seeds; {money} {rows['future_service_mean'].sum():,.0f} of it for "
+            f"service after the horizon), most in {int(peak['year'])} "
             f"(P50 {money} {peak['paid_p50']:,.0f}, P90 {money} {peak['paid_p90']:,.0f})"
         )
         binding = rows[rows["p_cap_binds"] > 0]
@@ -417,7 +425,8 @@ def finance_page(
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Liability forecast</h2>",
         "<p>What each plan pays per calendar year over the seeds of the batch (P10, P50, P90), "
-        "including the run-off after the horizon, the budget the year's vesting needs before "
+        "including the run-off after the horizon (and, where the table shows it, what windows "
+        "still open are expected to earn after it), the budget the year's vesting needs before "
         "the cap, and the share of seeds where the cap binds (the ledger scaled the year's "
         "vesting down to it, or the run-off's vesting exceeds it).</p>",
     ]
