@@ -20,6 +20,7 @@ what the open windows will still earn: with ``expected_score`` a score (% of tar
 ``"to_date"`` (each cohort's mean score so far), :func:`future_service` adds each open tranche's
 periods still to come at that score, vesting and paid on the plan's schedule, reported apart
 as ``future_service``; the forecast then adds up to payments + liability + future service.
+Either way it covers the cohorts granted inside the horizon: grants after it are not forecast.
 
 Quantiles over seeds (P10, P50, P90) use numpy's default ``linear`` method (Hyndman and Fan's
 type 7): for ``n`` sorted values ``x_1 .. x_n``, ``Q(p) = x_j + g (x_{j+1} − x_j)`` with

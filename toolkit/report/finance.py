@@ -173,8 +173,8 @@ def forecast_bars(summary: pd.DataFrame, plans: Sequence[str], money: str, where
     fig = Figure(figsize=(4.8 * columns, 3.9 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     fig.suptitle(
-        f"Payments per year over seeds: P50 bar, P10–P90 whisker; hatched: run-off after the "
-        f"horizon ({mpl_text(where)})"
+        f"Payments per year over seeds: P50 bar, P10–P90 whisker; hatched: after the horizon "
+        f"({mpl_text(where)})"
     )
     if not paying:
         axes[0].text(0.5, 0.5, "No plan pays anything", ha="center", va="center")
@@ -191,7 +191,15 @@ def forecast_bars(summary: pd.DataFrame, plans: Sequence[str], money: str, where
             if projected:
                 bar.set_hatch("//")
         ax.errorbar(x, mid, yerr=errors, fmt="none", ecolor="black", capsize=3)
-        ax.scatter(x, rows_["budget_p90"], marker="D", color="black", zorder=3, label="budget P90")
+        vests = (rows_["budget_p90"] > 0).to_numpy()
+        ax.scatter(
+            x[vests],
+            rows_["budget_p90"].to_numpy()[vests],
+            marker="D",
+            color="black",
+            zorder=3,
+            label="budget P90 (vesting before the cap)",
+        )
         cap = float(rows_["cap"].iloc[0])
         top = float(max(rows_["paid_p90"].max(), rows_["budget_p90"].max()))
         binds = float(rows_["p_cap_binds"].max())
