@@ -113,6 +113,12 @@ def test_finance_on_a_batch_forecasts_every_run_and_accrues_the_one_picked(
     assert "<script" not in page and page.count("<img") == 2
 
 
+def test_finance_refuses_a_seed_for_a_single_run(run_dir, tmp_path, capsys):
+    assert finance(run_dir, tmp_path / "fin", "--forfeiture-rate", "0", "--seed", "0") == 2
+    assert "--seed picks a run of a batch directory" in capsys.readouterr().err
+    assert not (tmp_path / "fin").exists()
+
+
 def test_finance_on_a_batch_refuses_a_run_it_does_not_hold(batch_dir, tmp_path, capsys):
     assert finance(batch_dir, tmp_path / "fin", "--forfeiture-rate", "0", "--seed", "5") == 2
     assert "seeds: 0, 1" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """Liability forecast and cost transparency: hand-built runs and a small batch of capped plans."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,3 +234,19 @@ def test_open_windows_are_completed_at_the_score_to_date(small_scenario):
     assert paths["run_off"].sum() == pytest.approx(owed + future["paid"].sum())
     assert paths["future_service"].sum() == pytest.approx(future["paid"].sum())
     assert payment_paths([run])["future_service"].sum() == 0
+
+
+def test_pooled_over_scenarios_every_scenario_and_seed_is_one_draw(small_scenario):
+    plan = load_plan("balanced_guarded")
+    paid = {seed: {"2025Q4": 1_000 * (seed + 1)} for seed in range(10)}
+    runs = [
+        replace(_hand_run(seed, paid[seed], small_scenario, plan), scenario=name)
+        for name, seeds in (("north", range(0, 5)), ("south", range(5, 10)))
+        for seed in seeds
+    ]
+    apart = liability_forecast(runs).set_index("scenario")
+    assert apart.loc["north", "p50"] == pytest.approx(3_000)
+    assert apart.loc["south", "p50"] == pytest.approx(8_000)
+    pooled = liability_forecast(runs, pooled=True)
+    assert pooled["seeds"].tolist() == [10]
+    assert pooled[["p10", "p50", "p90"]].iloc[0].tolist() == pytest.approx([1_900, 5_500, 9_100])
