@@ -9,12 +9,14 @@ highest-rate group, and groups smaller than the minimum size are suppressed, not
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pandas as pd
 from scipy.stats import fisher_exact
 
 from toolkit.compliance.pay_conventions import GENDERS
 
-FOUR_FIFTHS = 0.8
+FOUR_FIFTHS = Fraction(4, 5)
 
 
 def four_fifths(selected: pd.Series, group: pd.Series, min_group_size: int) -> dict:
@@ -56,7 +58,7 @@ def four_fifths(selected: pd.Series, group: pd.Series, min_group_size: int) -> d
     result = {
         "rule": "29 CFR 1607.4(D): selection rate below four-fifths of the highest group's",
         "selection": "receiving variable pay (an award) in the reference year",
-        "threshold": FOUR_FIFTHS,
+        "threshold": float(FOUR_FIFTHS),
         "highest_rate_group": None,
         "groups": groups,
     }
@@ -73,12 +75,13 @@ def four_fifths(selected: pd.Series, group: pd.Series, min_group_size: int) -> d
             continue
         table = [[chosen, n - chosen], [best_selected, best_n - best_selected]]
         p_value = 1.0 if name == best else float(fisher_exact(table)[1])
+        ratio = Fraction(chosen * best_n, n * best_selected)  # exact: 48/60 is not below 0.8
         groups[name] = {
             "n": n,
             "selected": chosen,
             "rate": rate,
-            "impact_ratio": rate / best_rate,
-            "adverse_impact": bool(rate / best_rate < FOUR_FIFTHS),
+            "impact_ratio": float(ratio),
+            "adverse_impact": ratio < FOUR_FIFTHS,
             "fisher_p_value": p_value,
             "status": "reported",
         }
