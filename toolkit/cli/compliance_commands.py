@@ -88,28 +88,22 @@ def _single(args, scenario, directory: Path, conventions) -> tuple[dict, dict]:
 
 def _batch(args, scenario, directory: Path, conventions) -> tuple[dict, pd.DataFrame, dict]:
     from toolkit.compliance.pay_conventions import NOT_LEGAL_ADVICE, describe_conventions
-    from toolkit.compliance.pay_gap import pay_gap_report
-    from toolkit.compliance.pay_gap_plans import plan_pay_gaps, run_row
-    from toolkit.compliance.pay_people import people_from_run
+    from toolkit.compliance.pay_gap_plans import plan_pay_gaps, run_pay_gaps
     from toolkit.run.manifest import verify_manifest
 
     manifest = verify_manifest(directory)
     runs = pd.read_parquet(directory / "runs.parquet")
-    rows, years = [], set()
+    chosen = []
     for run in runs.itertuples(index=False):
         run_manifest, awards, cashflows = _run_tables(directory / run.directory)
-        if run_manifest.get("scenario_fingerprint") != scenario.fingerprint():
-            continue
-        people, year = people_from_run(scenario, awards, cashflows, conventions)
-        years.add(year)
-        report = pay_gap_report(people, conventions, year, bootstrap=False)
-        rows.append(
-            {"scenario": run.scenario, "plan": run.plan, "seed": int(run.seed), "year": year}
-            | run_row(report)
-        )
-    if not rows:
+        if run_manifest.get("scenario_fingerprint") == scenario.fingerprint():
+            identity = {"scenario": run.scenario, "plan": run.plan, "seed": int(run.seed)}
+            chosen.append((identity, awards, cashflows))
+    if not chosen:
         raise UserError(f"{directory}: no run of the batch was made with {args.scenario}")
-    per_run = pd.DataFrame(rows).sort_values(["scenario", "plan", "seed"], ignore_index=True)
+    per_run = run_pay_gaps(scenario, chosen, conventions)
+    per_run = per_run.sort_values(["scenario", "plan", "seed"], ignore_index=True)
+    years = set(per_run["year"])
     reference = args.reference or manifest.get("reference")
     if reference is not None and reference not in set(per_run["plan"]):
         raise UserError(f"{directory}: the batch has no plan {reference!r} to compare with")
@@ -122,7 +116,7 @@ def _batch(args, scenario, directory: Path, conventions) -> tuple[dict, pd.DataF
         "path": str(directory),
         "scenario": {"path": str(args.scenario), "fingerprint": scenario.fingerprint()},
         "category_column": conventions.category,
-        "reference_years": sorted(years),
+        "reference_years": sorted(int(y) for y in years),
     }
     record = {
         "title": "Equal-pay impact per plan: Directive (EU) 2023/970 Art. 9(1) and 10",
@@ -168,7 +162,11 @@ def _pay_gap(args: argparse.Namespace) -> int:
             html = report_html(record)
         else:
             people = read_people_csv(source_path, conventions)
-            source = {"kind": "csv", "path": str(source_path), "category_column": "category"}
+            source = {
+                "kind": "csv",
+                "path": str(source_path),
+                "category_column": people.attrs["category_column"],
+            }
             record = {
                 "source": source,
                 **pay_gap_report(people, conventions, conventions.reference_year),

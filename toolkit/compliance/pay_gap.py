@@ -74,13 +74,13 @@ def pay_columns(people: pd.DataFrame, conventions: PayGapConventions) -> pd.Data
 
 
 def relative_gap(
-    men: pd.Series, women: pd.Series, statistic: str, min_group_size: int
+    men: np.ndarray, women: np.ndarray, statistic: str, min_group_size: int
 ) -> dict[str, object]:
     """Return ``(men − women) / men × 100`` of a statistic, or why it is not shown.
 
     Parameters
     ----------
-    men, women : Series
+    men, women : ndarray
         The amounts compared.
     statistic : {"mean", "median"}
         Which level is compared.
@@ -119,13 +119,13 @@ def relative_gap(
     }
 
 
-def _others(table: pd.DataFrame, column: str, statistic: str, min_group_size: int) -> dict:
+def _others(gender: np.ndarray, values: np.ndarray, statistic: str, min_group_size: int) -> dict:
     """People of other genders beside an indicator: their count and level (if not too few)."""
-    others = table[table["gender"].isin(OTHER_GENDERS)]
-    out = {"n": len(others), **{g: int((others["gender"] == g).sum()) for g in OTHER_GENDERS}}
-    if len(others) >= min_group_size:
-        out[statistic] = float(STATISTICS[statistic](others[column]))
-    elif len(others):
+    mask = np.isin(gender, OTHER_GENDERS)
+    out = {"n": int(mask.sum()), **{g: int((gender == g).sum()) for g in OTHER_GENDERS}}
+    if mask.sum() >= min_group_size:
+        out[statistic] = float(STATISTICS[statistic](values[mask]))
+    elif mask.any():
         out["status"] = "suppressed"
     return out
 
@@ -133,10 +133,13 @@ def _others(table: pd.DataFrame, column: str, statistic: str, min_group_size: in
 def _gap_indicator(
     table: pd.DataFrame, column: str, statistic: str, conventions: PayGapConventions
 ) -> dict:
-    women = table.loc[table["gender"] == WOMEN, column]
-    men = table.loc[table["gender"] == MEN, column]
-    gap = relative_gap(men, women, statistic, conventions.min_group_size)
-    return {**gap, "other_genders": _others(table, column, statistic, conventions.min_group_size)}
+    gender = table["gender"].to_numpy(dtype=object)
+    values = table[column].to_numpy(dtype=float)
+    gap = relative_gap(
+        values[gender == MEN], values[gender == WOMEN], statistic, conventions.min_group_size
+    )
+    others = _others(gender, values, statistic, conventions.min_group_size)
+    return {**gap, "other_genders": others}
 
 
 def _variable_population(table: pd.DataFrame, conventions: PayGapConventions) -> pd.DataFrame:

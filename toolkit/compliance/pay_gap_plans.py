@@ -7,10 +7,13 @@ plan that widens the gap shows it before it is adopted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.weightstats import DescrStatsW
 
+from toolkit.compliance.pay_conventions import PayGapConventions
 from toolkit.compliance.pay_gap import (
     JOINT_ASSESSMENT,
     MEAN_GAP,
@@ -18,7 +21,10 @@ from toolkit.compliance.pay_gap import (
     RECEIVING,
     VARIABLE_MEAN_GAP,
     VARIABLE_MEDIAN_GAP,
+    pay_gap_report,
 )
+from toolkit.compliance.pay_people import people_from_run
+from toolkit.config import Scenario
 
 GAPS = (MEAN_GAP, VARIABLE_MEAN_GAP, MEDIAN_GAP, VARIABLE_MEDIAN_GAP)
 RUN_COLUMNS = (*GAPS, "share_women_receiving", "share_men_receiving", "categories_flagged")
@@ -46,6 +52,37 @@ def run_row(report: dict) -> dict[str, float]:
         row[f"share_{who}_receiving"] = report[RECEIVING][who].get("share_receiving", np.nan)
     row["categories_flagged"] = float(len(report[JOINT_ASSESSMENT]["categories_flagged"]))
     return row
+
+
+def run_pay_gaps(
+    scenario: Scenario,
+    runs: Iterable[tuple[dict, pd.DataFrame, pd.DataFrame]],
+    conventions: PayGapConventions,
+) -> pd.DataFrame:
+    """Return the headline pay-gap figures of each run of one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario the runs were made with (its people and their base pay).
+    runs : iterable of (dict, DataFrame, DataFrame)
+        Per run: what identifies it (e.g. ``scenario``, ``plan``, ``seed``), its
+        ``awards.parquet`` and its ``cashflows.parquet``.
+    conventions : PayGapConventions
+        How pay is counted; the Art. 10 decomposition runs without bootstrap intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per run: the identifying columns, ``year`` (the reference year) and the
+        :data:`RUN_COLUMNS`.
+    """
+    rows = []
+    for identity, awards, cashflows in runs:
+        people, year = people_from_run(scenario, awards, cashflows, conventions)
+        report = pay_gap_report(people, conventions, year, bootstrap=False)
+        rows.append({**identity, "year": year, **run_row(report)})
+    return pd.DataFrame(rows)
 
 
 def _interval(values: np.ndarray, alpha: float) -> tuple[float, float, float]:

@@ -61,7 +61,8 @@ def validate_people(
     -------
     DataFrame
         A copy with ``base_pay``, ``variable_pay`` (and ``hours_per_year``) as floats and
-        ``category`` filled from the conventions' category column.
+        ``category`` filled from the conventions' category column where the table has no
+        ``category`` of its own; ``attrs["category_column"]`` says which column it is.
 
     Raises
     ------
@@ -69,8 +70,10 @@ def validate_people(
         Naming the source, the column and the first offending rows.
     """
     table = people.reset_index(drop=True).copy()
+    category_column = "category"
     if "category" not in table.columns and conventions.category in table.columns:
         table["category"] = table[conventions.category]
+        category_column = conventions.category
     needed = [*REQUIRED, *conventions.criteria]
     if conventions.pay_basis == "hourly":
         needed.append("hours_per_year")
@@ -109,6 +112,7 @@ def validate_people(
             limit = "must be more than 0" if column == "hours_per_year" else "negative pay"
             _refuse(source, column, table.index[low], limit, line_offset)
         table[column] = values
+    table.attrs["category_column"] = category_column
     return table
 
 
