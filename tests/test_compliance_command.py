@@ -120,3 +120,22 @@ def test_batch_report_puts_each_plans_gap_next_to_net_value(batch, tmp_path):
         found = per_run[(per_run["plan"] == row.plan) & (per_run["seed"] == row.seed)]
         assert found[VARIABLE_MEAN_GAP].iloc[0] == pytest.approx(100 * row.gender_gap_awards)
     assert "change vs no_incentive" in (out / "pay_gap.html").read_text()
+
+
+def test_decision_report_plan_comparison_shows_each_plans_pay_gap(batch, tmp_path):
+    from toolkit.report import load_batch
+    from toolkit.report.tables import plan_comparison
+
+    out = tmp_path / "gap"
+    assert pay_gap(batch.directory, out, "--scenario", SMALL) == 0
+    plans = {p["plan"]: p for p in json.loads((out / "pay_gap.json").read_text())["plans"]}
+    table = plan_comparison(load_batch(batch.directory)).set_index("Plan")
+    variable = table["Gender gap in variable pay, Art. 9(1)(b) (%)"]
+    change = table["Gender pay gap vs reference (points)"]
+    for plan in PLANS:
+        expected = plans[plan][VARIABLE_MEAN_GAP]
+        if expected is None:
+            assert pd.isna(variable[plan])
+        else:
+            assert variable[plan] == pytest.approx(expected)
+        assert change[plan] == pytest.approx(plans[plan][f"{MEAN_GAP}_vs_reference"])
