@@ -296,3 +296,36 @@ def test_small_groups_are_suppressed_and_do_not_set_the_highest_rate():
     assert found["groups"]["female"]["impact_ratio"] == pytest.approx(0.4)
     expected = fisher_exact([[4, 16], [10, 10]])[1]
     assert found["groups"]["female"]["fisher_p_value"] == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------ timing of variable pay
+
+
+def test_variable_pay_timing_conventions_on_a_hand_ledger():
+    from toolkit.compliance.pay_people import variable_pay_by_year
+
+    awards = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b"],
+            "cohort": ["2025Q1", "2026Q1", "2025Q1"],
+            "granted": [100.0, 100.0, 50.0],
+            "earned": [80.0, 120.0, 0.0],
+        }
+    )
+    cashflows = pd.DataFrame(
+        {
+            "period": ["2026Q1", "2026Q1", "2027Q2", "2027Q3"],
+            "person_id": ["a", "a", "a", "a"],
+            "kind": ["vest", "pay", "pay", "clawback"],
+            "amount": [80.0, 60.0, 20.0, 15.0],
+        }
+    )
+
+    def by(timing):
+        table = variable_pay_by_year(awards, cashflows, timing, 2025)
+        return {(r.person_id, r.year): r.variable_pay for r in table.itertuples()}
+
+    assert by("grant") == {("a", 2025): 100.0, ("a", 2026): 100.0, ("b", 2025): 50.0}
+    assert by("earned") == {("a", 2025): 80.0, ("a", 2026): 120.0}  # b earned nothing
+    assert by("vest") == {("a", 2026): 80.0}
+    assert by("payment") == {("a", 2026): 60.0, ("a", 2027): 5.0}  # 20 paid, 15 clawed back

@@ -161,7 +161,8 @@ def variable_pay_by_year(
         A run's ``cashflows.parquet`` (one row per person, cohort and money event).
     timing : {"grant", "earned", "vest", "payment"}
         ``grant``: grant values of the cohorts granted in the year; ``earned``: what those
-        cohorts earned (after performance, pool, cap and malus); ``vest``: amounts vested in
+        cohorts earned so far (after performance, pool, cap and malus; a cohort still open at
+        the horizon's end counts what it accrued by then); ``vest``: amounts vested in
         the year; ``payment``: paid in the year net of clawback recovered in it.
     start_year : int
         Year of the scenario's start, for a horizon with a single period (label ``all``).
