@@ -215,7 +215,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "pay-gap",
         help="Directive (EU) 2023/970 Art. 9(1) indicators, Art. 10 flag, four-fifths rule",
         description="Compute the gender pay gap indicators of Art. 9(1) of Directive (EU) "
-        "2023/970, the Art. 10 joint-pay-assessment flag (a category's gap of at least 5 %% "
+        "2023/970, the Art. 10 joint-pay-assessment flag (a category's gap of at least 5 % "
         "not explained by the criteria named, pooled Oaxaca-Blinder with bootstrap intervals) "
         "and the US four-fifths rule on receiving an award, with every convention printed. "
         "INPUT is a run directory or a batch directory of `lti batch` (with --scenario; for a "
