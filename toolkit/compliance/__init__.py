@@ -1,0 +1,1 @@
+"""Compliance: equal-pay impact, jurisdiction rules and record retention. Not legal advice."""
