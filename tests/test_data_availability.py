@@ -6,6 +6,7 @@ four plan periods are 2026Q1..2026Q4; ledger cases use the toy organisation of
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -374,7 +375,7 @@ data_feeds:
 )
 def test_scenario_refuses_bad_feeds_naming_file_and_field(tmp_path, change, where):
     path = tmp_path / "feeds.yaml"
-    text = open(SMALL).read() + FEED_YAML.replace(*change)
+    text = Path(SMALL).read_text() + FEED_YAML.replace(*change)
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:
         load_scenario(path)
@@ -384,11 +385,12 @@ def test_scenario_refuses_bad_feeds_naming_file_and_field(tmp_path, change, wher
 
 def test_feed_yaml_loads_and_unknown_feed_kpi_is_refused_with_the_plan(tmp_path):
     path = tmp_path / "feeds.yaml"
-    path.write_text(open(SMALL).read() + FEED_YAML)
+    path.write_text(Path(SMALL).read_text() + FEED_YAML)
     scenario = load_scenario(path)
     assert scenario.data_feeds[0].delay.median_days == 4
     typo = tmp_path / "typo.yaml"
-    typo.write_text(open(SMALL).read() + FEED_YAML.replace("[mttr_mean_hours]", "[mttr_hours]"))
+    misspelt = FEED_YAML.replace("[mttr_mean_hours]", "[mttr_hours]")
+    typo.write_text(Path(SMALL).read_text() + misspelt)
     with pytest.raises(ConfigError, match=r"data_feeds\[0\]\.kpis\[0\]: unknown KPI 'mttr_hours'"):
         load_plan(PLAN, scenario=load_scenario(typo))
 
@@ -399,7 +401,7 @@ def test_feed_yaml_loads_and_unknown_feed_kpi_is_refused_with_the_plan(tmp_path)
 )
 def test_plan_refuses_bad_late_data_rules(tmp_path, rule):
     path = tmp_path / "late.yaml"
-    path.write_text(open("scenarios/plans/balanced.yaml").read() + f"late_data: {rule}\n")
+    path.write_text(Path("scenarios/plans/balanced.yaml").read_text() + f"late_data: {rule}\n")
     with pytest.raises(ConfigError) as caught:
         load_plan(path)
     assert "late_data" in str(caught.value)
