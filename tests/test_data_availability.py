@@ -16,8 +16,10 @@ from pydantic import ValidationError
 from toolkit.config import ConfigError, load_scenario
 from toolkit.config.plan import LateData
 from toolkit.config.scenario import DataFeed
+from toolkit.experiments import run_batch
 from toolkit.plans import load_plan
 from toolkit.plans.ledger import AwardLedger
+from toolkit.report import availability_markdown, availability_summary, load_batch
 from toolkit.run import run_plan
 from toolkit.run.data_availability import COLUMNS, draw_deliveries, settling_close
 
@@ -417,3 +419,64 @@ def test_late_data_defaults_are_documented_values():
     )
     with pytest.raises(ValidationError):
         DataFeed.model_validate({**feed().model_dump(), "delay": {"median_days": 0}})
+
+
+# -- batches and the report --------------------------------------------------------------------
+
+SPREAD_YAML = """
+data_feeds:
+  - id: itsm
+    name: ITSM incident export
+    kpis: [mttr_mean_hours, sla_attainment]
+    deadline_days: 5
+    delay: {median_days: 5, sigma: 0.8}
+    missing_probability: 0.1
+"""
+
+
+@pytest.fixture(scope="module")
+def feed_batches(tmp_path_factory):
+    """The same feed scenario in a batch run in this process and in one on two workers."""
+    root = tmp_path_factory.mktemp("feeds")
+    scenario = root / "feeds.yaml"
+    scenario.write_text(Path(SMALL).read_text() + SPREAD_YAML)
+    out = {}
+    for workers in (1, 2):
+        out[workers] = root / f"batch{workers}"
+        run_batch([str(scenario)], [PLAN], [1, 2], out[workers], workers=workers, progress=False)
+    return out
+
+
+def test_record_is_written_alike_by_every_executor(feed_batches):
+    files = {
+        workers: sorted(directory.glob("runs/*/*/*/data_availability.parquet"))
+        for workers, directory in feed_batches.items()
+    }
+    assert len(files[1]) == len(files[2]) == 2
+    for one, two in zip(files[1], files[2], strict=True):
+        pd.testing.assert_frame_equal(pd.read_parquet(one), pd.read_parquet(two))
+    record = pd.concat(pd.read_parquet(path) for path in files[1])
+    assert {"on_time", "provisional"} <= set(record["status"])
+
+
+def test_report_shows_what_was_provisional_and_what_changed(feed_batches):
+    batch = load_batch(feed_batches[2], reference=PLAN)
+    summary = availability_summary(batch)
+    assert len(summary) == 1
+    record = batch.run_table("data_availability")
+    row = summary.iloc[0]
+    shares = record["status"].value_counts(normalize=True) * 100
+    for status in ("on_time", "provisional", "held", "missing"):
+        assert row[status] == pytest.approx(shares.get(status, 0.0))
+    assert row["true_up_per_seed"] == pytest.approx(record["true_up"].sum() / 2)
+    text = availability_markdown(batch)
+    assert text.startswith("## Late and missing data")
+    assert f"{row['mean_abs_change']:.1f} points" in text
+    assert f"| `{PLAN}` | {row['on_time']:.0f} |" in text
+
+
+def test_report_has_no_data_section_without_feeds(tmp_path):
+    run_batch([SMALL], [PLAN], [1], tmp_path, workers=1, progress=False)
+    batch = load_batch(tmp_path, reference=PLAN)
+    assert availability_summary(batch).empty
+    assert availability_markdown(batch) == ""
