@@ -6,11 +6,13 @@ Excel evaluator and compared with the toolkit's definitions.
 """
 
 import math
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 
+from toolkit.config import load_scenario
 from toolkit.course import data_availability as da
 from toolkit.course.workbooks import workbook_bytes
 
@@ -181,3 +183,14 @@ def test_the_period_log_counts_deliveries_on_time_late_and_missing(feeds, tmp_pa
     blank.write_bytes(workbook_bytes(da.sla_workbook()))
     empty = SlaSheet(openpyxl.load_workbook(blank)["Period log"])
     assert empty.value("E2") == "" and empty.value(f"F{da.BLANK_LOG_ROWS + 3}") == 0
+
+
+def test_the_commented_feeds_of_the_default_scenario_are_the_example_feeds(tmp_path):
+    text = Path("scenarios/default.yaml").read_text()
+    start = text.index("# data_feeds:")
+    uncommented = "\n".join(line[2:] for line in text[start:].splitlines())
+    path = tmp_path / "default_with_feeds.yaml"
+    path.write_text(text[:start] + uncommented + "\n")
+    scenario = load_scenario(path)
+    assert scenario.data_feeds == da.example_feeds(10)
+    assert load_scenario("scenarios/default.yaml").data_feeds == []
