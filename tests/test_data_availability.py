@@ -480,3 +480,26 @@ def test_report_has_no_data_section_without_feeds(tmp_path):
     batch = load_batch(tmp_path, reference=PLAN)
     assert availability_summary(batch).empty
     assert availability_markdown(batch) == ""
+
+
+def test_true_ups_after_vesting_keep_the_ledgers_money_identities(small):
+    """A one-year cohort from 2025Q3 vests at 2026Q2; that quarter is trued up at 2026Q3."""
+    scenario, plan = small
+    yearly = plan.model_copy(update={"performance_period_years": 1, "start_after_periods": 2})
+    run = run_plan(with_feeds(scenario, feed()), yearly, SEED)
+    cash = run.ledger.cashflows()
+    first = cash[cash["cohort"] == "2025Q3"].groupby(["period", "kind"])["amount"].sum()
+    assert first["2026Q2", "vest"] > 0
+    # after vesting, the true-up is vested and paid at once (no deferral in the plan)
+    assert first["2026Q3", "true_up"] == pytest.approx(first["2026Q3", "vest"])
+    assert first["2026Q3", "pay"] == pytest.approx(first["2026Q3", "vest"])
+    awards = run.awards
+    scaled = awards["pool_scaling"] + awards["cap_scaling"] + awards["forfeited"]
+    assert np.abs(awards["accrued"] - awards["earned"] - scaled).max() < CENT
+    paid_side = awards["paid"] + awards["clawed_back"] + awards["deferred"]
+    paid_side += awards["malus"] - awards["forfeited"]
+    assert np.abs(awards["vested"] - paid_side).max() < CENT
+    record = run.data_availability
+    done = record[record["settled_period"] != ""]
+    gap = done["provisional_accrual"] + done["true_up"] - on_time_accrual(run, done)
+    assert np.abs(gap).max() < CENT
