@@ -385,6 +385,13 @@ def test_scenario_refuses_bad_feeds_naming_file_and_field(tmp_path, change, wher
     assert where in str(caught.value)
 
 
+def test_scenario_refuses_two_feeds_with_one_id(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text(Path(SMALL).read_text() + FEED_YAML + FEED_YAML.split("\n", 2)[2])
+    with pytest.raises(ConfigError, match=r"data_feeds\[1\]\.id: data feed id 'itsm' is used"):
+        load_scenario(path)
+
+
 def test_feed_yaml_loads_and_unknown_feed_kpi_is_refused_with_the_plan(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text(Path(SMALL).read_text() + FEED_YAML)
