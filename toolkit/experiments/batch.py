@@ -96,6 +96,7 @@ RUN_TABLES = (
     "cashflows.parquet",
     "business_impact.parquet",
     "vendor_sla.parquet",
+    "data_availability.parquet",
 )
 RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
@@ -182,6 +183,7 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
             run.truth, run.scenario.business_impact, run.scenario.horizon.period
         ),
         "vendor_sla.parquet": vendor_sla_table(run.scenario, run.truth, run.reported, run.seed),
+        "data_availability.parquet": run.data_availability,
     }
     for name, table in tables.items():
         table.to_parquet(staging / name, index=False)
