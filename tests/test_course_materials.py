@@ -38,7 +38,7 @@ class XlError(Exception):
 
 TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"]|"")*")|(?P<num>\d+(?:\.\d+)?(?:[Ee][+-]?\d+)?)'
-    r"|(?P<func>[A-Z]+)\(|(?P<ref>\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
+    r"|(?P<func>[A-Z]+)\(|(?P<ref>(?:'[^']+'!)?\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
     r"|(?P<op><=|>=|<>|[-+*/&=<>(),]))"
 )
 
@@ -60,13 +60,29 @@ def _cell_index(ref):
 
 
 class Sheet:
-    """Evaluate the formulas of one worksheet, cells referring to cells of the same sheet."""
+    """Evaluate the formulas of one worksheet; a reference ``'Other sheet'!A1`` reads another
+    sheet of the same workbook."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, others=None):
         self.ws = ws
         self.memo = {}
+        self.others = {ws.title: self} if others is None else others
+        self.others.setdefault(ws.title, self)
+
+    def _elsewhere(self, ref):
+        """Return the sheet a reference points into and the reference within it."""
+        if "!" not in ref:
+            return self, ref
+        name, _, inner = ref.partition("!")
+        name = name.strip("'")
+        if name not in self.others:
+            self.others[name] = Sheet(self.ws.parent[name], self.others)
+        return self.others[name], inner
 
     def value(self, ref):
+        sheet, ref = self._elsewhere(ref)
+        if sheet is not self:
+            return sheet.value(ref)
         col, row = _cell_index(ref)
         key = (col, row)
         if key not in self.memo:
@@ -83,6 +99,9 @@ class Sheet:
         return self.memo[key]
 
     def range(self, ref):
+        sheet, ref = self._elsewhere(ref)
+        if sheet is not self:
+            return sheet.range(ref)
         first, last = ref.split(":")
         (c1, r1), (c2, r2) = _cell_index(first), _cell_index(last)
         cells = []
@@ -251,6 +270,12 @@ def _averageifs(values, *pairs):
     return sum(chosen) / len(chosen)
 
 
+def _sumif(cells, criterion, sums):
+    """Sum ``sums`` where ``cells`` equal ``criterion`` (text or number, as SUMIF matches)."""
+    chosen = [s for c, s in zip(cells, sums, strict=True) if c is not None and c == criterion]
+    return sum(_numbers(chosen))
+
+
 FUNCTIONS = {
     "AND": lambda *a: all(_truth(x) for x in a),
     "OR": lambda *a: any(_truth(x) for x in a),
@@ -261,6 +286,7 @@ FUNCTIONS = {
     "SUM": lambda *a: sum(_numbers(a)),
     "ABS": lambda a: abs(_number(a)),
     "AVERAGEIFS": _averageifs,
+    "SUMIF": _sumif,
     "RANK": lambda x, cells: 1 + sum(v > _number(x) for v in _numbers([cells])),
     "TEXT": lambda x, fmt: f"{_number(x):.{len(fmt.partition('.')[2])}f}",
 }
@@ -276,6 +302,11 @@ def test_the_evaluator_reads_excel_precedence_and_blanks(tmp_path):
     assert sheet.value("B1") == 8.0
     assert sheet.value("B2") == "n=2 3.0"
     assert sheet.value("B3") == 3.0
+    other = wb.create_sheet("Other sheet")
+    other["A1"], other["A2"], other["B1"], other["B2"] = "q1", "q2", 5, 7
+    ws["C1"] = "q2"
+    ws["C2"] = "=SUMIF('Other sheet'!$A$1:$A$2,C1,'Other sheet'!$B$1:$B$2)+'Other sheet'!B1"
+    assert Sheet(ws).value("C2") == 12.0
 
 
 # ---------------------------------------------------------------------------------------------

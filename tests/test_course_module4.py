@@ -1,17 +1,21 @@
 """Module 4's notebook runs whole on a batch; its tables hold the ledger's money and its
 checkers judge answers both ways."""
 
+import io
 import math
 
 import nbformat
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
 from toolkit.config import load_scenario
+from toolkit.course import finance_materials as fm
 from toolkit.course import financial_management as m4
 from toolkit.course.catalogue import module
 from toolkit.course.sections import section_problems
+from toolkit.course.workbooks import workbook_bytes
 from toolkit.finance import journal_entries, reconcile
 
 SMALL = "scenarios/small.yaml"
@@ -193,3 +197,84 @@ def test_the_corrections_check_wants_balanced_postings_that_clear_every_differen
     liability = differences.loc[differences["account"] == "lti_liability", "difference"].sum()
     assert f"off by {liability:,.2f}" in text and "4 of 4 quarters close" in text
     assert math.isfinite(liability) and not np.isclose(liability, 0)
+
+
+# -- the accrual and reconciliation workbook (its formulas evaluated) ------------------------
+def _evaluated(book):
+    from tests.test_course_materials import Sheet
+
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(book)))
+    roll = Sheet(book[fm.ROLL_SHEET])
+    return book, roll, roll.others.setdefault(fm.SCHEDULE_SHEET, Sheet(book[fm.SCHEDULE_SHEET]))
+
+
+def test_the_workbook_recomputes_the_toolkits_accruals_and_roll_forward(batch):
+    directory, name = batch
+    rows, quarters = fm.reconciliation_inputs(directory, name, 1, 0.05)
+    book, roll, schedule = _evaluated(fm.reconciliation_workbook(rows, quarters, "test"))
+    full, _ = m4.quarterly_roll_forward(directory, name, 1, "straight_line", 0.05)
+    ends = full[full["period"].isin(set(quarters["quarter"]))]
+    expected = ends.sort_values(["cohort", "team_id", "period_index"])
+    for i, item in enumerate(expected.itertuples(), start=2):
+        assert schedule.value(f"H{i}") == pytest.approx(item.service_share)
+        assert schedule.value(f"I{i}") == pytest.approx(item.cumulative_accrual, abs=0.01)
+        assert schedule.value(f"J{i}") == pytest.approx(item.expense, abs=0.01)
+    first = fm.ROLL_HEADER_ROW + 1
+    for i, item in enumerate(quarters.itertuples(), start=first):
+        assert roll.value(f"A{i}") == item.quarter
+        assert roll.value(f"B{i}") == pytest.approx(item.opening, abs=0.005)
+        assert roll.value(f"J{i}") == pytest.approx(item.closing, abs=0.005)
+        assert roll.value(f"K{i}") == pytest.approx(item.expense, abs=0.005)
+        assert roll.value(f"L{i}") == pytest.approx(item.closing, abs=fm.TOLERANCE)
+        assert roll.value(f"N{i}") == "OK"
+    assert float(quarters["payments"].sum()) > 0  # the run pays, so net payments are tested
+    last = first + len(quarters) - 1
+    ws = book[fm.ROLL_SHEET]
+    ws[f"M{last}"] = round(float(quarters["closing"].iloc[-1]) + 10, 2)  # the GL is 10 higher
+    _, roll, _ = _evaluated(book)
+    assert roll.value(f"N{last}") == "GL differs by 10.00"
+    ws[f"M{last}"] = round(float(quarters["closing"].iloc[-1]), 2)
+    _, roll, _ = _evaluated(book)
+    assert roll.value(f"N{last}") == "OK"
+    ws[f"C{first}"] = float(quarters["service_cost"].iloc[0]) + 100  # a movement mistyped
+    _, roll, _ = _evaluated(book)
+    assert roll.value(f"N{first}") == "closing differs from the schedule by 100.00"
+    assert roll.value(f"J{last}") == pytest.approx(quarters["closing"].iloc[-1] + 100, abs=0.005)
+
+
+def test_a_hand_filled_blank_workbook_closes_as_computed_by_hand():
+    book = fm.reconciliation_workbook()
+    ws = book[fm.SCHEDULE_SHEET]
+    # one cohort, four quarters of service; the estimate moves; it vests 1,100 at the end
+    for r, (quarter, payout, vested) in enumerate(
+        [("Q1", 1000, 0), ("Q2", 1200, 0), ("Q3", 1100, 0), ("Q4", 1100, 1100)], start=2
+    ):
+        for c, value in enumerate(["C1", "ops", quarter, r - 1, 4, payout, vested], start=1):
+            ws.cell(row=r, column=c, value=value)
+    roll = book[fm.ROLL_SHEET]
+    first = fm.ROLL_HEADER_ROW + 1
+    # service cost at the previous estimate; change in estimate the rest; 60 % paid at vesting
+    movements = [
+        ("Q1", 250, 0, 0),
+        ("Q2", 250, 100, 0),
+        ("Q3", 300, -75, 0),
+        ("Q4", 275, 0, 660),
+    ]
+    for r, (quarter, service, change, paid) in enumerate(movements, start=first):
+        values = (quarter, service, change, paid, 0, 0, 0)
+        for c, value in zip((1, 3, 4, 5, 6, 7, 8), values, strict=True):
+            roll.cell(row=r, column=c, value=value)
+    roll[f"M{first + 3}"] = 440
+    _, sheet, schedule = _evaluated(book)
+    assert [schedule.value(f"I{r}") for r in range(2, 6)] == [250, 600, 825, 1100]
+    assert [schedule.value(f"J{r}") for r in range(2, 6)] == [250, 350, 225, 275]
+    assert schedule.value("I6") == ""  # a blank row computes nothing
+    closings = [sheet.value(f"J{r}") for r in range(first, first + 4)]
+    assert closings == [250, 600, 825, 440]  # 1,100 accrued less 660 paid
+    assert [sheet.value(f"N{r}") for r in range(first, first + 4)] == ["OK"] * 4
+    roll[f"H{first + 3}"] = 50  # a clawback of 50: cash back, the expense 50 lower
+    _, sheet, _ = _evaluated(book)
+    assert sheet.value(f"I{first + 3}") == 610 and sheet.value(f"K{first + 3}") == 225
+    assert sheet.value(f"J{first + 3}") == 440
+    assert sheet.value(f"L{first + 3}") == 490  # the schedule was not told: it flags it
+    assert sheet.value(f"N{first + 3}") == "closing differs from the schedule by -50.00"
