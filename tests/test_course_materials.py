@@ -387,6 +387,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "baseline_adjustment",
         "plan_review",
         "governance",
+        "finance",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)
@@ -513,6 +514,39 @@ def test_the_filled_review_counts_the_batchs_audits(filled, batch_dir):
         name = plan.replace("_", "\\_")
         expected = f"| small | {name} | {len(parts)} | {len(behaviour)} | {audited} | {found} |"
         assert expected in text, expected
+
+
+def test_the_filled_finance_materials_hold_the_batchs_forecast_costs_and_roll_forward(
+    filled, batch_dir
+):
+    from toolkit.course import finance_materials
+    from toolkit.finance.forecast import forecast_summary
+    from toolkit.finance.transparency import cost_statement, run_costs
+    from toolkit.report.data import load_batch
+    from toolkit.report.finance import ledger_runs
+
+    batch = load_batch(batch_dir)
+    runs = ledger_runs(batch)
+    forecast = (filled / "templates" / "liability_forecast.md").read_text()
+    summary = forecast_summary(runs)
+    assert not summary.empty
+    for row in summary.itertuples():
+        line = f"| {row.plan.replace('_', chr(92) + '_')} | {int(row.year)} |"
+        shown = next(x for x in forecast.splitlines() if x.startswith(line))
+        assert f"{row.paid_p90:,.0f}".replace(",", "\\,") in shown, shown
+    statement = (filled / "templates" / "business_unit_cost_statement.md").read_text()
+    costs = cost_statement(run_costs(runs))
+    for row in costs[costs["plan"] == GAMED].itertuples():
+        line = f"| {GAMED.replace('_', chr(92) + '_')} | {row.business_unit} |"
+        shown = next(x for x in statement.splitlines() if x.startswith(line))
+        assert f"{row.earned:,.0f}".replace(",", "\\,") in shown, shown
+    book = openpyxl.load_workbook(filled / "worksheets" / "accrual_reconciliation.xlsx")
+    roll = Sheet(book[finance_materials.ROLL_SHEET])
+    _, quarters = finance_materials.reconciliation_inputs(batch, GAMED, 0, 0.05)
+    first = finance_materials.ROLL_HEADER_ROW + 1
+    for i, row in enumerate(quarters.itertuples(), start=first):
+        assert roll.value(f"J{i}") == pytest.approx(row.closing, abs=0.005)
+        assert roll.value(f"N{i}") == "OK"
 
 
 def test_the_review_of_a_run_directory_holds_the_review_table(tmp_path):
