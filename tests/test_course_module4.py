@@ -242,6 +242,14 @@ def test_the_workbook_recomputes_the_toolkits_accruals_and_roll_forward(batch):
     assert roll.value(f"J{last}") == pytest.approx(quarters["closing"].iloc[-1] + 100, abs=0.005)
 
 
+def test_a_run_the_batch_does_not_hold_is_refused_naming_it(batch):
+    directory, name = batch
+    with pytest.raises(fm.MaterialsError, match=f"no run of plan '{name}' with seed 7"):
+        fm.reconciliation_inputs(directory, name, 7, 0.05)
+    with pytest.raises(ValueError, match="forfeiture_rate must be in"):
+        m4.quarterly_roll_forward(directory, name, 0, "straight_line", 1.5)
+
+
 def test_a_hand_filled_blank_workbook_closes_as_computed_by_hand():
     book = fm.reconciliation_workbook()
     ws = book[fm.SCHEDULE_SHEET]

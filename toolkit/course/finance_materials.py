@@ -34,11 +34,11 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 
 from toolkit.course.documents import BLANK, Document, MaterialsError
+from toolkit.course.financial_management import quarterly_roll_forward, run_of
 from toolkit.course.workbooks import ALARM, BOLD, INPUT, _header, _notes, _widths, new_workbook
-from toolkit.finance import accrual_schedule, roll_forward, summarise_roll_forward
+from toolkit.finance import summarise_roll_forward
 from toolkit.finance.forecast import forecast_summary
 from toolkit.finance.transparency import cost_statement, run_costs
-from toolkit.plans.loading import PERIODS_PER_YEAR
 from toolkit.report.data import Batch
 from toolkit.report.finance import cost_display, forecast_display, ledger_runs
 
@@ -109,19 +109,13 @@ def reconciliation_inputs(
     MaterialsError
         If the batch has no such run or cannot read the plan or scenario as run.
     """
-    runs = [r for r in ledger_runs(batch) if r.plan == plan and r.seed == seed]
-    if not runs:
-        raise MaterialsError(f"{batch.directory}: no run of plan {plan!r} with seed {seed}")
-    run = runs[0]
-    per_year = PERIODS_PER_YEAR[run.scenario_model.horizon.period]
-    schedule = accrual_schedule(
-        run.tables,
-        run.plan_model,
-        per_year,
-        method="straight_line",
-        forfeiture_rate=forfeiture_rate,
-    )
-    quarters = roll_forward(schedule, run.scenario_model, per_year)
+    try:
+        run = run_of(batch, plan, seed)
+        schedule, quarters = quarterly_roll_forward(
+            batch, plan, seed, "straight_line", forfeiture_rate
+        )
+    except ValueError as error:
+        raise MaterialsError(str(error)) from None
     ends = set(quarters["quarter"])
     rows = schedule[schedule["period"].isin(ends)].copy()
     window = run.plan_model.performance_period_years * 4

@@ -151,6 +151,20 @@ def plan_runs(batch: Batch, plan: str) -> list[LedgerRun]:
     return [run for run in ledger_runs(batch) if run.plan == plan]
 
 
+def run_of(batch: Batch, plan: str, seed: int) -> LedgerRun:
+    """Return the run of ``plan`` with ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If the batch has no such run (naming the batch, plan and seed).
+    """
+    for run in plan_runs(batch, plan):
+        if run.seed == seed:
+            return run
+    raise ValueError(f"{batch.directory}: no run of plan {plan!r} with seed {seed}")
+
+
 def vesting_by_year(batch: Batch, plan: str) -> pd.DataFrame:
     """Return what vested per run, plan year and team, before and after pools and the cap.
 
@@ -605,12 +619,16 @@ def quarterly_roll_forward(
     -------
     tuple of DataFrame
         :func:`toolkit.finance.accrual_schedule` and :func:`toolkit.finance.roll_forward`.
+
+    Raises
+    ------
+    ValueError
+        If the batch has no such run, or cannot read its plan or scenario as run.
     """
     world, model, _ = batch_models(batch, plan)
     per_year = PERIODS_PER_YEAR[world.horizon.period]
-    (run,) = [run for run in plan_runs(batch, plan) if run.seed == seed]
     schedule = accrual_schedule(
-        run.tables,
+        run_of(batch, plan, seed).tables,
         model,
         per_year,
         method=method,
