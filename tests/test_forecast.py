@@ -1,5 +1,7 @@
 """Liability forecast and cost transparency: hand-built runs and a small batch of capped plans."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from toolkit.finance import (
     charge_to_services,
     cost_statement,
     forecast_summary,
+    future_service,
     liability_forecast,
     payment_paths,
     run_costs,
@@ -20,6 +23,7 @@ from toolkit.finance import (
     vesting_paths,
 )
 from toolkit.plans import load_plan
+from toolkit.plans.ledger import AwardLedger
 from toolkit.report import load_batch
 from toolkit.report.finance import ledger_runs
 
@@ -201,3 +205,48 @@ def test_cost_by_service_and_business_unit_adds_up_to_each_run(small_scenario, r
     with pytest.raises(ValueError, match="ghost"):
         ghost = pd.DataFrame({"team_id": ["ghost"], "paid": [1.0]})
         charge_to_services(ghost, small_scenario, ["paid"])
+
+
+def test_open_windows_are_completed_at_the_score_to_date(small_scenario):
+    plan = load_plan("balanced_guarded")  # three-year cliff from 2026Q1, 40 % deferred 2 years
+    labels = [str(p) for p in pd.period_range("2025Q1", periods=12, freq="Q")]
+    ledger = AwardLedger(plan, small_scenario, labels, 4)
+    teams = [team.id for team in small_scenario.organisation.teams]
+    for k in range(len(labels)):
+        ledger.close_period(k, dict.fromkeys(teams, 80.0))
+    tables = LedgerTables.from_ledger(ledger)
+    future = future_service(tables, plan, 4, "to_date").set_index(["cohort", "period"])
+    grants = tables.awards.groupby("cohort")["granted"].sum()
+    # 2026Q1 has 4 of its 12 periods to come, 2027Q1 has 8; both scored 80 so far
+    for cohort, to_come, vest, release in (
+        ("2026Q1", 4, "2028Q4", "2030Q4"),
+        ("2027Q1", 8, "2029Q4", "2031Q4"),
+    ):
+        amount = grants[cohort] / 12 * to_come * 0.8
+        assert future.loc[(cohort, vest), "vesting"] == pytest.approx(amount)
+        assert future.loc[(cohort, vest), "paid"] == pytest.approx(0.6 * amount)
+        assert future.loc[(cohort, release), "paid"] == pytest.approx(0.4 * amount)
+    at_target = future_service(tables, plan, 4, 100.0)
+    assert at_target["paid"].sum() == pytest.approx(future["paid"].sum() / 0.8)
+    run = LedgerRun("s", "p", 0, tables, plan, small_scenario)
+    paths = payment_paths([run], expected_score="to_date")
+    owed = tables.liability[tables.liability["period"] == labels[-1]]["liability"].sum()
+    assert paths["run_off"].sum() == pytest.approx(owed + future["paid"].sum())
+    assert paths["future_service"].sum() == pytest.approx(future["paid"].sum())
+    assert payment_paths([run])["future_service"].sum() == 0
+
+
+def test_pooled_over_scenarios_every_scenario_and_seed_is_one_draw(small_scenario):
+    plan = load_plan("balanced_guarded")
+    paid = {seed: {"2025Q4": 1_000 * (seed + 1)} for seed in range(10)}
+    runs = [
+        replace(_hand_run(seed, paid[seed], small_scenario, plan), scenario=name)
+        for name, seeds in (("north", range(0, 5)), ("south", range(5, 10)))
+        for seed in seeds
+    ]
+    apart = liability_forecast(runs).set_index("scenario")
+    assert apart.loc["north", "p50"] == pytest.approx(3_000)
+    assert apart.loc["south", "p50"] == pytest.approx(8_000)
+    pooled = liability_forecast(runs, pooled=True)
+    assert pooled["seeds"].tolist() == [10]
+    assert pooled[["p10", "p50", "p90"]].iloc[0].tolist() == pytest.approx([1_900, 5_500, 9_100])

@@ -4,11 +4,17 @@ Small pure functions of a plan and a scenario; :class:`toolkit.plans.ledger.Awar
 applies them when awards vest, and reports use them on its tables.
 """
 
-from toolkit.finance.accruals import AccrualError, LedgerTables, accrual_schedule
+from toolkit.finance.accruals import (
+    AccrualError,
+    LedgerTables,
+    accrual_schedule,
+    accruals_by_person,
+)
 from toolkit.finance.caps import apply_cap, cap_amount, personnel_cost
 from toolkit.finance.forecast import (
     LedgerRun,
     forecast_summary,
+    future_service,
     liability_forecast,
     payment_paths,
     vesting_paths,
@@ -38,12 +44,14 @@ __all__ = [
     "LedgerRun",
     "LedgerTables",
     "accrual_schedule",
+    "accruals_by_person",
     "apply_cap",
     "business_unit_shares",
     "cap_amount",
     "charge_to_services",
     "cost_statement",
     "forecast_summary",
+    "future_service",
     "journal_entries",
     "liability_forecast",
     "payment_paths",

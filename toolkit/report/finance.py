@@ -26,6 +26,7 @@ from pandas.io.formats.style import Styler
 
 from toolkit.finance.accruals import LedgerTables
 from toolkit.finance.forecast import LedgerRun, forecast_summary
+from toolkit.finance.rollforward import ROLL_COLUMNS, summarise_roll_forward
 from toolkit.finance.transparency import COST_MONEY, cost_statement, run_costs
 from toolkit.report.data import Batch, run_directory
 from toolkit.report.escaping import md_code, md_text, mpl_text
@@ -42,6 +43,7 @@ PAGE_STYLE = (
     "td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right}"
     "th{background:#f0f0f0}img{max-width:100%}"
 )
+REPORT_SCORE = "to_date"  # the decision report completes open windows at the score to date
 PAGE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -92,9 +94,9 @@ def forecast_display(summary: pd.DataFrame, money: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per scenario, plan and year: paid P10/P50/P90, the part paid after the
-        horizon, the budget P50/P90 (vesting before the cap), the cap as text and P(cap binds)
-        in %.
+        One row per scenario, plan and year: paid P10/P50/P90, the parts paid after the
+        horizon and earned after it, the budget P50/P90 (vesting before the cap), the cap as
+        text and P(cap binds) in %.
     """
     table = pd.DataFrame(
         {
@@ -105,7 +107,8 @@ def forecast_display(summary: pd.DataFrame, money: str) -> pd.DataFrame:
             f"Paid P10 ({money})": summary["paid_p10"],
             f"Paid P50 ({money})": summary["paid_p50"],
             f"Paid P90 ({money})": summary["paid_p90"],
-            f"Of which run-off, mean ({money})": summary["run_off_mean"],
+            f"Of which after the horizon, mean ({money})": summary["run_off_mean"],
+            f"Of which future service, mean ({money})": summary["future_service_mean"],
             f"Budget P50: vesting before cap ({money})": summary["budget_p50"],
             f"Budget P90 ({money})": summary["budget_p90"],
             "Cap per year": [_cap_text(cap, money) for cap in summary["cap"]],
@@ -123,8 +126,13 @@ def _money_formats(table: pd.DataFrame, money: str) -> dict:
 
 
 def batch_forecast(batch: Batch) -> pd.DataFrame:
-    """Return :func:`~toolkit.finance.forecast.forecast_summary` of the batch's runs."""
-    return forecast_summary(ledger_runs(batch))
+    """Return :func:`~toolkit.finance.forecast.forecast_summary` of the batch's runs.
+
+    Windows still open at the horizon's end are completed at each cohort's score to date
+    (``expected_score="to_date"``), so that the forecast is what the plan will pay, not only
+    what it owes at the horizon's end.
+    """
+    return forecast_summary(ledger_runs(batch), expected_score=REPORT_SCORE)
 
 
 def forecast_table(batch: Batch) -> Styler:
@@ -165,8 +173,8 @@ def forecast_bars(summary: pd.DataFrame, plans: Sequence[str], money: str, where
     fig = Figure(figsize=(4.8 * columns, 3.9 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     fig.suptitle(
-        f"Payments per year over seeds: P50 bar, P10–P90 whisker; hatched: run-off after the "
-        f"horizon ({mpl_text(where)})"
+        f"Payments per year over seeds: P50 bar, P10–P90 whisker; hatched: after the horizon "
+        f"({mpl_text(where)})"
     )
     if not paying:
         axes[0].text(0.5, 0.5, "No plan pays anything", ha="center", va="center")
@@ -183,7 +191,15 @@ def forecast_bars(summary: pd.DataFrame, plans: Sequence[str], money: str, where
             if projected:
                 bar.set_hatch("//")
         ax.errorbar(x, mid, yerr=errors, fmt="none", ecolor="black", capsize=3)
-        ax.scatter(x, rows_["budget_p90"], marker="D", color="black", zorder=3, label="budget P90")
+        vests = (rows_["budget_p90"] > 0).to_numpy()
+        ax.scatter(
+            x[vests],
+            rows_["budget_p90"].to_numpy()[vests],
+            marker="D",
+            color="black",
+            zorder=3,
+            label="budget P90 (vesting before the cap)",
+        )
         cap = float(rows_["cap"].iloc[0])
         top = float(max(rows_["paid_p90"].max(), rows_["budget_p90"].max()))
         binds = float(rows_["p_cap_binds"].max())
@@ -217,7 +233,7 @@ def _every_year(rows: pd.DataFrame) -> pd.DataFrame:
 
 def forecast_figure(batch: Batch, scenario: str) -> Figure:
     """Plot one scenario's payment forecast per plan and year (:func:`forecast_bars`)."""
-    summary = forecast_summary(ledger_runs(batch, scenario))
+    summary = forecast_summary(ledger_runs(batch, scenario), expected_score=REPORT_SCORE)
     return forecast_bars(summary, batch.plans(scenario), money_label(batch), scenario)
 
 
@@ -237,7 +253,8 @@ def forecast_note(batch: Batch) -> str:
         peak = rows.loc[rows["paid_p50"].idxmax()]
         text = (
             f"- {md_code(plan)}{where}: {money} {rows['paid_mean'].sum():,.0f} paid in all "
-            f"(mean over seeds, run-off included), most in {int(peak['year'])} "
+            f"(mean over seeds; {money} {rows['future_service_mean'].sum():,.0f} of it for "
+            f"service after the horizon), most in {int(peak['year'])} "
             f"(P50 {money} {peak['paid_p50']:,.0f}, P90 {money} {peak['paid_p90']:,.0f})"
         )
         binding = rows[rows["p_cap_binds"] > 0]
@@ -332,11 +349,16 @@ def cost_bars(statement: pd.DataFrame, plans: Sequence[str], money: str, where: 
     units = sorted(statement["business_unit"].unique())
     colours = colormaps["Set2"].colors
     fig = Figure(figsize=(13, 1.2 + 0.55 * max(3, len(plans))), layout="constrained")
-    axes = fig.subplots(1, len(COST_MONEY), sharey=True)
     fig.suptitle(
         f"Awards charged to business units through the services teams own, mean over seeds "
         f"({mpl_text(where)})"
     )
+    if statement.empty:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "No run of a known plan and scenario to charge", ha="center")
+        ax.axis("off")
+        return fig
+    axes = fig.subplots(1, len(COST_MONEY), sharey=True)
     y = np.arange(len(plans))
     for ax, column in zip(axes, COST_MONEY, strict=True):
         wide = statement.pivot_table(
@@ -376,7 +398,7 @@ def _png(fig: Figure) -> str:
 
 def finance_page(
     title: str,
-    rollforward_markdown: str,
+    rollforward: pd.DataFrame,
     summary: pd.DataFrame,
     statement: pd.DataFrame,
     money: str,
@@ -387,9 +409,9 @@ def finance_page(
     ----------
     title : str
         The page's heading (escaped).
-    rollforward_markdown : str
-        :func:`toolkit.finance.rollforward.roll_forward_markdown` of the run accrued; shown
-        as preformatted text.
+    rollforward : DataFrame
+        :func:`toolkit.finance.rollforward.roll_forward` of the run accrued; shown per
+        quarter and business unit, then per quarter.
     summary : DataFrame
         :func:`~toolkit.finance.forecast.forecast_summary` of the runs forecast.
     statement : DataFrame
@@ -411,7 +433,8 @@ def finance_page(
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Liability forecast</h2>",
         "<p>What each plan pays per calendar year over the seeds of the batch (P10, P50, P90), "
-        "including the run-off after the horizon, the budget the year's vesting needs before "
+        "including the run-off after the horizon (and, where the table shows it, what windows "
+        "still open are expected to earn after it), the budget the year's vesting needs before "
         "the cap, and the share of seeds where the cap binds (the ledger scaled the year's "
         "vesting down to it, or the run-off's vesting exceeds it).</p>",
     ]
@@ -439,7 +462,13 @@ def finance_page(
         parts.append(f'<img alt="{alt}" src="data:image/png;base64,{_png(fig)}">')
     parts += [
         "<h2>Quarterly roll-forward</h2>",
-        f"<pre>{html.escape(rollforward_markdown)}</pre>",
-        "</body></html>",
+        "<p>closing = opening + service cost + change in estimate − forfeitures − malus − "
+        "payments; a clawback lowers the expense and returns cash. Per quarter and business "
+        "unit, then for all units.</p>",
     ]
+    for by in (["quarter", "business_unit"], ["quarter"]):
+        rolled = summarise_roll_forward(rollforward, by)
+        amounts = {column: "{:,.2f}" for column in ROLL_COLUMNS}
+        parts.append(_styled(rolled, amounts).to_html())
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"

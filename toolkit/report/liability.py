@@ -1,16 +1,9 @@
-"""The liability of a plan over the horizon and after it: what is owed, and when it is paid.
+"""The liability of a plan over the horizon and after it, drawn over a batch's seeds.
 
-The run-off rules live in :mod:`toolkit.finance.runoff` (re-exported here); this module draws
-them over a batch's seeds.
-
-Inside the horizon the ledger's ``liability.parquet`` says what is owed at each period's end
-(unvested accruals plus deferred amounts). At the horizon's end most cohorts are still open:
-their money is owed but not yet paid, and a finance director needs the dates. The run-off
-applies the plan's own schedule (:mod:`toolkit.plans.ledger`, rules 1, 3 and 6) to what is owed
-at the end: each cohort's unvested amount vests at the end of the tranche in progress, the
-plan's deferral share of it is then held for the deferral years, and amounts already deferred
-are released when their deferral ends. It adds no new accruals and assumes no pool or cap
-scaling, malus or clawback after the horizon, so it is what is owed today, paid out on schedule.
+Inside the horizon the ledger's ``liability.parquet`` says what is owed at each period's end;
+after it, the run-off of :mod:`toolkit.finance.runoff` (re-exported here) pays what is owed at
+the end on the plan's own vesting and deferral schedule, with no new accruals and no pool or
+cap scaling, malus or clawback.
 """
 
 from __future__ import annotations
