@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import toolkit
 from toolkit.cli import (
     batch_commands,
+    compliance_commands,
     course_commands,
     designer_commands,
     finance_commands,
@@ -34,6 +35,7 @@ COMMAND_GROUPS = (
     ingest_commands,
     batch_commands,
     finance_commands,
+    compliance_commands,
     report_commands,
     review_commands,
     course_commands,
