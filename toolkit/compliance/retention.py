@@ -1,4 +1,4 @@
-"""Retention for multi-year vesting: is every record an award depends on kept long enough?
+"""Retention for multi-year vesting: every record an award depends on, kept long enough.
 
 An award granted today is scored on this year's tickets, vests after the performance period,
 is partly held back for the deferral and may be clawed back for years after it is paid. The
@@ -575,4 +575,3 @@ def calendar_summary(check: RetentionCheck) -> pd.DataFrame:
              last["earliest_deletion"], last["deleted_on"], last["policy_from"])
         )  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
-

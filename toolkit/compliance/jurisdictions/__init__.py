@@ -179,7 +179,9 @@ def _checked(text: str, where: str, problems: list[Problem]) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        problems.append(Problem(where, f"must be a date YYYY-MM-DD or {UNCHECKED!r} (got {text!r})"))
+        problems.append(
+            Problem(where, f"must be a date YYYY-MM-DD or {UNCHECKED!r} (got {text!r})")
+        )
         return None
     if day > dt.date.today():
         problems.append(Problem(where, f"{day} is in the future"))
