@@ -111,8 +111,10 @@ class _Judge:
         if required:
             self.fail(values.isna(), f"missing_required:{column}")
         if pattern is not None:
-            self.fail(values.notna() & ~values.str.fullmatch(pattern, na=False),
-                      f"value_not_allowed:{column}")
+            self.fail(
+                values.notna() & ~values.str.fullmatch(pattern, na=False),
+                f"value_not_allowed:{column}",
+            )
         return values
 
     def date(self, column: str, *, required: bool, fmt: str = DATE_FORMAT) -> pd.Series:
@@ -120,15 +122,17 @@ class _Judge:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         self.fail(values.notna() & parsed.isna(), f"unparseable_time:{column}")
         early, late = pd.Timestamp("1900-01-01"), pd.Timestamp("2190-01-01")
-        self.fail(parsed.notna() & ((parsed < early) | (parsed >= late)),
-                  f"time_out_of_range:{column}")
+        self.fail(
+            parsed.notna() & ((parsed < early) | (parsed >= late)), f"time_out_of_range:{column}"
+        )
         return parsed
 
     def money(self, column: str, *, positive: bool) -> pd.Series:
         values = self.text(column, required=True)
         number = pd.to_numeric(values, errors="coerce")
-        self.fail(values.notna() & ~np.isfinite(number.astype(float)),
-                  f"unparseable_number:{column}")
+        self.fail(
+            values.notna() & ~np.isfinite(number.astype(float)), f"unparseable_number:{column}"
+        )
         if positive:
             self.fail(number.notna() & (number <= 0), f"negative_value:{column}")
         self.fail(number.abs() > MAX_AMOUNT, f"value_out_of_range:{column}")
@@ -157,8 +161,10 @@ def _read(path: str | Path, kind: str, required: tuple[str, ...]) -> SourceFile:
 def _quarantined(source: SourceFile, kind: str, reason: pd.Series, ids: pd.Series) -> pd.DataFrame:
     """Build the quarantine rows (same layout as the ITSM ingest's ``quarantine.parquet``)."""
     bad = reason.notna().to_numpy()
-    cells = [json.dumps(row, ensure_ascii=False) for row in
-             source.frame.loc[bad].to_dict(orient="records")]
+    cells = [
+        json.dumps(row, ensure_ascii=False)
+        for row in source.frame.loc[bad].to_dict(orient="records")
+    ]
     table = pd.DataFrame(
         {
             "source_file": str(source.path),
@@ -231,10 +237,12 @@ def read_roster(path: str | Path) -> PeopleExport:
     judge.fail(table["effective_date"] < table["start_date"], "effective_before_start")
     judge.fail(table["end_date"] < table["start_date"], "end_before_start")
     judge.fail(table["end_date"] < table["effective_date"], "end_before_effective")
-    judge.fail(table["end_date"].notna() & table["leaver_reason"].isna(),
-               "missing_required:leaver_reason")
-    judge.fail(table["end_date"].isna() & table["leaver_reason"].notna(),
-               "leaver_reason_without_end_date")
+    judge.fail(
+        table["end_date"].notna() & table["leaver_reason"].isna(), "missing_required:leaver_reason"
+    )
+    judge.fail(
+        table["end_date"].isna() & table["leaver_reason"].notna(), "leaver_reason_without_end_date"
+    )
     key = table[["person_id", "effective_date"]]
     judge.fail(key.notna().all(axis=1) & key.duplicated(), "duplicate_id")
     result = _finish(source, "roster", judge, table)
@@ -287,6 +295,9 @@ def roster_as_of(roster: pd.DataFrame, date: pd.Timestamp) -> pd.DataFrame:
     (its ``end_date`` says they left).
     """
     effective = roster[roster["effective_date"] <= date]
-    return effective.sort_values(["person_id", "effective_date"], kind="stable").groupby(
-        "person_id", as_index=False
-    ).tail(1).reset_index(drop=True)
+    return (
+        effective.sort_values(["person_id", "effective_date"], kind="stable")
+        .groupby("person_id", as_index=False)
+        .tail(1)
+        .reset_index(drop=True)
+    )

@@ -36,8 +36,9 @@ def _clean_roster(scenario: Scenario, rng: np.random.Generator) -> list[dict]:
     start = pd.Timestamp(scenario.horizon.start)
     rows = []
     for _, person in scenario_people(scenario).iterrows():
-        hired = (start - pd.DateOffset(years=int(rng.integers(1, 12)),
-                                       months=int(rng.integers(0, 12)))).replace(day=1)
+        hired = (
+            start - pd.DateOffset(years=int(rng.integers(1, 12)), months=int(rng.integers(0, 12)))
+        ).replace(day=1)
         rows.append(
             {
                 "person_id": person["person_id"],
@@ -65,8 +66,9 @@ def _paid_periods(cashflows: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _history(roster: list[dict], person_id: str) -> list[dict]:
-    return sorted((r for r in roster if r["person_id"] == person_id),
-                  key=lambda r: r["effective_date"])
+    return sorted(
+        (r for r in roster if r["person_id"] == person_id), key=lambda r: r["effective_date"]
+    )
 
 
 def _payroll(roster: list[dict], months: pd.PeriodIndex, payments: pd.DataFrame, freq) -> list:
@@ -78,15 +80,27 @@ def _payroll(roster: list[dict], months: pd.PeriodIndex, payments: pd.DataFrame,
             if first > month.end_time or (last is not None and last < month.start_time):
                 continue
             state = [r for r in history if r["effective_date"] <= month.start_time] or history
-            rows.append({"person_id": person_id, "pay_period": str(month), "pay_item": "base",
-                         "amount": round(state[-1]["base_salary"] / 12, 2)})
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "pay_period": str(month),
+                    "pay_item": "base",
+                    "amount": round(state[-1]["base_salary"] / 12, 2),
+                }
+            )
         leave = None if last is None else pd.Period(last, freq=freq)
         for _, pay in payments[payments["person_id"] == person_id].iterrows():
             period = pd.Period(pay["period"], freq=freq)
             if leave is not None and period > leave:
                 continue  # left before the payment: payroll no longer pays them
-            rows.append({"person_id": person_id, "pay_period": str(period.asfreq("M", "end")),
-                         "pay_item": "lti_payment", "amount": round(float(pay["amount"]), 2)})
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "pay_period": str(period.asfreq("M", "end")),
+                    "pay_item": "lti_payment",
+                    "amount": round(float(pay["amount"]), 2),
+                }
+            )
     return rows
 
 
@@ -135,12 +149,23 @@ def planted_exports(
     if len(people) < 10:
         raise ValueError(f"planting needs at least ten people; {scenario.name} has {len(people)}")
     payments = _paid_periods(cashflows)
-    paid = [p for p in rng.permutation(people["person_id"].to_numpy()) if p in set(payments["person_id"])]
+    with_payments = set(payments["person_id"])
+    paid = [p for p in rng.permutation(people["person_id"].to_numpy()) if p in with_payments]
     others = [p for p in rng.permutation(people["person_id"].to_numpy()) if p not in paid[:2]]
     chosen = dict(zip(["payment_amount", "payment_missing"], paid[:2], strict=False))
     for name, person_id in zip(
-        ["missing_in_hr", "salary", "grade", "transfer", "good_leaver", "bad_leaver",
-         "missing_in_payroll", "base"], others, strict=False
+        [
+            "missing_in_hr",
+            "salary",
+            "grade",
+            "transfer",
+            "good_leaver",
+            "bad_leaver",
+            "missing_in_payroll",
+            "base",
+        ],
+        others,
+        strict=False,
     ):
         chosen[name] = person_id
     planted: list[dict] = []
@@ -153,28 +178,51 @@ def planted_exports(
     joiner = {**roster[0], "person_id": "joiner01", "name": "Employee joiner01"}
     joiner["team_id"] = teams[int(rng.integers(len(teams)))]
     joined = months[int(rng.integers(1, max(2, len(months) // 2)))].start_time
-    joiner.update(start_date=joined, effective_date=joined, base_salary=float(
-        people["base_salary"].iloc[int(rng.integers(len(people)))]))
+    joiner.update(
+        start_date=joined,
+        effective_date=joined,
+        base_salary=float(people["base_salary"].iloc[int(rng.integers(len(people)))]),
+    )
     roster.append(joiner)
-    planted.append({"kind": "missing_in_scenario", "person_id": "joiner01",
-                    "detail": f"joined {_date(joined)}"})
+    planted.append(
+        {
+            "kind": "missing_in_scenario",
+            "person_id": "joiner01",
+            "detail": f"joined {_date(joined)}",
+        }
+    )
 
     person = by_id[chosen["salary"]]
     person["base_salary"] = round(person["base_salary"] * RAISE, 2)
-    planted.append({"kind": "salary_differs", "person_id": chosen["salary"],
-                    "detail": f"HR salary {person['base_salary']:.2f}"})
+    planted.append(
+        {
+            "kind": "salary_differs",
+            "person_id": chosen["salary"],
+            "detail": f"HR salary {person['base_salary']:.2f}",
+        }
+    )
 
-    for key, column, kind in (("grade", "grade", "grade_differs"),
-                              ("transfer", "team_id", "team_differs")):
+    for key, column, kind in (
+        ("grade", "grade", "grade_differs"),
+        ("transfer", "team_id", "team_differs"),
+    ):
         person = by_id[chosen[key]]
         choices = grades if column == "grade" else teams
         new = [c for c in choices if c != person[column]][int(rng.integers(len(choices) - 1))]
         roster.append({**person, column: new, "effective_date": middle.start_time})
-        planted.append({"kind": kind, "person_id": chosen[key],
-                        "detail": f"{column} {new} from {_date(middle.start_time)}"})
+        planted.append(
+            {
+                "kind": kind,
+                "person_id": chosen[key],
+                "detail": f"{column} {new} from {_date(middle.start_time)}",
+            }
+        )
 
-    window = (plan.performance_period_years * PERIODS_PER_YEAR[scenario.horizon.period]
-              if plan is not None else 0)
+    window = (
+        plan.performance_period_years * PERIODS_PER_YEAR[scenario.horizon.period]
+        if plan is not None
+        else 0
+    )
     for key, reason in (("good_leaver", "retirement"), ("bad_leaver", "resignation")):
         month = months[int(rng.integers(len(months) // 3, len(months) - 3))]
         left = month.end_time.normalize()
@@ -185,8 +233,13 @@ def planted_exports(
             mine = awards[(awards["person_id"] == chosen[key]) & (awards["earned"] > 0)]
             ends = [pd.Period(c, freq=freq) + window - 1 for c in mine["cohort"]]
             if any(end > leave for end in ends):
-                planted.append({"kind": "leaver_with_unvested_award", "person_id": chosen[key],
-                                "detail": f"{reason} on {_date(left)}"})
+                planted.append(
+                    {
+                        "kind": "leaver_with_unvested_award",
+                        "person_id": chosen[key],
+                        "detail": f"{reason} on {_date(left)}",
+                    }
+                )
 
     missing = chosen["missing_in_hr"]
     roster_rows = [r for r in roster if r["person_id"] != missing]
@@ -196,20 +249,38 @@ def planted_exports(
         {"kind": "payroll_without_hr", "person_id": missing, "detail": "paid, not in HR"},
     ]
     payroll = [p for p in payroll if p["person_id"] != chosen["missing_in_payroll"]]
-    planted.append({"kind": "missing_in_payroll", "person_id": chosen["missing_in_payroll"],
-                    "detail": "no payroll row"})
-    base_rows = [i for i, p in enumerate(payroll)
-                 if p["person_id"] == chosen["base"] and p["pay_item"] == "base"]
+    planted.append(
+        {
+            "kind": "missing_in_payroll",
+            "person_id": chosen["missing_in_payroll"],
+            "detail": "no payroll row",
+        }
+    )
+    base_rows = [
+        i
+        for i, p in enumerate(payroll)
+        if p["person_id"] == chosen["base"] and p["pay_item"] == "base"
+    ]
     bumped = base_rows[int(rng.integers(1, len(base_rows) - 1))]
     payroll[bumped]["amount"] = round(payroll[bumped]["amount"] + BASE_ERROR, 2)
-    planted.append({"kind": "payroll_base_differs", "person_id": chosen["base"],
-                    "detail": f"{payroll[bumped]['pay_period']} base +{BASE_ERROR:.2f}"})
-    for key, kind in (("payment_amount", "payment_amount_differs"),
-                      ("payment_missing", "payment_missing_in_payroll")):
+    planted.append(
+        {
+            "kind": "payroll_base_differs",
+            "person_id": chosen["base"],
+            "detail": f"{payroll[bumped]['pay_period']} base +{BASE_ERROR:.2f}",
+        }
+    )
+    for key, kind in (
+        ("payment_amount", "payment_amount_differs"),
+        ("payment_missing", "payment_missing_in_payroll"),
+    ):
         if key not in chosen:
             continue
-        rows = [i for i, p in enumerate(payroll)
-                if p["person_id"] == chosen[key] and p["pay_item"] == "lti_payment"]
+        rows = [
+            i
+            for i, p in enumerate(payroll)
+            if p["person_id"] == chosen[key] and p["pay_item"] == "lti_payment"
+        ]
         if kind == "payment_amount_differs":
             payroll[rows[0]]["amount"] = round(payroll[rows[0]]["amount"] + PAYMENT_ERROR, 2)
         else:
@@ -221,8 +292,9 @@ def planted_exports(
     table = pd.DataFrame(roster_rows)
     for column in ("effective_date", "start_date", "end_date"):
         table[column] = table[column].map(_date)
-    table = table[["person_id", "name", *[c for c in ROSTER_REQUIRED if c != "person_id"],
-                   "gender"]]
+    table = table[
+        ["person_id", "name", *[c for c in ROSTER_REQUIRED if c != "person_id"], "gender"]
+    ]
     table = table.sort_values(["person_id", "effective_date"], kind="stable")
     table.to_csv(directory / ROSTER_FILE, index=False)
     pay = pd.DataFrame(payroll)

@@ -207,15 +207,27 @@ def _identity_rows(ctx: _Context) -> list[dict]:
         accrued = float(ctx.accrued.get(person_id, 0.0))
         if hr["team_id"] != person["team_id"]:
             rows.append(
-                _row("team_differs", person_id, person["team_id"], accrued,
-                     f"{since}: scored with {person['team_id']}, works in {hr['team_id']}",
-                     expected=person["team_id"], found=hr["team_id"])
+                _row(
+                    "team_differs",
+                    person_id,
+                    person["team_id"],
+                    accrued,
+                    f"{since}: scored with {person['team_id']}, works in {hr['team_id']}",
+                    expected=person["team_id"],
+                    found=hr["team_id"],
+                )
             )
         if hr["currency"] != currency:
             rows.append(
-                _row("currency_differs", person_id, person["team_id"], 0.0,
-                     f"{since}: salary in {hr['currency']}, scenario in {currency}; not compared",
-                     expected=currency, found=hr["currency"])
+                _row(
+                    "currency_differs",
+                    person_id,
+                    person["team_id"],
+                    0.0,
+                    f"{since}: salary in {hr['currency']}, scenario in {currency}; not compared",
+                    expected=currency,
+                    found=hr["currency"],
+                )
             )
             continue
         grant = _grant(plan, person["base_salary"], person["grade"])
@@ -223,17 +235,30 @@ def _identity_rows(ctx: _Context) -> list[dict]:
         if hr["grade"] != person["grade"]:
             other = _grant(plan, person["base_salary"], hr["grade"])
             rows.append(
-                _row("grade_differs", person_id, person["team_id"], share * (other - grant),
-                     f"{since}: grant {_money(grant)} at {person['grade']}, {_money(other)} at "
-                     f"{hr['grade']}", expected=person["grade"], found=hr["grade"])
+                _row(
+                    "grade_differs",
+                    person_id,
+                    person["team_id"],
+                    share * (other - grant),
+                    f"{since}: grant {_money(grant)} at {person['grade']}, {_money(other)} at "
+                    f"{hr['grade']}",
+                    expected=person["grade"],
+                    found=hr["grade"],
+                )
             )
         if abs(hr["base_salary"] - person["base_salary"]) >= 2 * CENT:
             other = _grant(plan, hr["base_salary"], person["grade"])
             rows.append(
-                _row("salary_differs", person_id, person["team_id"], share * (other - grant),
-                     f"{since}: base salary {_money(person['base_salary'])} in the scenario, "
-                     f"{_money(hr['base_salary'])} in HR",
-                     expected=_money(person["base_salary"]), found=_money(hr["base_salary"]))
+                _row(
+                    "salary_differs",
+                    person_id,
+                    person["team_id"],
+                    share * (other - grant),
+                    f"{since}: base salary {_money(person['base_salary'])} in the scenario, "
+                    f"{_money(hr['base_salary'])} in HR",
+                    expected=_money(person["base_salary"]),
+                    found=_money(hr["base_salary"]),
+                )
             )
     return rows
 
@@ -260,9 +285,15 @@ def _joiner_rows(ctx: _Context) -> list[dict]:
                 names.append(cohort)
         last = ctx.state.loc[person_id]
         rows.append(
-            _row("missing_in_scenario", person_id, last["team_id"], due,
-                 f"joined {last['start_date']:%Y-%m-%d}; grants due for cohorts "
-                 f"{', '.join(names) or 'none'}", found=last["team_id"])
+            _row(
+                "missing_in_scenario",
+                person_id,
+                last["team_id"],
+                due,
+                f"joined {last['start_date']:%Y-%m-%d}; grants due for cohorts "
+                f"{', '.join(names) or 'none'}",
+                found=last["team_id"],
+            )
         )
     return rows
 
@@ -294,7 +325,8 @@ def _leaver_rows(ctx: _Context, forfeitures: pd.DataFrame) -> list[dict]:
 def _months_employed(history: pd.DataFrame, months: pd.PeriodIndex) -> list[pd.Period]:
     first, last = history["start_date"].min(), history["end_date"].max()
     return [
-        m for m in months
+        m
+        for m in months
         if first <= m.end_time and (pd.isna(last) or last >= m.start_time.normalize())
     ]
 
@@ -312,8 +344,14 @@ def _payroll_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
         paid = payroll[payroll["person_id"] == person_id]["amount"]
         team = ctx.people["team_id"].get(person_id, "")
         rows.append(
-            _row("payroll_without_hr", person_id, team, paid.abs().sum(),
-                 f"{len(paid)} payroll row(s), no roster row", found=_money(paid.sum()))
+            _row(
+                "payroll_without_hr",
+                person_id,
+                team,
+                paid.abs().sum(),
+                f"{len(paid)} payroll row(s), no roster row",
+                found=_money(paid.sum()),
+            )
         )
     ledger_paid = _ledger_payments(ctx)
     in_window = ctx.roster[_employed(ctx.roster, window_start, window_end)]
@@ -326,9 +364,15 @@ def _payroll_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
             lti = ledger_paid[ledger_paid["person_id"] == person_id]
             lti = lti[lti["period"].isin(_touched(ctx, months))]["ledger"].sum()
             rows.append(
-                _row("missing_in_payroll", person_id, team, base + lti,
-                     f"employed {len(employed)} month(s) of the payroll window, no payroll row; "
-                     f"base {_money(base)}, ledger LTI {_money(lti)}", expected=_money(base + lti))
+                _row(
+                    "missing_in_payroll",
+                    person_id,
+                    team,
+                    base + lti,
+                    f"employed {len(employed)} month(s) of the payroll window, no payroll row; "
+                    f"base {_money(base)}, ledger LTI {_money(lti)}",
+                    expected=_money(base + lti),
+                )
             )
             continue
         base = payroll[(payroll["person_id"] == person_id) & (payroll["pay_item"] == "base")]
@@ -343,9 +387,14 @@ def _payroll_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
                 count.append(str(month))
         if count:
             rows.append(
-                _row("payroll_base_differs", person_id, team, off,
-                     f"base pay differs from HR salary / 12 in {', '.join(count)}",
-                     period=",".join(count))
+                _row(
+                    "payroll_base_differs",
+                    person_id,
+                    team,
+                    off,
+                    f"base pay differs from HR salary / 12 in {', '.join(count)}",
+                    period=",".join(count),
+                )
             )
     return rows
 
@@ -399,22 +448,45 @@ def _payment_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
     for _, pair in both.sort_values(["person_id", "period"]).iterrows():
         team = teams.get(pair["person_id"], "")
         if pair["_merge"] == "left_only":
-            rows.append(_row("payment_missing_in_payroll", pair["person_id"], team, pair["ledger"],
-                             "the ledger pays an award, payroll has no lti_payment",
-                             period=pair["period"], expected=_money(pair["ledger"])))
+            rows.append(
+                _row(
+                    "payment_missing_in_payroll",
+                    pair["person_id"],
+                    team,
+                    pair["ledger"],
+                    "the ledger pays an award, payroll has no lti_payment",
+                    period=pair["period"],
+                    expected=_money(pair["ledger"]),
+                )
+            )
         elif pair["_merge"] == "right_only":
-            rows.append(_row("payment_not_in_ledger", pair["person_id"], team, pair["amount"],
-                             "payroll pays an lti_payment the ledger does not",
-                             period=pair["period"], found=_money(pair["amount"])))
+            rows.append(
+                _row(
+                    "payment_not_in_ledger",
+                    pair["person_id"],
+                    team,
+                    pair["amount"],
+                    "payroll pays an lti_payment the ledger does not",
+                    period=pair["period"],
+                    found=_money(pair["amount"]),
+                )
+            )
         elif abs(pair["amount"] - pair["ledger"]) >= CENT * 2:
-            rows.append(_row("payment_amount_differs", pair["person_id"], team,
-                             pair["amount"] - pair["ledger"],
-                             f"payroll pays {_money(pair['amount'] - pair['ledger'])} more "
-                             "than the ledger" if pair["amount"] > pair["ledger"] else
-                             f"payroll pays {_money(pair['ledger'] - pair['amount'])} less "
-                             "than the ledger",
-                             period=pair["period"], expected=_money(pair["ledger"]),
-                             found=_money(pair["amount"])))
+            rows.append(
+                _row(
+                    "payment_amount_differs",
+                    pair["person_id"],
+                    team,
+                    pair["amount"] - pair["ledger"],
+                    f"payroll pays {_money(pair['amount'] - pair['ledger'])} more than the ledger"
+                    if pair["amount"] > pair["ledger"]
+                    else f"payroll pays {_money(pair['ledger'] - pair['amount'])} less "
+                    "than the ledger",
+                    period=pair["period"],
+                    expected=_money(pair["ledger"]),
+                    found=_money(pair["amount"]),
+                )
+            )
     return rows
 
 
@@ -447,8 +519,9 @@ def reconcile_people(
         leaver rules applied.
     """
     ctx = _Context(roster, payroll, scenario, plan, awards, cashflows)
-    leavers = classify_leavers(roster[roster["person_id"].isin(ctx.people.index)],
-                               plan.leaver_rules)
+    leavers = classify_leavers(
+        roster[roster["person_id"].isin(ctx.people.index)], plan.leaver_rules
+    )
     leavers = leavers[leavers["person_id"].isin(ctx.hr_ids)]  # left during the horizon
     adjusted, forfeitures = apply_leaver_rules(
         awards, cashflows, leavers, plan, PERIODS_PER_YEAR[scenario.horizon.period]
@@ -496,14 +569,19 @@ def reconciliation_markdown(result: Reconciliation, title: str) -> str:
             f"| {row['kind']} | {row['mismatches']} | {row['people']} | {_money(row['amount'])} |"
         )
     total = result.summary["amount"].sum()
-    lines += [f"| **all** | {result.summary['mismatches'].sum()} | "
-              f"{result.table['person_id'].nunique()} | **{_money(total)}** |", ""]
+    lines += [
+        f"| **all** | {result.summary['mismatches'].sum()} | "
+        f"{result.table['person_id'].nunique()} | **{_money(total)}** |",
+        "",
+    ]
     lines += ["## Mismatches", ""]
     if not len(result.table):
         lines.append("None: HR, payroll, the scenario and the ledger agree.")
     else:
-        lines += ["| kind | person | team | cohort | period | money | detail |",
-                  "| --- | --- | --- | --- | --- | ---: | --- |"]
+        lines += [
+            "| kind | person | team | cohort | period | money | detail |",
+            "| --- | --- | --- | --- | --- | ---: | --- |",
+        ]
         for _, row in result.table.iterrows():
             lines.append(
                 f"| {row['kind']} | {row['person_id']} | {row['team_id']} | {row['cohort']} | "
