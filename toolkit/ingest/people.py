@@ -17,6 +17,7 @@ line, its original cells and a reason code, and the rest goes on, so that
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,7 +151,9 @@ def _read(path: str | Path, kind: str, required: tuple[str, ...]) -> SourceFile:
             f"{source.path}: not an HR {kind} export: missing required column(s) "
             f"{', '.join(map(repr, missing))} (columns: toolkit/ingest/README.md, People data)"
         )
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    # pandas renames a repeated column "grade" to "grade.1": which of the two is meant is unknown
+    mangled = (re.fullmatch(r"(.+)\.\d+", c) for c in columns)
+    repeated = sorted({m.group(1) for m in mangled if m and m.group(1) in columns})
     if repeated:
         raise IngestError(f"{source.path}: column(s) {', '.join(map(repr, repeated))} repeated")
     if not len(source.frame):

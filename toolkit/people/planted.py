@@ -16,16 +16,31 @@ import pandas as pd
 
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
-from toolkit.ingest.people import DATE_FORMAT, PAYROLL_REQUIRED, ROSTER_REQUIRED
+from toolkit.ingest.people import DATE_FORMAT, PAYROLL_REQUIRED
 from toolkit.people.reconcile import run_periods, scenario_people
 from toolkit.plans.loading import PERIODS_PER_YEAR
 
 ROSTER_FILE = "roster.csv"
 PAYROLL_FILE = "payroll.csv"
+ROSTER_COLUMNS = (
+    "person_id",
+    "name",
+    "team_id",
+    "grade",
+    "country",
+    "gender",
+    "base_salary",
+    "currency",
+    "effective_date",
+    "start_date",
+    "end_date",
+    "leaver_reason",
+)
 PLANTED_COLUMNS = ("kind", "person_id", "detail")
 RAISE = 1.05  # the planted salary difference: HR has the scenario's salary plus 5 %
 PAYMENT_ERROR = 123.45  # payroll pays this much more than the ledger
 BASE_ERROR = 250.0  # one month's base pay off by this much
+JOINER_PAYMENT = 1000.0  # an LTI payment to the joiner, whom the ledger does not know
 
 
 def _date(value: pd.Timestamp | None) -> str:
@@ -270,6 +285,22 @@ def planted_exports(
             "detail": f"{payroll[bumped]['pay_period']} base +{BASE_ERROR:.2f}",
         }
     )
+    # payroll pays the joiner an LTI payment no award of the ledger stands for
+    payroll.append(
+        {
+            "person_id": "joiner01",
+            "pay_period": str(months[-1]),
+            "pay_item": "lti_payment",
+            "amount": JOINER_PAYMENT,
+        }
+    )
+    planted.append(
+        {
+            "kind": "payment_not_in_ledger",
+            "person_id": "joiner01",
+            "detail": f"{months[-1]} lti_payment {JOINER_PAYMENT:.2f}",
+        }
+    )
     for key, kind in (
         ("payment_amount", "payment_amount_differs"),
         ("payment_missing", "payment_missing_in_payroll"),
@@ -292,9 +323,7 @@ def planted_exports(
     table = pd.DataFrame(roster_rows)
     for column in ("effective_date", "start_date", "end_date"):
         table[column] = table[column].map(_date)
-    table = table[
-        ["person_id", "name", *[c for c in ROSTER_REQUIRED if c != "person_id"], "gender"]
-    ]
+    table = table[list(ROSTER_COLUMNS)]
     table = table.sort_values(["person_id", "effective_date"], kind="stable")
     table.to_csv(directory / ROSTER_FILE, index=False)
     pay = pd.DataFrame(payroll)

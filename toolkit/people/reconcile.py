@@ -20,8 +20,9 @@ kind                           found when · money affected
                                and ``g_hr`` at HR's grade
 ``salary_differs``             HR's base salary is not the scenario's (by 0.01 or more) · the
                                same with ``g_hr`` at HR's salary
-``currency_differs``           HR keeps the salary in another currency · 0 (not converted;
-                               salary and grade are not compared)
+``currency_differs``           HR keeps the salary, or payroll pays, in another currency · 0
+                               (not converted; those salaries and payroll rows are not
+                               compared)
 ``leaver_with_unvested_award`` HR says the person left while an award was unvested · what
                                the plan's leaver rules forfeit (:mod:`toolkit.plans.leavers`)
 ``payroll_without_hr``         payroll pays a person the roster does not know · all they were
@@ -518,7 +519,21 @@ def reconcile_people(
         The mismatches (kinds and money in the module docstring), a summary per kind, and the
         leaver rules applied.
     """
-    ctx = _Context(roster, payroll, scenario, plan, awards, cashflows)
+    foreign = payroll["currency"] != scenario.currency
+    currency_rows = [
+        _row(
+            "currency_differs",
+            person_id,
+            "",
+            0.0,
+            f"{len(rows)} payroll row(s) in {', '.join(sorted(set(rows['currency'])))}, "
+            f"scenario in {scenario.currency}; not compared",
+            expected=scenario.currency,
+            found=",".join(sorted(set(rows["currency"]))),
+        )
+        for person_id, rows in payroll[foreign].groupby("person_id", sort=True)
+    ]
+    ctx = _Context(roster, payroll[~foreign], scenario, plan, awards, cashflows)
     leavers = classify_leavers(
         roster[roster["person_id"].isin(ctx.people.index)], plan.leaver_rules
     )
@@ -528,6 +543,7 @@ def reconcile_people(
     )
     rows = (
         _identity_rows(ctx)
+        + currency_rows
         + _joiner_rows(ctx)
         + _leaver_rows(ctx, forfeitures)
         + _payroll_rows(ctx, leavers)
