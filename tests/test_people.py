@@ -273,3 +273,25 @@ def test_cli_reconciles_end_to_end_and_refuses_malformed_exports(
     assert not refused.exists()
     assert main([*args[:-1], "mttr_only", "--out", str(refused)]) == 2
     assert "another plan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("paid", "found"), [(3000.0, None), (3100.0, 100.0)])
+def test_a_leaver_paid_after_leaving_is_compared_only_when_payroll_pays(
+    exports, ledger, small, plan, paid, found
+):
+    roster, payroll = exports
+    extra = pd.DataFrame(
+        {
+            "line": [0],
+            "person_id": ["p04"],  # retired 2026-03-31; the ledger paid 3,000 in 2026Q2
+            "pay_period": [pd.Period("2026-06", freq="M")],
+            "pay_item": ["lti_payment"],
+            "amount": [paid],
+            "currency": ["EUR"],
+            "reference": ["LTI-2025Q3"],
+        }
+    )
+    both = pd.concat([payroll.table, extra], ignore_index=True)
+    table = reconcile_people(roster.table, both, small, plan, *ledger).table
+    rows = table[(table["person_id"] == "p04") & table["kind"].str.startswith("payment")]
+    assert rows["amount"].tolist() == ([] if found is None else [found])

@@ -40,8 +40,9 @@ kind                           found when · money affected
 =============================  ==============================================================
 
 Payments are compared per person and run period (payroll months summed into the run's
-quarters or years), in the periods the payroll window touches. A leaver's ledger payments
-after the leaving period are not expected in payroll: the leaver row reports them
+quarters or years), in the periods the payroll window touches. A ledger payment after the
+person left is compared only if payroll paid them in that period (a good leaver paid at
+vesting); payroll not paying it is no mismatch, since the leaver row reports it
 (``paid_after_leaving``) with what the rules forfeit.
 """
 
@@ -332,7 +333,7 @@ def _months_employed(history: pd.DataFrame, months: pd.PeriodIndex) -> list[pd.P
     ]
 
 
-def _payroll_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
+def _payroll_rows(ctx: _Context) -> list[dict]:
     """Payroll people against the roster, and base pay against HR salaries."""
     rows, payroll = [], ctx.payroll
     if not len(payroll):
@@ -356,7 +357,7 @@ def _payroll_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
         )
     ledger_paid = _ledger_payments(ctx)
     in_window = ctx.roster[_employed(ctx.roster, window_start, window_end)]
-    for person_id, history in in_window.groupby("person_id", sort=True):
+    for person_id in sorted(set(in_window["person_id"])):
         history = ctx.roster[ctx.roster["person_id"] == person_id]
         team = str(history["team_id"].iloc[-1])
         employed = _months_employed(history, months)
@@ -434,12 +435,11 @@ def _payment_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
     ledger = _ledger_payments(ctx)
     ledger = ledger[ledger["period"].isin(touched)]
     paid_people = set(payroll["person_id"])
-    ledger = ledger[ledger["person_id"].isin(paid_people)]
-    leave = leavers.set_index("person_id")["end_date"]
-    after = ledger["person_id"].map(leave)
-    after = pd.PeriodIndex(pd.DatetimeIndex(after), freq=ctx.periods.freq)
-    keep = [pd.isna(a) or pd.Period(p) <= a for p, a in zip(ledger["period"], after, strict=True)]
-    ledger = ledger[np.array(keep, dtype=bool)]
+    ledger = ledger[ledger["person_id"].isin(paid_people)].copy()
+    leave = ledger["person_id"].map(leavers.set_index("person_id")["end_date"])
+    leave = pd.PeriodIndex(pd.DatetimeIndex(leave), freq=ctx.periods.freq)
+    period = pd.PeriodIndex(ledger["period"], freq=ctx.periods.freq)
+    ledger["after_leaving"] = np.asarray(~leave.isna() & (period > leave), dtype=bool)
     lti = payroll[payroll["pay_item"] == LTI_ITEM].copy()
     lti["period"] = [str(m.asfreq(ctx.periods.freq)) for m in lti["pay_period"]]
     booked = lti.groupby(["person_id", "period"], as_index=False)["amount"].sum()
@@ -448,6 +448,8 @@ def _payment_rows(ctx: _Context, leavers: pd.DataFrame) -> list[dict]:
     teams = ctx.people["team_id"]
     for _, pair in both.sort_values(["person_id", "period"]).iterrows():
         team = teams.get(pair["person_id"], "")
+        if pair["_merge"] == "left_only" and pair["after_leaving"]:
+            continue  # paid by the ledger after the person left: the leaver row reports it
         if pair["_merge"] == "left_only":
             rows.append(
                 _row(
@@ -546,7 +548,7 @@ def reconcile_people(
         + currency_rows
         + _joiner_rows(ctx)
         + _leaver_rows(ctx, forfeitures)
-        + _payroll_rows(ctx, leavers)
+        + _payroll_rows(ctx)
         + _payment_rows(ctx, leavers)
     )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
