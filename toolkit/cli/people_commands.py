@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.cli.common import UserError, scenario_argument
-from toolkit.cli.finance_commands import _fingerprint
+from toolkit.cli.common import UserError, run_inputs, scenario_argument
 
 COMMAND = "people-reconcile"
 
@@ -28,29 +27,15 @@ def _tables(result, roster, payroll) -> dict[str, pd.DataFrame]:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from toolkit.config import load_scenario
     from toolkit.ingest import IngestError
     from toolkit.ingest.people import read_payroll, read_roster
     from toolkit.people import reconcile_people
     from toolkit.people.reconcile import reconciliation_markdown
-    from toolkit.plans import load_plan
-    from toolkit.run.manifest import verify_manifest, write_manifest
+    from toolkit.run.manifest import write_manifest
     from toolkit.run.outputs import check_output_dir, staged_directory
 
     run = Path(args.run)
-    if not run.is_dir():
-        raise UserError(f"{run}: no such directory")
-    manifest = verify_manifest(run)
-    scenario = load_scenario(args.scenario)
-    plan = load_plan(args.plan, scenario=scenario)
-    for part, model in (("scenario", scenario), ("plan", plan)):
-        recorded = _fingerprint(manifest, part)
-        if recorded is not None and recorded != model.fingerprint():
-            given = args.scenario if part == "scenario" else args.plan
-            raise UserError(
-                f"{run}: the run was made with another {part} (fingerprint {recorded}, "
-                f"{given} has {model.fingerprint()})"
-            )
+    manifest, scenario, plan = run_inputs(run, args.scenario, args.plan)
     inputs = [args.roster, args.payroll, run]
     out = check_output_dir(args.out, COMMAND, None, force=args.force, inputs=inputs)
     try:

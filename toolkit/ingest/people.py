@@ -40,11 +40,14 @@ PAY_PERIOD_FORMAT = "%Y-%m"
 PAY_ITEMS = ("base", "lti_payment", "bonus", "allowance", "overtime", "lti_recovery")
 MAX_AMOUNT = 1e9  # a year's base salary of the scenario's bound (toolkit.config.scenario)
 
-ROSTER_REQUIRED = (
+# The columns of each export in their documented order (toolkit/ingest/README.md, People data).
+ROSTER_COLUMNS = (
     "person_id",
+    "name",
     "team_id",
     "grade",
     "country",
+    "gender",
     "base_salary",
     "currency",
     "effective_date",
@@ -53,8 +56,10 @@ ROSTER_REQUIRED = (
     "leaver_reason",
 )
 ROSTER_OPTIONAL = ("name", "gender")
-PAYROLL_REQUIRED = ("person_id", "pay_period", "pay_item", "amount", "currency")
+ROSTER_REQUIRED = tuple(c for c in ROSTER_COLUMNS if c not in ROSTER_OPTIONAL)
+PAYROLL_COLUMNS = ("person_id", "pay_period", "pay_item", "amount", "currency", "reference")
 PAYROLL_OPTIONAL = ("reference",)
+PAYROLL_REQUIRED = tuple(c for c in PAYROLL_COLUMNS if c not in PAYROLL_OPTIONAL)
 
 
 @dataclass

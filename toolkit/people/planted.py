@@ -16,26 +16,12 @@ import pandas as pd
 
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
-from toolkit.ingest.people import DATE_FORMAT, PAYROLL_REQUIRED
+from toolkit.ingest.people import DATE_FORMAT, PAYROLL_REQUIRED, ROSTER_COLUMNS
 from toolkit.people.reconcile import run_periods, scenario_people
 from toolkit.plans.loading import PERIODS_PER_YEAR
 
 ROSTER_FILE = "roster.csv"
 PAYROLL_FILE = "payroll.csv"
-ROSTER_COLUMNS = (
-    "person_id",
-    "name",
-    "team_id",
-    "grade",
-    "country",
-    "gender",
-    "base_salary",
-    "currency",
-    "effective_date",
-    "start_date",
-    "end_date",
-    "leaver_reason",
-)
 PLANTED_COLUMNS = ("kind", "person_id", "detail")
 RAISE = 1.05  # the planted salary difference: HR has the scenario's salary plus 5 %
 PAYMENT_ERROR = 123.45  # payroll pays this much more than the ledger
