@@ -300,14 +300,7 @@ LeaverReason = Literal[
     "end_of_contract",
 ]
 LEAVER_REASONS = get_args(LeaverReason)
-GOOD_LEAVER_REASONS = (
-    "retirement",
-    "ill_health",
-    "death",
-    "redundancy",
-    "disability",
-    "transfer_of_undertaking",
-)
+GOOD_LEAVER_REASONS = LEAVER_REASONS[:6]  # the default good-leaver reasons, retirement to TUPE
 
 
 class GoodLeaver(StrictModel):
