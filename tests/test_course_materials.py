@@ -357,6 +357,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "plan_review",
         "governance",
         "retention_calendar",
+        "hris_reconciliation",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)
