@@ -358,6 +358,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "governance",
         "retention_calendar",
         "hris_reconciliation",
+        "data_availability_sla",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)

@@ -351,6 +351,34 @@ class Leavers(StrictModel):
         return self
 
 
+class LateData(StrictModel):
+    """What the plan does with a period whose data misses its feed's deadline.
+
+    ``provisional``: the period is scored at the deadline on the last known value (the
+    team's last final score, or 100 % of target before any) and trued up in the ledger when
+    the data arrives. ``hold``: the period scores nothing at the deadline and accrues when
+    the data arrives. Data not in by ``missing_after_periods`` period closes after the
+    period's own is missing, and ``missing`` decides: ``last_known`` makes the last known
+    value final, ``zero`` scores the period 0.
+    """
+
+    policy: Literal["provisional", "hold"] = Field(
+        default="provisional",
+        description="provisional: score on the last known value and true up; hold: wait.",
+    )
+    missing: Literal["last_known", "zero"] = Field(
+        default="last_known",
+        description="Final score of a period whose data never arrives: the last known value or 0.",
+    )
+    missing_after_periods: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Period closes after its own by which a period's data must be in; later "
+        "it is missing.",
+    )
+
+
 class Provenance(StrictModel):
     """Who wrote a plan and on what authority."""
 
@@ -410,6 +438,11 @@ class Plan(StrictModel):
         "absent means the defaults of Leavers (see leaver_rules).",
     )
 
+    late_data: LateData = Field(
+        default_factory=LateData,
+        description="How a period whose data is late or missing is scored and paid.",
+    )
+
     @property
     def leaver_rules(self) -> Leavers:
         """Return the plan's leaver rules, or the documented defaults when it gives none.
@@ -420,6 +453,14 @@ class Plan(StrictModel):
         return self.leavers if self.leavers is not None else Leavers()
 
     def fingerprint(self) -> str:
-        """SHA-256 of the validated content."""
-        content = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(content.encode()).hexdigest()
+        """SHA-256 of the validated content.
+
+        A plan that keeps the default late-data rule, or gives no leaver rules, keeps the
+        fingerprint it had before those rules existed.
+        """
+        content = self.model_dump(mode="json")
+        if content["late_data"] == LateData().model_dump(mode="json"):
+            del content["late_data"]
+        if content["leavers"] is None:
+            del content["leavers"]
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -636,6 +636,52 @@ class BusinessImpact(StrictModel):
         return _every_key(value, ("standard", "normal", "emergency", "unauthorized"), "types")
 
 
+class FeedDelay(StrictModel):
+    """How many days after a period's end a feed's data for it is delivered (lognormal).
+
+    Most exports come in a few days after the period closes, a few take much longer (a
+    survey tool's quarterly extract, a vendor's service report): the right-skewed shape a
+    lognormal has.
+    """
+
+    median_days: float = Field(
+        gt=0, le=MAX_DAYS, description="Median delivery delay in days after the period's end."
+    )
+    sigma: float = Field(
+        default=0.5, ge=0, le=3, description="Standard deviation of the log (unitless); 0 fixed."
+    )
+
+
+class DataFeed(StrictModel):
+    """A data source the plan's KPIs are computed from, with its processing deadline (SLA).
+
+    A period's data for the KPIs listed arrives ``delay`` days after the period's end; the
+    incentive run for the period is due ``deadline_days`` after its end. Data later than the
+    deadline is late: the plan's ``late_data`` rule says how such a period is scored. With
+    ``missing_probability`` a period's delivery never comes.
+    """
+
+    id: Identifier
+    name: str = Field(min_length=1, description="Display name, e.g. 'ITSM incident export'.")
+    kpis: list[str] = Field(
+        min_length=1, description="KPI names (from `lti kpis --list`) computed from this feed."
+    )
+    deadline_days: float = Field(
+        ge=0, le=MAX_DAYS, description="Processing deadline: days after the period's end."
+    )
+    delay: FeedDelay = Field(description="Delivery delay distribution, in days.")
+    missing_probability: Probability = Field(
+        default=0.0, description="Chance a period's delivery never arrives (per period)."
+    )
+
+    @field_validator("kpis")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"KPIs repeat: {value}")
+        return value
+
+
 class Scenario(StrictModel):
     """A whole scenario: organisation, environment, horizon and seed."""
 
@@ -650,9 +696,17 @@ class Scenario(StrictModel):
         default_factory=BusinessImpact,
         description="Money values of downtime, open incidents, failed and delivered changes.",
     )
+    data_feeds: list[DataFeed] = Field(
+        default_factory=list,
+        description="Data sources with deadlines; none: every period's data is on time.",
+    )
 
     def fingerprint(self) -> str:
-        """SHA-256 of the validated content: equal scenarios share it, whatever their layout."""
-        return hashlib.sha256(
-            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest()
+        """SHA-256 of the validated content: equal scenarios share it, whatever their layout.
+
+        A scenario without data feeds keeps the fingerprint it had before feeds existed.
+        """
+        content = self.model_dump(mode="json")
+        if not content["data_feeds"]:
+            del content["data_feeds"]
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

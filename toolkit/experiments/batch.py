@@ -94,6 +94,7 @@ RUN_TABLES = (
     "liability.parquet",
     "cashflows.parquet",
     "business_impact.parquet",
+    "data_availability.parquet",
 )
 RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
@@ -179,6 +180,7 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
         "business_impact.parquet": business_impact(
             run.truth, run.scenario.business_impact, run.scenario.horizon.period
         ),
+        "data_availability.parquet": run.data_availability,
     }
     for name, table in tables.items():
         table.to_parquet(staging / name, index=False)

@@ -26,7 +26,16 @@ Period scores go in one period at a time; money comes out as tables. The rules, 
 6. **Deferral.** ``deferral_share`` of each vested amount is held and paid at the end of the
    period ``deferral_years × periods_per_year`` later, if inside the horizon; the rest is paid
    at vesting.
-7. **Findings** act on the state after this period's vesting and payments. Malus takes
+7. **True-ups.** A period scored provisionally (its data was late, see
+   :mod:`toolkit.run.data_availability`) is corrected when its data arrives: closing period
+   ``j`` with a true-up of period ``k < j`` by ``Δ`` points adds ``grant / P × Δ / 100`` to
+   every tranche accruing in ``k``, at ``j``. A tranche not yet vested takes it into its
+   accrual; a tranche already vested takes it as a vest of its own, scaled by the pool and
+   cap factors the tranche met at vesting, deferred by ``deferral_share`` while its deferral
+   is held and paid otherwise. A negative true-up after payment is a negative payment: the
+   overpayment recovered. Held periods (scored 0 at the deadline) are paid the same way.
+   True-ups apply before the period's own accrual.
+8. **Findings** act on the state after this period's vesting and payments. Malus takes
    ``reduction`` of the team's unvested accruals and deferred amounts; clawback recovers
    ``recovery`` of the (not yet recovered) payments to the team's people made in the last
    ``lookback_years × periods_per_year`` periods, this one included. Each acts only for
@@ -58,7 +67,7 @@ from toolkit.finance.caps import apply_cap
 from toolkit.finance.pools import pool_factors, team_pools
 
 CONSEQUENCES = frozenset(get_args(Consequence))
-KINDS = ("vest", "defer", "pay", "malus", "clawback", "pool_scaling", "cap_scaling")
+KINDS = ("vest", "defer", "pay", "malus", "clawback", "pool_scaling", "cap_scaling", "true_up")
 
 
 class Finding(NamedTuple):
@@ -219,6 +228,9 @@ class AwardLedger:
                 "clawed_back",
             )
         }
+        # the pool and cap factors each tranche met at vesting, for true-ups after it
+        self._pool_factor = np.ones(shape)
+        self._cap_factor = np.ones(shape)
         self._payments: dict[int, np.ndarray] = {}  # period -> payments not yet recovered
         self._events: list[tuple[int, str, np.ndarray]] = []
         self._snapshots: list[np.ndarray] = []  # per period: (4, teams, cohorts)
@@ -230,7 +242,11 @@ class AwardLedger:
         return self._next
 
     def close_period(
-        self, k: int, team_scores: Mapping[str, float], findings: Sequence[Finding] = ()
+        self,
+        k: int,
+        team_scores: Mapping[str, float],
+        findings: Sequence[Finding] = (),
+        true_ups: Sequence[tuple[int, Mapping[str, float]]] = (),
     ) -> None:
         """Book period ``k``: accrue its scores, vest, pay, scale, and act on its findings.
 
@@ -243,28 +259,35 @@ class AwardLedger:
             Pre-plan periods accrue nothing whatever their scores.
         findings : sequence of Finding
             Consequences found in period ``k``; anything with ``team_id`` and ``consequence``.
+        true_ups : sequence of (int, mapping of str to float)
+            Corrections of earlier periods booked now: the period corrected and, per team, the
+            final score less the score it was closed with, in points (may be negative).
 
         Raises
         ------
         ValueError
             If ``k`` is not the next period, a team is unknown, a score is negative or not
-            finite, or a consequence is unknown. The ledger is unchanged then.
+            finite, a true-up is not of an earlier period, or a consequence is unknown. The
+            ledger is unchanged then.
         """
         if k != self._next:
             raise ValueError(f"periods close in order: the next is {self._next}, got {k}")
         if k >= len(self.period_labels):
             raise ValueError(f"period {k} is beyond the horizon of {len(self.period_labels)}")
         scores = self._score_vector(team_scores)
+        corrections = [(p, self._delta_vector(p, k, deltas)) for p, deltas in true_ups]
         malus_teams, clawback_teams = self._triggered(findings)
         state = self._state
 
+        payment = np.zeros_like(state["paid_gross"])
+        for period, delta in corrections:
+            payment += self._true_up(k, period, delta)
         accruing = (self._tranche_start <= k) & (k <= self._tranche_end)
         if accruing.any():
             rate = self._grant * scores[self._person_team] / 100 / self._window
             accrual = np.outer(rate, accruing)
             state["accrued"] += accrual
             state["unvested"] += accrual
-        payment = np.zeros_like(state["paid_gross"])
         vesting = self._tranche_end == k
         if vesting.any():
             payment += self._vest(k, vesting)
@@ -393,8 +416,11 @@ class AwardLedger:
             ``amount`` (positive; the kind gives the direction): ``vest`` (after scaling),
             ``defer`` (held back of a vest), ``pay`` (cash out, at vesting or on release of a
             deferral), ``malus`` (taken from unvested or deferred amounts), ``clawback``
-            (recovered from payments), ``pool_scaling`` and ``cap_scaling`` (cut at vesting).
-            In the order the events happened; zero amounts are left out.
+            (recovered from payments), ``pool_scaling`` and ``cap_scaling`` (cut at vesting),
+            ``true_up`` (accrual corrected for a period scored provisionally or held, signed).
+            A negative true-up of a vested tranche makes its ``vest``, ``defer``, ``pay`` and
+            scaling rows negative: the overpayment recovered. In the order the events
+            happened; zero amounts are left out.
         """
         periods, kinds, people, cohorts, amounts = [], [], [], [], []
         for k, kind, amount in self._events:
@@ -475,6 +501,47 @@ class AwardLedger:
             scores[self._team_pos[team_id]] = score
         return scores
 
+    def _delta_vector(self, period: int, k: int, deltas: Mapping[str, float]) -> np.ndarray:
+        """Check and order a true-up's score changes by team (they may be negative)."""
+        if not 0 <= period < k:
+            raise ValueError(f"a true-up at period {k} corrects an earlier period (got {period})")
+        vector = np.zeros(len(self._team_ids))
+        for team_id, delta in deltas.items():
+            if team_id not in self._team_pos:
+                raise ValueError(f"true-up for unknown team {team_id!r}; teams: {self._team_ids}")
+            if not np.isfinite(delta):
+                raise ValueError(f"true-up of team {team_id!r} must be finite (got {delta})")
+            vector[self._team_pos[team_id]] = delta
+        return vector
+
+    def _true_up(self, k: int, period: int, delta: np.ndarray) -> np.ndarray:
+        """Book a correction of ``period`` at ``k`` (rule 7); return what it pays now."""
+        state, share = self._state, self.plan.vesting.deferral_share
+        accruing = (self._tranche_start <= period) & (period <= self._tranche_end)
+        adjustment = np.outer(self._grant * delta[self._person_team] / 100 / self._window, accruing)
+        state["accrued"] += adjustment
+        self._events.append((k, "true_up", adjustment))
+        vested = self._tranche_end < k
+        state["unvested"] += np.where(vested, 0.0, adjustment)
+        late = np.where(vested, adjustment, 0.0)
+        if not late.any():
+            return np.zeros_like(late)
+        pooled = late * self._pool_factor
+        capped = pooled * self._cap_factor
+        held = (self._release >= k) & (share > 0)
+        deferred = np.where(held, capped * share, 0.0)
+        state["pool_scaling"] += late - pooled
+        state["cap_scaling"] += pooled - capped
+        state["vested"] += capped
+        state["deferred"] += deferred
+        self._events += [
+            (k, "pool_scaling", late - pooled),
+            (k, "cap_scaling", pooled - capped),
+            (k, "vest", capped),
+            (k, "defer", deferred),
+        ]
+        return capped - deferred
+
     def _triggered(self, findings: Sequence[Finding]) -> tuple[list[int], list[int]]:
         """Return the teams (in order of first finding) that face malus and clawback."""
         malus, clawback = self.plan.malus, self.plan.clawback
@@ -502,8 +569,11 @@ class AwardLedger:
         team_total = np.bincount(
             self._person_team, weights=amount.sum(axis=1), minlength=len(self._team_ids)
         )
-        pooled = amount * pool_factors(team_total, self._pools)[self._person_team, None]
-        capped, _ = apply_cap(pooled, self.plan, self.scenario)
+        factors = pool_factors(team_total, self._pools)[self._person_team, None]
+        pooled = amount * factors
+        capped, cap_factor = apply_cap(pooled, self.plan, self.scenario)
+        self._pool_factor[:, vesting] = factors
+        self._cap_factor[:, vesting] = cap_factor
         deferred = capped * self.plan.vesting.deferral_share
         state["pool_scaling"] += amount - pooled
         state["cap_scaling"] += pooled - capped

@@ -608,6 +608,17 @@ def _grade_problems(plan: Plan, scenario: Scenario) -> list[Problem]:
     return problems
 
 
+def _feed_problems(scenario: Scenario, known: dict[str, KPI]) -> list[Problem]:
+    """Find the scenario's data feeds naming a KPI the catalogue does not know."""
+    problems = []
+    for i, feed in enumerate(scenario.data_feeds):
+        for j, name in enumerate(feed.kpis):
+            where = f"(scenario {scenario.name!r}) data_feeds[{i}].kpis[{j}]"
+            unknown = _kpi_problem(name, where, known)
+            problems += [unknown] if unknown else []
+    return problems
+
+
 def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]:
     """Find what a valid plan cannot do on a valid scenario: what validates but means nothing.
 
@@ -621,7 +632,8 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
     Returns
     -------
     list of Problem
-        Key paths into the plan: a plan that never starts within the horizon; target grades
+        Key paths into the plan: a plan that never starts within the horizon; KPIs of the
+        scenario's data feeds the catalogue does not know (path into the scenario); target grades
         that match no one (or look like a misspelt grade), grades left to a default the plan
         never set; rewarded, watched or gated KPIs the scenario can never measure (change KPIs
         without changes, surveys without responses, priorities no incident can have); metrics
@@ -644,6 +656,7 @@ def check_plan_against_scenario(plan: Plan, scenario: Scenario) -> list[Problem]
         )
     problems += _grade_problems(plan, scenario)
     known = kpi_by_name()
+    problems += _feed_problems(scenario, known)
     causes = _root_causes(scenario)
     flagged: set[int] = set()  # metrics with nothing to measure or always the same
     for i, metric in enumerate(plan.metrics):

@@ -6,6 +6,7 @@ Names and texts from users' files reach the report only as text (:mod:`toolkit.r
 """
 
 from toolkit.report.data import Batch, ReportError, load_batch
+from toolkit.report.data_availability import availability_markdown, availability_summary
 from toolkit.report.figures import (
     award_figure,
     behaviour_figure,
@@ -42,6 +43,8 @@ __all__ = [
     "Batch",
     "Recommendation",
     "ReportError",
+    "availability_markdown",
+    "availability_summary",
     "award_figure",
     "award_shares",
     "behaviour_figure",

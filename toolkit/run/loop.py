@@ -37,6 +37,7 @@ from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
 from toolkit.plans.measurement import period_tables
 from toolkit.plans.scoring import PlanScorer, TeamScores
+from toolkit.run.data_availability import DataAvailability
 from toolkit.sim import World
 from toolkit.sim.streams import stream
 
@@ -61,6 +62,10 @@ class PlanRun:
         chance given what it sampled from (``detection_expected``, ``blame_expected``).
     ledger : AwardLedger
         The money side, for cash flows and liabilities.
+    data_availability : DataFrame
+        Per plan period and team: whether its data was on time, and if not what the ledger
+        booked and how it was trued up (:meth:`DataAvailability.table`); empty without
+        data feeds the plan depends on.
     """
 
     scenario: Scenario
@@ -71,6 +76,7 @@ class PlanRun:
     awards: pd.DataFrame
     behaviour: pd.DataFrame
     ledger: AwardLedger
+    data_availability: pd.DataFrame = field(default_factory=lambda: DataAvailability.empty())
 
 
 def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> EventLog:
@@ -155,6 +161,7 @@ class PlanLoop:
         services = self.world.event_log().services
         self.scorer = PlanScorer(plan, services, self.periods)
         self.ledger = AwardLedger(plan, scenario, self.labels, per_year)
+        self.availability = DataAvailability(scenario.data_feeds, plan, self.periods, seed)
         self.adaptation = Adaptation(scenario, plan, seed, per_year)
         self.discount = discount_per_period(
             scenario.environment.behaviour.adaptation.discount_per_year, per_year
@@ -196,6 +203,7 @@ class PlanLoop:
             awards,
             pd.DataFrame(self.records),
             self.ledger,
+            self.availability.table(),
         )
 
     def report(self, truth: EventLog, intensities: list[dict]) -> EventLog:
@@ -232,7 +240,10 @@ class PlanLoop:
             metrics = committed.metrics
             self.expectation.record(metrics.loc[metrics["team_id"].isin(list(agents))])
         findings, audited, expected = self._audit(k, truth, reported, scores)
-        self.ledger.close_period(k, scores["score_pct"].to_dict(), findings)
+        final = scores["score_pct"].to_dict()
+        value = {team: self.ledger.period_value(team, k) for team in final}
+        booked, true_ups = self.availability.close(k, final, value)
+        self.ledger.close_period(k, booked, findings, true_ups)
         found = {}
         for finding in findings:
             found.setdefault(finding.team_id, []).append(finding.consequence)

@@ -133,6 +133,7 @@ def run_scenario(
             "awards": run.awards,
             "behaviour": run.behaviour,
             "cashflows": run.ledger.cashflows(),
+            "data_availability": run.data_availability,
         }
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)
