@@ -210,7 +210,7 @@ def check_priority_mapping(
     Returns
     -------
     Check
-        Met when no row is quarantined as ``unmapped_value:priority`` and every accepted
+        Met when no row is quarantined but for the other planted flaws and every accepted
         incident has its log's priority.
     """
     try:
@@ -218,7 +218,9 @@ def check_priority_mapping(
         result = ingest(FORMAT, [export], mapping=mapping)
     except Exception as error:  # a malformed map is the learner's to fix, not a crash
         return failed("7.1", f"The mapping does not load: {error}", "Map each label to 1-4.")
-    unmapped = int((result.quarantine["reason"] == RELABEL_REASON).sum())
+    reasons = result.quarantine["reason"]
+    unmapped = int((reasons == RELABEL_REASON).sum())
+    other = sorted(set(reasons) - set(FLAWS.values()) - {RELABEL_REASON})
     truth = log.incidents.set_index("incident_id")["priority"]
     accepted = result.log.incidents.set_index("incident_id")["priority"]
     common = accepted.index.intersection(truth.index)
@@ -228,6 +230,12 @@ def check_priority_mapping(
             "7.1",
             f"{unmapped} rows are still quarantined for an unmapped priority.",
             "Look at the quarantined rows' values: which labels does the second tool write?",
+        )
+    if other:
+        return failed(
+            "7.1",
+            f"Rows are now quarantined for {listing(other)}.",
+            "A priority is a whole number from 1 (highest) to 4.",
         )
     if wrong:
         return failed(
