@@ -37,13 +37,8 @@ def _retention(args: argparse.Namespace) -> int:
         check = retention.retention_check(plan, scenario, policy, rules, countries)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    tables = {
-        "too_early": check.too_early,
-        "summary": check.summary(),
-        "calendar": check.calendar,
-        "conflicts": check.conflicts,
-        "rules": retention.rules_table(check.rules),
-    }
+    found = (check.too_early, check.summary(), check.calendar, check.conflicts)
+    tables = dict(zip(RETENTION_TABLES, (*found, retention.rules_table(check.rules)), strict=True))
     with staged_directory(out) as staging:
         outputs = []
         for name, table in tables.items():

@@ -43,6 +43,7 @@ from toolkit.compliance.jurisdictions import (
     STARTS,
     Jurisdiction,
     Rule,
+    canonical_code,
     load_jurisdictions,
     load_rules,
 )
@@ -54,11 +55,8 @@ from toolkit.config.scenario import Scenario
 from toolkit.config.yaml_strict import read_yaml_mapping
 from toolkit.plans.loading import PERIODS_PER_YEAR
 
-RecordKind = Literal["payroll", "tax", "hr_file", "incentive_plan", "itsm_events", "audit_log"]
-Starts = Literal[
-    "record", "calendar_year_end", "fiscal_year_end", "employment_end",
-    "employment_end_calendar_year",
-]  # fmt: skip
+RecordKind = Literal[tuple(RECORD_KINDS)]  # type: ignore[valid-type]
+Starts = Literal[STARTS]  # type: ignore[valid-type]
 FREQUENCY = {"month": "M", "quarter": "Q", "year": "Y"}
 DAYS_PER_YEAR = 365.25
 FINDING_COLUMNS = (
@@ -347,7 +345,7 @@ def _people(scenario: Scenario, plan: Plan) -> dict[str, list[str]]:
     for team in scenario.organisation.teams:
         for person in team.people:
             pct = plan.target_award_pct.get(person.grade, plan.default_target_award_pct)
-            country = ALIASES.get(person.country, person.country)
+            country = canonical_code(person.country)
             found.setdefault(country, [])
             if pct > 0:
                 found[country].append(person.id)
@@ -420,7 +418,7 @@ def retention_check(
     for country in sorted(people):
         holders = people[country]
         everyone = [p.id for t in scenario.organisation.teams for p in t.people
-                    if ALIASES.get(p.country, p.country) == country]  # fmt: skip
+                    if canonical_code(p.country) == country]  # fmt: skip
         fiscal = countries[country].fiscal_year_end
         for kind in RECORD_KINDS:
             statute = minimum.get((country, kind), Kept(0, "record", "no statutory minimum"))
