@@ -295,3 +295,24 @@ def test_a_leaver_paid_after_leaving_is_compared_only_when_payroll_pays(
     table = reconcile_people(roster.table, both, small, plan, *ledger).table
     rows = table[(table["person_id"] == "p04") & table["kind"].str.startswith("payment")]
     assert rows["amount"].tolist() == ([] if found is None else [found])
+
+
+def test_planted_exports_of_the_default_scenario_without_a_ledger(tmp_path):
+    default = load_scenario(ROOT / "scenarios" / "default.yaml")
+    plan = load_plan("balanced", scenario=default)
+    planted = planted_exports(default, tmp_path, 0)
+    awards = pd.DataFrame(
+        {c: pd.Series(dtype=float) for c in ("granted", "accrued", "earned")}
+        | {c: pd.Series(dtype=str) for c in ("person_id", "team_id", "cohort")}
+    )
+    cashflows = pd.DataFrame(
+        {c: pd.Series(dtype=str) for c in ("period", "person_id", "team_id", "cohort", "kind")}
+        | {"amount": pd.Series(dtype=float)}
+    )
+    roster, payroll = read_roster(tmp_path / "roster.csv"), read_payroll(tmp_path / "payroll.csv")
+    result = reconcile_people(roster.table, payroll.table, default, plan, awards, cashflows)
+    found = set(zip(result.table["kind"], result.table["person_id"], strict=True))
+    assert found == set(zip(planted["kind"], planted["person_id"], strict=True))
+    # without a ledger nothing is paid or forfeited: no payment or leaver mismatch is planted
+    assert not planted["kind"].str.startswith("payment_missing|payment_amount").any()
+    assert "leaver_with_unvested_award" not in set(planted["kind"])

@@ -324,13 +324,43 @@ def _leaver_rows(ctx: _Context, forfeitures: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _months_employed(history: pd.DataFrame, months: pd.PeriodIndex) -> list[pd.Period]:
-    first, last = history["start_date"].min(), history["end_date"].max()
-    return [
-        m
-        for m in months
-        if first <= m.end_time and (pd.isna(last) or last >= m.start_time.normalize())
+def _expected_base(roster: pd.DataFrame, months: pd.PeriodIndex) -> pd.DataFrame:
+    """Return per person and month employed the HR salary / 12 due and whether it is whole.
+
+    The salary is the roster row in effect on the month's first day (the person's first row
+    for the month they join mid-way); a month is whole when employment covers every day of it.
+    """
+    span = roster.groupby("person_id").agg(first=("start_date", "min"), last=("end_date", "max"))
+    grid = pd.DataFrame(
+        {
+            "person_id": pd.Series(np.repeat(span.index.to_numpy(), len(months)), dtype="str"),
+            "pay_period": np.tile(np.asarray(months), len(span)),
+        }
+    )
+    grid["month_start"] = [m.start_time for m in grid["pay_period"]]
+    grid["month_end"] = [m.end_time.normalize() for m in grid["pay_period"]]
+    grid = grid.join(span, on="person_id")
+    stays = grid["last"].isna()
+    grid = grid[
+        (grid["first"] <= grid["month_end"]) & (stays | (grid["last"] >= grid["month_start"]))
     ]
+    grid["whole"] = (grid["first"] <= grid["month_start"]) & (
+        grid["last"].isna() | (grid["last"] >= grid["month_end"])
+    )
+    rows = roster.sort_values("effective_date")[["person_id", "effective_date", "base_salary"]]
+    rows = rows.astype({"person_id": "str"})
+    grid = pd.merge_asof(
+        grid.sort_values("month_start"),
+        rows,
+        left_on="month_start",
+        right_on="effective_date",
+        by="person_id",
+        direction="backward",
+    )
+    first = rows.groupby("person_id")["base_salary"].first()
+    salary = grid["base_salary"].fillna(grid["person_id"].map(first))
+    grid["expected"] = salary / 12
+    return grid.sort_values(["person_id", "pay_period"]).reset_index(drop=True)
 
 
 def _payroll_rows(ctx: _Context) -> list[dict]:
@@ -339,8 +369,6 @@ def _payroll_rows(ctx: _Context) -> list[dict]:
     if not len(payroll):
         return rows
     months = pd.period_range(payroll["pay_period"].min(), payroll["pay_period"].max(), freq="M")
-    window_start = months[0].start_time.normalize()
-    window_end = months[-1].end_time.normalize()
     paid_people = set(payroll["person_id"])
     for person_id in sorted(paid_people - set(ctx.roster["person_id"])):
         paid = payroll[payroll["person_id"] == person_id]["amount"]
@@ -355,68 +383,48 @@ def _payroll_rows(ctx: _Context) -> list[dict]:
                 found=_money(paid.sum()),
             )
         )
-    ledger_paid = _ledger_payments(ctx)
-    in_window = ctx.roster[_employed(ctx.roster, window_start, window_end)]
-    for person_id in sorted(set(in_window["person_id"])):
-        history = ctx.roster[ctx.roster["person_id"] == person_id]
-        team = str(history["team_id"].iloc[-1])
-        employed = _months_employed(history, months)
-        if person_id not in paid_people:
-            base = sum(_salary_on(history, m.start_time) / 12 for m in employed)
-            lti = ledger_paid[ledger_paid["person_id"] == person_id]
-            lti = lti[lti["period"].isin(_touched(ctx, months))]["ledger"].sum()
-            rows.append(
-                _row(
-                    "missing_in_payroll",
-                    person_id,
-                    team,
-                    base + lti,
-                    f"employed {len(employed)} month(s) of the payroll window, no payroll row; "
-                    f"base {_money(base)}, ledger LTI {_money(lti)}",
-                    expected=_money(base + lti),
-                )
+    expected = _expected_base(ctx.roster, months)
+    teams = ctx.roster.sort_values("effective_date").groupby("person_id")["team_id"].last()
+    ledger = _ledger_payments(ctx)
+    ledger = ledger[ledger["period"].isin(_touched(ctx, months))]
+    for person_id, due in expected[~expected["person_id"].isin(paid_people)].groupby("person_id"):
+        base = float(due["expected"].sum())
+        lti = float(ledger.loc[ledger["person_id"] == person_id, "ledger"].sum())
+        rows.append(
+            _row(
+                "missing_in_payroll",
+                person_id,
+                teams[person_id],
+                base + lti,
+                f"employed {len(due)} month(s) of the payroll window, no payroll row; "
+                f"base {_money(base)}, ledger LTI {_money(lti)}",
+                expected=_money(base + lti),
             )
-            continue
-        base = payroll[(payroll["person_id"] == person_id) & (payroll["pay_item"] == "base")]
-        paid = base.groupby("pay_period")["amount"].sum()
-        whole = [m for m in employed if _whole_month(history, m)]
-        off, count = 0.0, []
-        for month in whole:
-            expected = _salary_on(history, month.start_time) / 12
-            got = float(paid.get(month, 0.0))
-            if abs(got - expected) >= CENT * 2:
-                off += abs(got - expected)
-                count.append(str(month))
-        if count:
-            rows.append(
-                _row(
-                    "payroll_base_differs",
-                    person_id,
-                    team,
-                    off,
-                    f"base pay differs from HR salary / 12 in {', '.join(count)}",
-                    period=",".join(count),
-                )
+        )
+    base = payroll[payroll["pay_item"] == "base"]
+    paid = base.groupby(["person_id", "pay_period"])["amount"].sum().rename("paid")
+    whole = expected[expected["whole"] & expected["person_id"].isin(paid_people)]
+    whole = whole.join(paid, on=["person_id", "pay_period"])
+    whole["paid"] = whole["paid"].fillna(0.0)
+    whole["off"] = (whole["paid"] - whole["expected"]).abs()
+    for person_id, off in whole[whole["off"] >= 2 * CENT].groupby("person_id"):
+        months_off = [str(m) for m in off["pay_period"]]
+        rows.append(
+            _row(
+                "payroll_base_differs",
+                person_id,
+                teams[person_id],
+                float(off["off"].sum()),
+                f"base pay differs from HR salary / 12 in {', '.join(months_off)}",
+                period=",".join(months_off),
             )
+        )
     return rows
 
 
 def _touched(ctx: _Context, months: pd.PeriodIndex) -> set[str]:
+    """Return the run periods (labels) the payroll months fall in."""
     return {str(m.asfreq(ctx.periods.freq)) for m in months}
-
-
-def _whole_month(history: pd.DataFrame, month: pd.Period) -> bool:
-    first, last = history["start_date"].min(), history["end_date"].max()
-    starts = first <= month.start_time.normalize()
-    ends = pd.isna(last) or last >= month.end_time.normalize()
-    return bool(starts and ends)
-
-
-def _salary_on(history: pd.DataFrame, day: pd.Timestamp) -> float:
-    state = roster_as_of(history, day.normalize())
-    if not len(state):
-        state = history.sort_values("effective_date").head(1)
-    return float(state["base_salary"].iloc[0])
 
 
 def _ledger_payments(ctx: _Context) -> pd.DataFrame:

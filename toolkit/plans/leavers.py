@@ -67,13 +67,12 @@ def classify_leavers(roster: pd.DataFrame, rules: Leavers) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``person_id, end_date, leaver_reason, leaver_class`` (``"good"`` or ``"bad"``), from
-        the person's last row with an end date; sorted by person.
+        ``person_id, end_date, leaver_reason, leaver_class`` (``"good"`` or ``"bad"``) of each
+        person whose last row has an end date; sorted by person.
     """
-    left = roster[roster["end_date"].notna()].sort_values(
-        ["person_id", "effective_date"], kind="stable"
-    )
-    left = left.groupby("person_id", as_index=False).tail(1)
+    last = roster.sort_values(["person_id", "effective_date"], kind="stable")
+    last = last.groupby("person_id", as_index=False).tail(1)
+    left = last[last["end_date"].notna()]  # a rehired person's last row has no end date
     table = left[["person_id", "end_date", "leaver_reason"]].copy()
     good = table["leaver_reason"].isin(rules.good_reasons)
     table["leaver_class"] = np.where(good, "good", "bad")
