@@ -385,6 +385,13 @@ def test_scenario_refuses_bad_feeds_naming_file_and_field(tmp_path, change, wher
     assert where in str(caught.value)
 
 
+def test_scenario_refuses_two_feeds_with_one_id(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text(Path(SMALL).read_text() + FEED_YAML + FEED_YAML.split("\n", 2)[2])
+    with pytest.raises(ConfigError, match=r"data_feeds\[1\]\.id: data feed id 'itsm' is used"):
+        load_scenario(path)
+
+
 def test_feed_yaml_loads_and_unknown_feed_kpi_is_refused_with_the_plan(tmp_path):
     path = tmp_path / "feeds.yaml"
     path.write_text(Path(SMALL).read_text() + FEED_YAML)
@@ -480,3 +487,26 @@ def test_report_has_no_data_section_without_feeds(tmp_path):
     batch = load_batch(tmp_path, reference=PLAN)
     assert availability_summary(batch).empty
     assert availability_markdown(batch) == ""
+
+
+def test_true_ups_after_vesting_keep_the_ledgers_money_identities(small):
+    """A one-year cohort from 2025Q3 vests at 2026Q2; that quarter is trued up at 2026Q3."""
+    scenario, plan = small
+    yearly = plan.model_copy(update={"performance_period_years": 1, "start_after_periods": 2})
+    run = run_plan(with_feeds(scenario, feed()), yearly, SEED)
+    cash = run.ledger.cashflows()
+    first = cash[cash["cohort"] == "2025Q3"].groupby(["period", "kind"])["amount"].sum()
+    assert first["2026Q2", "vest"] > 0
+    # after vesting, the true-up is vested and paid at once (no deferral in the plan)
+    assert first["2026Q3", "true_up"] == pytest.approx(first["2026Q3", "vest"])
+    assert first["2026Q3", "pay"] == pytest.approx(first["2026Q3", "vest"])
+    awards = run.awards
+    scaled = awards["pool_scaling"] + awards["cap_scaling"] + awards["forfeited"]
+    assert np.abs(awards["accrued"] - awards["earned"] - scaled).max() < CENT
+    paid_side = awards["paid"] + awards["clawed_back"] + awards["deferred"]
+    paid_side += awards["malus"] - awards["forfeited"]
+    assert np.abs(awards["vested"] - paid_side).max() < CENT
+    record = run.data_availability
+    done = record[record["settled_period"] != ""]
+    gap = done["provisional_accrual"] + done["true_up"] - on_time_accrual(run, done)
+    assert np.abs(gap).max() < CENT

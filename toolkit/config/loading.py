@@ -117,6 +117,7 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
     problems += _repeats(_ids(org.teams, "organisation.teams"), "team")
     problems += _repeats(_ids(org.services, "organisation.services"), "service")
     problems += _repeats(_ids(org.vendors, "organisation.vendors"), "vendor")
+    problems += _repeats(_ids(scenario.data_feeds, "data_feeds"), "data feed")
     people = [
         entry
         for t, team in enumerate(org.teams)
