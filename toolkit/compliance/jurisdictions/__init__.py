@@ -73,11 +73,31 @@ STARTS = (
 UNITS = ("years", "months")
 ENFORCEMENT = ("in_force", "pending", "guidance", "none")
 UNCHECKED = "unchecked"
-# rule kind -> record kinds, units and starting points it accepts
-RULE_KINDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "retention_minimum": {"record_kind": tuple(RECORD_KINDS), "unit": UNITS, "starts": STARTS},
-    "retention_maximum": {"record_kind": tuple(RECORD_KINDS), "unit": UNITS, "starts": STARTS},
-}
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """What a kind of rule accepts in the shared columns.
+
+    Attributes
+    ----------
+    record_kind, unit, starts : tuple of str
+        The values each column may take (empty: the column is free text, or unused).
+    duration : bool
+        ``value`` is a period in ``unit`` (parsed into :attr:`Rule.months`); otherwise it is
+        kept as written (a classification, a lead time in words) and must not be empty.
+    """
+
+    record_kind: tuple[str, ...]
+    unit: tuple[str, ...]
+    starts: tuple[str, ...]
+    duration: bool
+
+
+RETENTION = RuleKind(tuple(RECORD_KINDS), UNITS, STARTS, duration=True)
+# rule kind -> what it accepts; other kinds (tax classification, works-council duties, review
+# points) are added here with their own record kinds and units, in the same files
+RULE_KINDS: dict[str, RuleKind] = {"retention_minimum": RETENTION, "retention_maximum": RETENTION}
 CODE = re.compile(r"^[A-Z]{2}$")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 ALIASES = {"UK": "GB"}  # a common name that is not the ISO 3166-1 code
@@ -91,8 +111,10 @@ class Rule:
     ----------
     jurisdiction, rule_kind, record_kind : str
         Country (ISO 3166-1 alpha-2), what the row rules, which records.
-    months : int
-        The period, in months (a value in years is converted).
+    value : str
+        The value as written in the file.
+    months : int or None
+        For a duration rule, the period in months (a value in years is converted).
     starts : str
         What the period is counted from (:data:`STARTS`).
     source, url : str
@@ -108,7 +130,8 @@ class Rule:
     jurisdiction: str
     rule_kind: str
     record_kind: str
-    months: int
+    value: str
+    months: int | None
     starts: str
     source: str
     url: str
@@ -118,8 +141,8 @@ class Rule:
 
     @property
     def years(self) -> float:
-        """The period in years."""
-        return self.months / 12
+        """The period in years (NaN for a rule that is not a duration)."""
+        return self.months / 12 if self.months is not None else float("nan")
 
 
 @dataclass(frozen=True)
@@ -221,18 +244,22 @@ def _rule(row: dict[str, str], line: int, code: str, problems: list[Problem]) ->
         problems.append(
             Problem(f"{where}.rule_kind", f"must be one of {', '.join(RULE_KINDS)} (got {kind!r})")
         )
-        accepts = {"record_kind": (), "unit": (), "starts": ()}
+        accepts = RuleKind((), (), (), duration=False)
     for field in ("record_kind", "unit", "starts"):
-        if accepts[field]:
-            _choice(row[field], accepts[field], f"{where}.{field}", problems)
+        if getattr(accepts, field):
+            _choice(row[field], getattr(accepts, field), f"{where}.{field}", problems)
     _choice(row["enforcement_status"], ENFORCEMENT, f"{where}.enforcement_status", problems)
     for field in ("source", "url"):
         if not row[field].strip():
             problems.append(Problem(f"{where}.{field}", "must not be empty: every rule is cited"))
     if row["url"].strip() and not row["url"].startswith("https://"):
         problems.append(Problem(f"{where}.url", f"must start with https:// (got {row['url']!r})"))
-    months = _months(row["value"], row["unit"], f"{where}.value", problems)
-    if row["enforcement_status"] == "none" and months != 0:
+    months = None
+    if accepts.duration:
+        months = _months(row["value"], row["unit"], f"{where}.value", problems)
+    elif not row["value"].strip():
+        problems.append(Problem(f"{where}.value", "must not be empty"))
+    if row["enforcement_status"] == "none" and months:
         problems.append(
             Problem(f"{where}.value", "must be 0 when enforcement_status is none (no period)")
         )
@@ -240,6 +267,7 @@ def _rule(row: dict[str, str], line: int, code: str, problems: list[Problem]) ->
         jurisdiction=code,
         rule_kind=kind,
         record_kind=row["record_kind"],
+        value=row["value"].strip(),
         months=months,
         starts=row["starts"],
         source=row["source"].strip(),
