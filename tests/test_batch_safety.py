@@ -301,6 +301,7 @@ def test_tables_appear_whole_or_not_at_all(one_run, tmp_path, monkeypatch):
         "summary.parquet",
         "comparisons.parquet",
         "ranking.parquet",
+        "vendors.parquet",
         "batch.json",
     }
     for name, digest in manifest["outputs"].items():

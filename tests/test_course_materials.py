@@ -38,7 +38,7 @@ class XlError(Exception):
 
 TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"]|"")*")|(?P<num>\d+(?:\.\d+)?(?:[Ee][+-]?\d+)?)'
-    r"|(?P<func>[A-Z]+)\(|(?P<ref>\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
+    r"|(?P<func>[A-Z]+)\(|(?P<ref>(?:'[^']+'!)?\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)"
     r"|(?P<op><=|>=|<>|[-+*/&=<>(),]))"
 )
 
@@ -60,13 +60,29 @@ def _cell_index(ref):
 
 
 class Sheet:
-    """Evaluate the formulas of one worksheet, cells referring to cells of the same sheet."""
+    """Evaluate the formulas of one worksheet; a reference ``'Other sheet'!A1`` reads another
+    sheet of the same workbook."""
 
-    def __init__(self, ws):
+    def __init__(self, ws, others=None):
         self.ws = ws
         self.memo = {}
+        self.others = {ws.title: self} if others is None else others
+        self.others.setdefault(ws.title, self)
+
+    def _elsewhere(self, ref):
+        """Return the sheet a reference points into and the reference within it."""
+        if "!" not in ref:
+            return self, ref
+        name, _, inner = ref.partition("!")
+        name = name.strip("'")
+        if name not in self.others:
+            self.others[name] = Sheet(self.ws.parent[name], self.others)
+        return self.others[name], inner
 
     def value(self, ref):
+        sheet, ref = self._elsewhere(ref)
+        if sheet is not self:
+            return sheet.value(ref)
         col, row = _cell_index(ref)
         key = (col, row)
         if key not in self.memo:
@@ -83,6 +99,9 @@ class Sheet:
         return self.memo[key]
 
     def range(self, ref):
+        sheet, ref = self._elsewhere(ref)
+        if sheet is not self:
+            return sheet.range(ref)
         first, last = ref.split(":")
         (c1, r1), (c2, r2) = _cell_index(first), _cell_index(last)
         cells = []
@@ -251,6 +270,12 @@ def _averageifs(values, *pairs):
     return sum(chosen) / len(chosen)
 
 
+def _sumif(cells, criterion, sums):
+    """Sum ``sums`` where ``cells`` equal ``criterion`` (text or number, as SUMIF matches)."""
+    chosen = [s for c, s in zip(cells, sums, strict=True) if c is not None and c == criterion]
+    return sum(_numbers(chosen))
+
+
 FUNCTIONS = {
     "AND": lambda *a: all(_truth(x) for x in a),
     "OR": lambda *a: any(_truth(x) for x in a),
@@ -261,6 +286,7 @@ FUNCTIONS = {
     "SUM": lambda *a: sum(_numbers(a)),
     "ABS": lambda a: abs(_number(a)),
     "AVERAGEIFS": _averageifs,
+    "SUMIF": _sumif,
     "RANK": lambda x, cells: 1 + sum(v > _number(x) for v in _numbers([cells])),
     "TEXT": lambda x, fmt: f"{_number(x):.{len(fmt.partition('.')[2])}f}",
 }
@@ -276,6 +302,11 @@ def test_the_evaluator_reads_excel_precedence_and_blanks(tmp_path):
     assert sheet.value("B1") == 8.0
     assert sheet.value("B2") == "n=2 3.0"
     assert sheet.value("B3") == 3.0
+    other = wb.create_sheet("Other sheet")
+    other["A1"], other["A2"], other["B1"], other["B2"] = "q1", "q2", 5, 7
+    ws["C1"] = "q2"
+    ws["C2"] = "=SUMIF('Other sheet'!$A$1:$A$2,C1,'Other sheet'!$B$1:$B$2)+'Other sheet'!B1"
+    assert Sheet(ws).value("C2") == 12.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +390,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "retention_calendar",
         "hris_reconciliation",
         "data_availability_sla",
+        "finance",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)
@@ -485,6 +517,39 @@ def test_the_filled_review_counts_the_batchs_audits(filled, batch_dir):
         name = plan.replace("_", "\\_")
         expected = f"| small | {name} | {len(parts)} | {len(behaviour)} | {audited} | {found} |"
         assert expected in text, expected
+
+
+def test_the_filled_finance_materials_hold_the_batchs_forecast_costs_and_roll_forward(
+    filled, batch_dir
+):
+    from toolkit.course import finance_materials
+    from toolkit.finance.forecast import forecast_summary
+    from toolkit.finance.transparency import cost_statement, run_costs
+    from toolkit.report.data import load_batch
+    from toolkit.report.finance import ledger_runs
+
+    batch = load_batch(batch_dir)
+    runs = ledger_runs(batch)
+    forecast = (filled / "templates" / "liability_forecast.md").read_text()
+    summary = forecast_summary(runs)
+    assert not summary.empty
+    for row in summary.itertuples():
+        line = f"| {row.plan.replace('_', chr(92) + '_')} | {int(row.year)} |"
+        shown = next(x for x in forecast.splitlines() if x.startswith(line))
+        assert f"{row.paid_p90:,.0f}".replace(",", "\\,") in shown, shown
+    statement = (filled / "templates" / "business_unit_cost_statement.md").read_text()
+    costs = cost_statement(run_costs(runs))
+    for row in costs[costs["plan"] == GAMED].itertuples():
+        line = f"| {GAMED.replace('_', chr(92) + '_')} | {row.business_unit} |"
+        shown = next(x for x in statement.splitlines() if x.startswith(line))
+        assert f"{row.earned:,.0f}".replace(",", "\\,") in shown, shown
+    book = openpyxl.load_workbook(filled / "worksheets" / "accrual_reconciliation.xlsx")
+    roll = Sheet(book[finance_materials.ROLL_SHEET])
+    _, quarters = finance_materials.reconciliation_inputs(batch, GAMED, 0, 0.05)
+    first = finance_materials.ROLL_HEADER_ROW + 1
+    for i, row in enumerate(quarters.itertuples(), start=first):
+        assert roll.value(f"J{i}") == pytest.approx(row.closing, abs=0.005)
+        assert roll.value(f"N{i}") == "OK"
 
 
 def test_the_review_of_a_run_directory_holds_the_review_table(tmp_path):

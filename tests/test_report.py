@@ -18,6 +18,7 @@ from toolkit.experiments import run_batch
 from toolkit.plans import load_plan
 from toolkit.plans.ledger import AwardLedger
 from toolkit.report import (
+    batch_forecast,
     fan,
     liability_note,
     liability_paths,
@@ -50,6 +51,8 @@ SECTIONS = (
     "Behaviour",
     "Award distribution",
     "Liability over the vesting horizon",
+    "Liability forecast",
+    "Cost by business unit",
     "Fairness",
 )
 THRESHOLD = 5.0  # the notebook's default gaming threshold
@@ -101,7 +104,8 @@ def test_the_report_shows_every_section_plan_and_figure_without_code(report_html
     for heading in SECTIONS:
         assert re.search(rf"<h2[^>]*>{re.escape(heading)}", report_html), heading
     images = re.findall(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}', report_html)
-    assert len(images) >= 6  # frontier, KPI gaps, behaviour, awards, liability, fairness
+    assert len(images) >= 8  # frontier, KPI gaps, behaviour, awards, liability, forecast, cost,
+    # fairness
     alts = [alt for _, alt in re.findall(r"<img alt=([\"'])(.*?)\1", report_html)]
     assert len(alts) == report_html.count("<img ") and all(alts)  # every figure described
     assert "No description has been provided" not in report_html and "<script" not in report_html
@@ -145,6 +149,33 @@ def _table(page: str, heading: str, following: str) -> dict[str, dict[str, str]]
 
 def _number(text: str) -> float:
     return float(text.replace(",", "").replace("+", ""))
+
+
+def test_the_report_forecasts_payments_against_the_cap_and_charges_costs_to_units(
+    report_html, batch_dir
+):
+    batch = load_batch(batch_dir)
+    summary = batch_forecast(batch)
+    forecast = _section(report_html, "Liability forecast", "Cost by business unit")
+    [header, *rows] = Tables(forecast).tables[0]
+    assert "P(cap binds) (%)" in header and len(rows) == len(summary) > 0
+    for name, column in (("Paid P50 (EUR)", "paid_p50"), ("Paid P90 (EUR)", "paid_p90")):
+        shown = [_number(row[header.index(name)]) for row in rows]
+        assert shown == [round(value) for value in summary[column]]
+    assert "paid in all" in forecast
+    units, services = Tables(_section(report_html, "Cost by business unit", "Fairness")).tables[:2]
+    totals = batch.runs.groupby("plan")[["total_awards", "total_paid", "liability_end"]].mean()
+    for table in (units, services):
+        [header, *rows] = table
+        for plan, expected in totals.iterrows():
+            mine = [row for row in rows if row[header.index("Plan")] == plan]
+            for name, column in (
+                ("Earned awards (EUR)", "total_awards"),
+                ("Paid (EUR)", "total_paid"),
+                ("Owed at the horizon's end (EUR)", "liability_end"),
+            ):
+                charged = sum(_number(row[header.index(name)]) for row in mine)
+                assert charged == pytest.approx(expected[column], abs=len(mine))  # display rounding
 
 
 DESCRIBED = re.compile(

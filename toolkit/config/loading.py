@@ -109,6 +109,26 @@ def _ids(items: list, where: str) -> list[tuple[str, str]]:
     return [(f"{where}[{i}].id", item.id) for i, item in enumerate(items)]
 
 
+def _gain_share_scope(scenario: Scenario) -> list[Problem]:
+    """Find gain-share scopes naming a service that does not depend on their vendor."""
+    org = scenario.organisation
+    problems = []
+    for i, vendor in enumerate(org.vendors):
+        if vendor.contract is None or vendor.contract.gain_share is None:
+            continue
+        dependents = {s.id for s in org.services if vendor.id in s.vendor_dependencies}
+        for j, service in enumerate(vendor.contract.gain_share.services):
+            if service not in dependents:
+                problems.append(
+                    Problem(
+                        f"organisation.vendors[{i}].contract.gain_share.services[{j}]",
+                        f"service {service!r} does not depend on vendor {vendor.id!r}, so its "
+                        "savings cannot be the vendor's",
+                    )
+                )
+    return problems
+
+
 def check_scenario_references(scenario: Scenario) -> list[Problem]:
     """Find dangling references, duplicate ids and per-priority gaps in a valid scenario."""
     org = scenario.organisation
@@ -153,6 +173,7 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
                 problems.append(
                     Problem(f"{where}.vendor_dependencies[{j}]", f"no vendor has id {vendor!r}")
                 )
+    problems += _gain_share_scope(scenario)
     for unit in scenario.environment.csat.business_unit_effect:
         if unit not in units:
             problems.append(

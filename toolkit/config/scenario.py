@@ -174,6 +174,169 @@ class Service(StrictModel):
     )
 
 
+SlaPeriod = Literal["month", "quarter"]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class CreditBand(StrictModel):
+    """One band of a service-credit scale: a shortfall from the target and what it costs."""
+
+    shortfall_from_pct: float = Field(
+        ge=0,
+        le=100,
+        description="Shortfall below the target, in percentage points, from which the band "
+        "applies (0: any shortfall at all).",
+    )
+    credit_pct: Percent = Field(
+        description="Credit the supplier owes, as % of its fees for the SLA period."
+    )
+
+
+class Bonus(StrictModel):
+    """A bonus for beating a target by a margin."""
+
+    above_target_pct: float = Field(
+        ge=0,
+        le=100,
+        description="Attainment above the target, in percentage points, that earns the bonus.",
+    )
+    bonus_pct: Percent = Field(description="Bonus the customer pays, as % of the period's fees.")
+
+
+def _check_bands(bands: list[CreditBand]) -> list[CreditBand]:
+    starts = [band.shortfall_from_pct for band in bands]
+    credits = [band.credit_pct for band in bands]
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        raise ValueError("credit bands must be listed by strictly increasing shortfall_from_pct")
+    if any(b < a for a, b in zip(credits, credits[1:], strict=False)):
+        raise ValueError("a larger shortfall may not cost a smaller credit_pct than a smaller one")
+    return bands
+
+
+Bands = Annotated[list[CreditBand], AfterValidator(_check_bands)]
+
+
+class AvailabilityTerms(StrictModel):
+    """Availability SLA: the share of the period the supplier's dependent services are up."""
+
+    target_pct: float = Field(
+        gt=0, le=100, description="Availability target in % of the SLA period's hours."
+    )
+    credit_bands: Bands = Field(
+        default_factory=list, description="Service credits per band of shortfall (none: none)."
+    )
+    bonus: Bonus | None = Field(default=None, description="Bonus for beating the target.")
+
+
+class TimeTerms(StrictModel):
+    """Response or resolution SLA: the share of the supplier's incidents handled in time."""
+
+    target_hours: dict[Priority, Hours] = Field(
+        min_length=1,
+        description="Time limit in hours per priority 1..4; priorities left out are not measured.",
+    )
+    required_pct: float = Field(
+        gt=0,
+        le=100,
+        description="Share of the measured incidents, in %, that must be within their limit.",
+    )
+    credit_bands: Bands = Field(
+        default_factory=list, description="Service credits per band of shortfall (none: none)."
+    )
+    bonus: Bonus | None = Field(default=None, description="Bonus for beating the target.")
+
+
+class SlaTerms(StrictModel):
+    """The service levels a supplier owes, how they are measured and what a miss costs."""
+
+    period: SlaPeriod = Field(description="SLA measurement period: month or quarter.")
+    monthly_fee: float = Field(
+        ge=0,
+        le=MAX_MONEY_PER_YEAR,
+        description="Fees for the supplier's services in the scenario currency per month; "
+        "credits and bonuses are shares of the fees of an SLA period.",
+    )
+    availability: AvailabilityTerms
+    credit_cap_pct: Percent = Field(
+        description="Most credits of one SLA period may add up to, in % of its fees."
+    )
+    bonus_cap_pct: Percent = Field(
+        default=0.0, description="Most bonuses of one SLA period may add up to, in % of its fees."
+    )
+
+
+class SubcontractorContract(SlaTerms):
+    """The terms a vendor holds its subcontractor to (back-to-back, usually looser)."""
+
+
+class GainShare(StrictModel):
+    """Gain-share: the vendor keeps a share of verified cost savings against a baseline."""
+
+    vendor_share_pct: Percent = Field(description="Vendor's share of each verified saving, in %.")
+    baseline_annual_cost: float = Field(
+        gt=0,
+        le=MAX_BUDGET_PER_YEAR,
+        description="Cost baseline in scope, in the scenario currency per year, savings are "
+        "measured against.",
+    )
+    services: list[Identifier] = Field(
+        default_factory=list,
+        description="Services in scope; empty: every service that depends on the vendor.",
+    )
+    min_saving: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_BUDGET_PER_YEAR,
+        description="Smallest saving shared, in the scenario currency (materiality threshold).",
+    )
+    cap_pct_of_baseline: Percent = Field(
+        description="Most the vendor may earn in a year, in % of the baseline."
+    )
+
+
+class DataDelivery(StrictModel):
+    """Data the vendor must hand over, and by when."""
+
+    id: Identifier
+    content: Literal["incidents", "outages", "changes", "sla_report"] = Field(
+        description="What is delivered: a table of the event log, or the SLA report."
+    )
+    due_days_after_period_end: int = Field(
+        ge=0, le=365, description="Days after the end of each SLA period the delivery is due."
+    )
+    completeness_pct: float = Field(
+        gt=0, le=100, description="Share of the period's records the delivery must hold, in %."
+    )
+
+
+class VendorContract(SlaTerms):
+    """A vendor's contract: SLA terms, credits and bonuses, gain-share and data deliveries."""
+
+    response: TimeTerms | None = Field(
+        default=None,
+        description="Response SLA on incidents attributed to the vendor (opening to first work).",
+    )
+    resolution: TimeTerms | None = Field(
+        default=None,
+        description="Resolution SLA on incidents attributed to the vendor (opening to "
+        "resolution, less on-hold time).",
+    )
+    gain_share: GainShare | None = Field(default=None, description="Gain-share on savings.")
+    data_deliveries: list[DataDelivery] = Field(
+        default_factory=list, description="Data the vendor must deliver and by when."
+    )
+
+
+class VendorReporting(StrictModel):
+    """How the vendor reports its own outages: the vendor's reporting lever (default honest)."""
+
+    late_outage_start: Probability = Field(
+        default=0.0,
+        description="Chance, per outage, that the vendor reports its start late (the clock "
+        "starts when the customer chased it, not when the service fell over).",
+    )
+
+
 class Subcontractor(StrictModel):
     """A vendor's own supplier; its outages reach services through the vendor."""
 
@@ -184,6 +347,9 @@ class Subcontractor(StrictModel):
     )
     mean_outage_hours: float = Field(
         gt=0, le=MAX_HOURS, description="Mean outage duration in hours."
+    )
+    contract: SubcontractorContract | None = Field(
+        default=None, description="The vendor's terms with this subcontractor."
     )
 
 
@@ -204,6 +370,24 @@ class Vendor(StrictModel):
     subcontractors: list[Subcontractor] = Field(
         default_factory=list, description="The vendor's suppliers."
     )
+    contract: VendorContract | None = Field(
+        default=None, description="SLA terms, credits, gain-share and data deliveries."
+    )
+    reporting: VendorReporting = Field(
+        default_factory=VendorReporting, description="How the vendor reports its outages."
+    )
+
+    @model_validator(mode="after")
+    def _one_availability_target(self) -> Vendor:
+        if self.contract is not None:
+            contracted = self.contract.availability.target_pct
+            if abs(contracted - 100 * self.sla_availability_target) > 1e-9:
+                raise ValueError(
+                    f"contract.availability.target_pct {contracted} contradicts "
+                    f"sla_availability_target {self.sla_availability_target}; give the same "
+                    "target in both (a share there, a percentage here)"
+                )
+        return self
 
 
 class Organisation(StrictModel):

@@ -57,6 +57,7 @@ from toolkit.experiments.inputs import (
     seed_list,
     worker_count,
 )
+from toolkit.finance.vendor_credits import vendor_sla_table, vendor_summary
 from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
@@ -94,6 +95,7 @@ RUN_TABLES = (
     "liability.parquet",
     "cashflows.parquet",
     "business_impact.parquet",
+    "vendor_sla.parquet",
     "data_availability.parquet",
 )
 RUN_FILES = (MANIFEST, *RUN_TABLES)
@@ -180,6 +182,7 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
         "business_impact.parquet": business_impact(
             run.truth, run.scenario.business_impact, run.scenario.horizon.period
         ),
+        "vendor_sla.parquet": vendor_sla_table(run.scenario, run.truth, run.reported, run.seed),
         "data_availability.parquet": run.data_availability,
     }
     for name, table in tables.items():
@@ -395,6 +398,7 @@ def run_batch(
                     robust_ranking(summary, "net_value", higher_is_better=True).to_parquet(
                         staging / "ranking.parquet", index=False
                     )
+                vendor_results(out, runs).to_parquet(staging / "vendors.parquet", index=False)
             write_json(staging / RECORD, {"stats": stats, "failures": failures})
 
         run_manifests = {
@@ -417,6 +421,35 @@ def run_batch(
             },
         )
     return BatchResult(runs, failures, out, stats, reference)
+
+
+def vendor_results(out: Path, runs: pd.DataFrame) -> pd.DataFrame:
+    """Return every run's per-vendor SLA summary, one row per run and vendor or subcontractor.
+
+    Parameters
+    ----------
+    out : Path
+        The batch directory.
+    runs : DataFrame
+        The batch's runs (``scenario, plan, seed, directory``).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, plan, seed`` then the columns of
+        :func:`toolkit.finance.vendor_credits.vendor_summary`.
+    """
+    parts = [
+        vendor_summary(pd.read_parquet(out / run.directory / "vendor_sla.parquet")).assign(
+            scenario=run.scenario, plan=run.plan, seed=run.seed
+        )
+        for run in runs.itertuples()
+    ]
+    if not parts:
+        return pd.DataFrame(columns=["scenario", "plan", "seed"])
+    table = pd.concat(parts, ignore_index=True)
+    first = ["scenario", "plan", "seed"]
+    return table[first + [c for c in table.columns if c not in first]]
 
 
 def _failure(spec: RunSpec, error: BaseException) -> dict:

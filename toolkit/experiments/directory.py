@@ -30,7 +30,13 @@ LOCK = ".lti-batch.lock"
 STAGING = ".staging-"
 RUNS = "runs"
 RUN_STAGING = ".tmp-"
-TABLES = ("runs.parquet", "summary.parquet", "comparisons.parquet", "ranking.parquet")
+TABLES = (
+    "runs.parquet",
+    "summary.parquet",
+    "comparisons.parquet",
+    "ranking.parquet",
+    "vendors.parquet",
+)
 RECORD = "batch.json"
 PUBLISHED = (*TABLES, RECORD)
 

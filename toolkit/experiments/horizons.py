@@ -25,7 +25,7 @@ from toolkit.config.plan import Plan
 from toolkit.experiments.analysis import paired_differences
 from toolkit.experiments.batch import BatchResult
 from toolkit.experiments.derived import as_plan, interval_of, plan_labels, run_variants, variant
-from toolkit.report.liability import periods_per_year, tranche_ends
+from toolkit.finance.runoff import periods_per_year, tranche_ends
 
 HORIZON_FIELDS = ("performance_period_years", "grant_every_years", "vesting")
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -342,3 +342,53 @@ def _require(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
     missing = [column for column in columns if column not in table.columns]
     if missing:
         raise AccrualError(f"{name} table: missing columns {missing}")
+
+
+SPLIT_MONEY = tuple(name for name in SCHEDULE_MONEY if name != "service_share")
+
+
+def accruals_by_person(schedule: pd.DataFrame, awards: pd.DataFrame) -> pd.DataFrame:
+    """Split an accrual schedule per person, in proportion to each person's grant.
+
+    Inside a team and cohort every amount of the ledger is proportional to the grant: the
+    team's score, pool factor and malus and the organisation's cap scale everyone alike, and a
+    clawback recovers the same share of everyone's payments. So a person's accrual is the
+    team's times ``granted / team granted`` (an equal split where the team was granted nothing),
+    and the people of a team and cohort add up to its row.
+
+    Parameters
+    ----------
+    schedule : DataFrame
+        From :func:`accrual_schedule`.
+    awards : DataFrame
+        The ledger's awards table of the same run (``person_id``, ``team_id``, ``cohort``,
+        ``granted``).
+
+    Returns
+    -------
+    DataFrame
+        ``period``, ``period_index``, ``cohort``, ``team_id``, ``person_id``, ``method``,
+        ``forfeiture_rate``, ``share`` (of the team's cohort), ``service_share`` and the
+        money columns of the schedule, each the person's part.
+    """
+    _require(awards, "awards", ("person_id", "team_id", "cohort", "granted"))
+    people = awards[["person_id", "team_id", "cohort", "granted"]].copy()
+    groups = people.groupby(["team_id", "cohort"])["granted"]
+    total, count = groups.transform("sum"), groups.transform("size")
+    people["share"] = (people["granted"] / total.where(total > 0)).fillna(1 / count)
+    split = schedule.merge(people.drop(columns="granted"), on=["team_id", "cohort"])
+    split[list(SPLIT_MONEY)] = split[list(SPLIT_MONEY)].to_numpy() * split[["share"]].to_numpy()
+    columns = [
+        "period",
+        "period_index",
+        "cohort",
+        "team_id",
+        "person_id",
+        "method",
+        "forfeiture_rate",
+        "share",
+        *SCHEDULE_MONEY,
+    ]
+    return split[columns].sort_values(
+        ["period_index", "cohort", "team_id", "person_id"], ignore_index=True
+    )

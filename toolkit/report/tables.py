@@ -6,8 +6,10 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from toolkit.behaviour.levers import GAMING_LEVERS, OPERATIONAL_LEVERS
+from toolkit.compliance.pay_gap import MEAN_GAP, VARIABLE_MEAN_GAP
 from toolkit.metrics import CATALOGUE
 from toolkit.report.data import Batch
+from toolkit.report.pay_gaps import scenario_pay_gaps
 from toolkit.report.ranking import VERDICTS, net_value_ranking
 
 LEVERS = OPERATIONAL_LEVERS + GAMING_LEVERS
@@ -41,6 +43,8 @@ PLAN_COLUMNS = {
     ),
     "awards_gini_teams": ("Gini of awards across teams", 1, "{:.2f}"),
     "gender_gap_awards": ("Gender gap in awards (%)", 100, "{:.1f}"),
+    VARIABLE_MEAN_GAP: ("Gender gap in variable pay, Art. 9(1)(b) (%)", 1, "{:.1f}"),
+    f"{MEAN_GAP}_vs_reference": ("Gender pay gap vs reference (points)", 1, "{:+.1f}"),
     "liability_p50": ("Liability at horizon, P50 ({money})", 1, "{:,.0f}"),
     "liability_p90": ("Liability at horizon, P90 ({money})", 1, "{:,.0f}"),
     "seeds": ("Seeds", 1, "{:.0f}"),
@@ -97,7 +101,10 @@ def plan_comparison(batch: Batch, gaming_threshold: float = 5.0) -> pd.DataFrame
     -------
     DataFrame
         One row per scenario and plan in ranking order: the ranking's rank, verdict, net
-        value and its 95% interval, then the summary's means. The scenario column is left
+        value and its 95% interval, then the summary's means and the gender pay gaps each
+        plan would create (:mod:`toolkit.report.pay_gaps`: the Art. 9(1)(b) variable-pay gap
+        over recipients, and the change in the Art. 9(1)(a) gap against the reference in
+        percentage points; positive widens it). The scenario column is left
         out when the report covers one scenario; shares are shown as percentages.
     """
     money = money_label(batch)
@@ -106,6 +113,8 @@ def plan_comparison(batch: Batch, gaming_threshold: float = 5.0) -> pd.DataFrame
         ranking = ranking_of(batch, scenario, gaming_threshold)
         summary = batch.summary_of(scenario)
         table = ranking.join(summary.drop(columns=ranking.columns, errors="ignore"))
+        gaps = scenario_pay_gaps(batch, scenario)
+        table = table.join(gaps[[c for c in PLAN_COLUMNS if c in gaps and c not in table]])
         row = pd.DataFrame({"Scenario": scenario, "Plan": table.index})
         for column, (label, scale, _) in PLAN_COLUMNS.items():
             if column not in table:
