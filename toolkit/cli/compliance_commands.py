@@ -1,4 +1,4 @@
-"""``lti compliance``: checks of a plan and its pay against the rules of the countries its people work in.
+"""``lti compliance``: a plan and its pay checked against the rules of its people's countries.
 
 Each action keeps its own functions (``_retention`` and ``_add_retention`` for ``lti compliance
 retention``, ``_pay_gap`` and ``_add_pay_gap`` for ``lti compliance pay-gap``), so actions are
