@@ -387,6 +387,8 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "baseline_adjustment",
         "plan_review",
         "governance",
+        "retention_calendar",
+        "hris_reconciliation",
         "data_availability_sla",
         "finance",
     }

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.config.scenario import MAX_SEED
 from toolkit.resources import shipped_scenario
+
+if TYPE_CHECKING:
+    from toolkit.config.plan import Plan
+    from toolkit.config.scenario import Scenario
 
 EXIT_USER_ERROR = 2
 
@@ -76,3 +82,46 @@ def scenario_argument(text: str) -> str:
         return str(shipped_scenario(text))
     except LookupError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def run_inputs(directory: Path, scenario_file: str, plan_name: str) -> tuple[dict, Scenario, Plan]:
+    """Return a run directory's verified manifest, with its scenario and plan, checked.
+
+    Parameters
+    ----------
+    directory : Path
+        A run directory of ``lti batch`` or ``lti simulate``.
+    scenario_file : str
+        The scenario the user says the run was made with.
+    plan_name : str
+        The plan (name or file) the user says the run was made with.
+
+    Returns
+    -------
+    dict, Scenario, Plan
+        The manifest (every listed output present and unchanged), the scenario and the plan.
+
+    Raises
+    ------
+    UserError
+        If the directory is missing, or the manifest records another scenario or plan
+        fingerprint than the files given.
+    """
+    from toolkit.config import load_scenario
+    from toolkit.plans import load_plan
+    from toolkit.run.manifest import verify_manifest
+
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory")
+    manifest = verify_manifest(directory)
+    scenario = load_scenario(scenario_file)
+    plan = load_plan(plan_name, scenario=scenario)
+    for part, model, given in (("scenario", scenario, scenario_file), ("plan", plan, plan_name)):
+        flat, nested = manifest.get(f"{part}_fingerprint"), manifest.get(part)
+        recorded = nested.get("fingerprint") if flat is None and isinstance(nested, dict) else flat
+        if recorded is not None and recorded != model.fingerprint():
+            raise UserError(
+                f"{directory}: the run was made with another {part} (fingerprint {recorded}, "
+                f"{given} has {model.fingerprint()})"
+            )
+    return manifest, scenario, plan

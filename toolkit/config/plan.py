@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -285,6 +285,72 @@ class Audit(StrictModel):
     )
 
 
+# The leaver reasons an HR roster may give (its ``leaver_reason`` column).
+LeaverReason = Literal[
+    "retirement",
+    "ill_health",
+    "death",
+    "redundancy",
+    "disability",
+    "transfer_of_undertaking",
+    "mutual_agreement",
+    "resignation",
+    "dismissal_misconduct",
+    "dismissal_performance",
+    "end_of_contract",
+]
+LEAVER_REASONS = get_args(LeaverReason)
+GOOD_LEAVER_REASONS = LEAVER_REASONS[:6]  # the default good-leaver reasons, retirement to TUPE
+
+
+class GoodLeaver(StrictModel):
+    """What a good leaver keeps of the awards not yet vested when they leave."""
+
+    treatment: Literal["pro_rata", "keep", "forfeit"] = Field(
+        default="pro_rata",
+        description="pro_rata: keep the share of the cohort's performance window served "
+        "(whole periods up to the leaving period); keep: all of it; forfeit: none of it.",
+    )
+    keep_deferred: bool = Field(
+        default=True, description="Deferred amounts already vested are still paid."
+    )
+
+
+class BadLeaver(StrictModel):
+    """What a bad leaver loses: all unvested awards, and optionally deferred amounts."""
+
+    forfeit_deferred: bool = Field(
+        default=False,
+        description="Also forfeit vested amounts still held in deferral when they leave.",
+    )
+
+
+class Leavers(StrictModel):
+    """Good- and bad-leaver rules: what happens to a leaver's awards.
+
+    The default (no ``leavers:`` block) is the market norm of UK and EU LTI plans: retirement,
+    ill health, death, disability, redundancy and a transfer of undertaking are good-leaver
+    reasons, kept pro rata to service; every other reason (resignation, dismissal, end of
+    contract, mutual agreement) makes a bad leaver, who forfeits unvested awards and keeps
+    deferred ones.
+    """
+
+    good_reasons: list[LeaverReason] = Field(
+        default_factory=lambda: list(GOOD_LEAVER_REASONS),
+        description="Leaver reasons (HR roster's leaver_reason) that make a good leaver; "
+        "every other reason makes a bad leaver.",
+    )
+    good: GoodLeaver = Field(default_factory=GoodLeaver)
+    bad: BadLeaver = Field(default_factory=BadLeaver)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Leavers:
+        repeated = sorted({r for r in self.good_reasons if self.good_reasons.count(r) > 1})
+        if repeated:
+            raise ValueError(f"good_reasons repeat {repeated}")
+        return self
+
+
 class LateData(StrictModel):
     """What the plan does with a period whose data misses its feed's deadline.
 
@@ -366,18 +432,35 @@ class Plan(StrictModel):
     malus: Malus | None = None
     clawback: Clawback | None = None
     audit: Audit = Field(default_factory=Audit)
+    leavers: Leavers | None = Field(
+        default=None,
+        description="Good- and bad-leaver rules applied to the awards of people HR says left; "
+        "absent means the defaults of Leavers (see leaver_rules).",
+    )
+
     late_data: LateData = Field(
         default_factory=LateData,
         description="How a period whose data is late or missing is scored and paid.",
     )
 
+    @property
+    def leaver_rules(self) -> Leavers:
+        """Return the plan's leaver rules, or the documented defaults when it gives none.
+
+        An absent block is kept absent (not filled in), so plans written before the rules
+        existed keep their fingerprint and their cached runs.
+        """
+        return self.leavers if self.leavers is not None else Leavers()
+
     def fingerprint(self) -> str:
         """SHA-256 of the validated content.
 
-        A plan that keeps the default late-data rule keeps the fingerprint it had before the
-        rule existed.
+        A plan that keeps the default late-data rule, or gives no leaver rules, keeps the
+        fingerprint it had before those rules existed.
         """
         content = self.model_dump(mode="json")
         if content["late_data"] == LateData().model_dump(mode="json"):
             del content["late_data"]
+        if content["leavers"] is None:
+            del content["leavers"]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
