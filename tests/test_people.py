@@ -316,3 +316,30 @@ def test_planted_exports_of_the_default_scenario_without_a_ledger(tmp_path):
     # without a ledger nothing is paid or forfeited: no payment or leaver mismatch is planted
     assert not planted["kind"].str.startswith("payment_missing|payment_amount").any()
     assert "leaver_with_unvested_award" not in set(planted["kind"])
+
+
+def test_a_person_who_left_before_the_horizon_is_missing_in_hr_not_a_leaver(
+    exports, ledger, small, plan
+):
+    roster, payroll = exports
+    history = pd.DataFrame(
+        {
+            "line": [0, 0],
+            "person_id": ["a04", "a04"],
+            "name": ["", ""],
+            "team_id": ["apps", "apps"],
+            "grade": ["G4", "G4"],
+            "country": ["DE", "DE"],
+            "gender": ["male", "male"],
+            "base_salary": [58000.0, 61000.0],
+            "currency": ["EUR", "EUR"],
+            "effective_date": pd.to_datetime(["2015-01-01", "2020-01-01"]),
+            "start_date": pd.to_datetime(["2015-01-01", "2015-01-01"]),
+            "end_date": pd.to_datetime([None, "2024-06-30"]),  # only the last row says so
+            "leaver_reason": [None, "resignation"],
+        }
+    )
+    both = pd.concat([roster.table, history], ignore_index=True)
+    table = reconcile_people(both, payroll.table, small, plan, *ledger).table
+    a04 = table[table["person_id"] == "a04"]
+    assert sorted(a04["kind"]) == ["missing_in_hr", "payroll_without_hr"]

@@ -25,8 +25,9 @@ kind                           found when · money affected
                                compared)
 ``leaver_with_unvested_award`` HR says the person left while an award was unvested · what
                                the plan's leaver rules forfeit (:mod:`toolkit.plans.leavers`)
-``payroll_without_hr``         payroll pays a person the roster does not know · all they were
-                               paid in the payroll window
+``payroll_without_hr``         payroll pays a person the roster does not know, or pays a
+                               known one (other than LTI) in months HR has them not employed ·
+                               what those rows paid
 ``missing_in_payroll``         a roster person employed in the payroll window has no payroll
                                row · expected base pay (salary / 12 per month employed) and the
                                ledger's payments to them in the window
@@ -88,6 +89,7 @@ COLUMNS = (
 FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 CENT = 0.005  # differences below half a cent are rounding, not mismatches
 LTI_ITEM = "lti_payment"
+LTI_ITEMS = (LTI_ITEM, "lti_recovery")
 
 
 @dataclass
@@ -148,6 +150,22 @@ def _employed(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd
     return (frame["start_date"] <= end) & (frame["end_date"].isna() | (frame["end_date"] >= start))
 
 
+def _spans(roster: pd.DataFrame) -> pd.DataFrame:
+    """Return per person the first day (earliest start) and the last (the last row's end date).
+
+    Only the last row by effective date says whether the person left: an earlier row of a
+    leaver has no end date, and a rehired person's last row has none either.
+    """
+    rows = roster.sort_values(["person_id", "effective_date"], kind="stable")
+    grouped = rows.groupby("person_id")
+    return pd.DataFrame(
+        {
+            "start_date": grouped["start_date"].min(),
+            "end_date": grouped["end_date"].last(skipna=False),
+        }
+    )
+
+
 def _row(kind: str, person: str, team: str, amount: float, detail: str, **extra) -> dict:
     return {
         "kind": kind,
@@ -176,8 +194,8 @@ class _Context:
         self.end = self.periods[-1].end_time.normalize()
         self.people = scenario_people(scenario).set_index("person_id")
         self.roster = roster
-        employed = roster[_employed(roster, self.start, self.end)]
-        self.hr_ids = set(employed["person_id"])
+        spans = _spans(roster)
+        self.hr_ids = set(spans.index[_employed(spans, self.start, self.end)])
         self.state = roster_as_of(roster[roster["person_id"].isin(self.hr_ids)], self.end)
         self.state = self.state.set_index("person_id")
         self.payroll = payroll
@@ -330,7 +348,7 @@ def _expected_base(roster: pd.DataFrame, months: pd.PeriodIndex) -> pd.DataFrame
     The salary is the roster row in effect on the month's first day (the person's first row
     for the month they join mid-way); a month is whole when employment covers every day of it.
     """
-    span = roster.groupby("person_id").agg(first=("start_date", "min"), last=("end_date", "max"))
+    span = _spans(roster).rename(columns={"start_date": "first", "end_date": "last"})
     grid = pd.DataFrame(
         {
             "person_id": pd.Series(np.repeat(span.index.to_numpy(), len(months)), dtype="str"),
@@ -370,17 +388,31 @@ def _payroll_rows(ctx: _Context) -> list[dict]:
         return rows
     months = pd.period_range(payroll["pay_period"].min(), payroll["pay_period"].max(), freq="M")
     paid_people = set(payroll["person_id"])
-    for person_id in sorted(paid_people - set(ctx.roster["person_id"])):
-        paid = payroll[payroll["person_id"] == person_id]["amount"]
+    spans = _spans(ctx.roster)
+    known = payroll["person_id"].isin(spans.index)
+    first = payroll["person_id"].map(spans["start_date"])
+    last = payroll["person_id"].map(spans["end_date"])
+    month_start = pd.DatetimeIndex([m.start_time for m in payroll["pay_period"]])
+    month_end = pd.DatetimeIndex([m.end_time.normalize() for m in payroll["pay_period"]])
+    outside = (month_end < first.to_numpy()) | (last.notna() & (month_start > last)).to_numpy()
+    lti = payroll["pay_item"].isin(LTI_ITEMS)  # compared with the ledger instead
+    unbacked = payroll[~known | (outside & ~lti)]
+    for person_id, paid in unbacked.groupby("person_id", sort=True):
         team = ctx.people["team_id"].get(person_id, "")
+        why = (
+            "no roster row"
+            if person_id not in spans.index
+            else "months HR has them not employed: "
+            + ", ".join(sorted({str(m) for m in paid["pay_period"]}))
+        )
         rows.append(
             _row(
                 "payroll_without_hr",
                 person_id,
                 team,
-                paid.abs().sum(),
-                f"{len(paid)} payroll row(s), no roster row",
-                found=_money(paid.sum()),
+                paid["amount"].abs().sum(),
+                f"{len(paid)} payroll row(s), {why}",
+                found=_money(paid["amount"].sum()),
             )
         )
     expected = _expected_base(ctx.roster, months)
