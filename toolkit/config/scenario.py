@@ -309,6 +309,51 @@ class DataDelivery(StrictModel):
     )
 
 
+PenaltyRule = Literal["proportional", "primary_owner", "capped"]
+PRIMARY_SHARE = 0.5  # under primary_owner the vendor bears a penalty when its share exceeds this
+
+
+class PenaltySharing(StrictModel):
+    """How the penalty of an incident with vendor and internal contribution is shared.
+
+    A joint failure is an incident on a service of the vendor's that one of its outages
+    overlapped, or that the record attributes to it. Its contribution is the share of the
+    incident's open time the vendor's outage covered (see :mod:`toolkit.metrics.joint_failures`).
+    """
+
+    rule: PenaltyRule = Field(
+        description="proportional: each side pays its contribution; primary_owner: the larger "
+        "contributor (the vendor above half) pays all; capped: proportional, with the vendor's "
+        "total per SLA period capped at cap_pct of its fees, the rest falling to the customer."
+    )
+    penalty_per_incident: dict[Priority, Annotated[float, Field(ge=0, le=1e9)]] = Field(
+        description="Penalty a joint failure carries, in the scenario currency per incident, "
+        "per priority 1..4 (every priority needs one: none is valued at nothing by omission)."
+    )
+    cap_pct: Percent | None = Field(
+        default=None,
+        description="Under capped only: most the vendor pays in one SLA period, in % of its fees.",
+    )
+
+    @field_validator("penalty_per_incident")
+    @classmethod
+    def _every_priority(cls, value: dict) -> dict:
+        missing = [p for p in PRIORITIES if p not in value]
+        if missing:
+            raise ValueError(
+                f"no penalty for priorities {missing}; give one for each of {list(PRIORITIES)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cap_with_capped_only(self) -> PenaltySharing:
+        if self.rule == "capped" and self.cap_pct is None:
+            raise ValueError("rule 'capped' needs cap_pct, the vendor's cap in % of its fees")
+        if self.rule != "capped" and self.cap_pct is not None:
+            raise ValueError(f"cap_pct applies to rule 'capped' only, not {self.rule!r}")
+        return self
+
+
 class VendorContract(SlaTerms):
     """A vendor's contract: SLA terms, credits and bonuses, gain-share and data deliveries."""
 
@@ -324,6 +369,11 @@ class VendorContract(SlaTerms):
     gain_share: GainShare | None = Field(default=None, description="Gain-share on savings.")
     data_deliveries: list[DataDelivery] = Field(
         default_factory=list, description="Data the vendor must deliver and by when."
+    )
+    penalty_sharing: PenaltySharing | None = Field(
+        default=None,
+        description="Penalty sharing on joint failures; none: the customer's plan alone decides "
+        "(an internal-only exclusion rule).",
     )
 
 
