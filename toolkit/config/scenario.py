@@ -387,6 +387,76 @@ class VendorReporting(StrictModel):
     )
 
 
+class VendorBehaviour(StrictModel):
+    """How a vendor responds to its contract between periods; absent: the vendor never adapts.
+
+    Like a team under a plan (``environment.behaviour.adaptation`` sets the step, candidates,
+    inertia and logit noise for both), the vendor weighs candidate levers (effort, reporting
+    late outage starts, contesting the customer's attributions) by what its contract would
+    charge it on its last period, against effort, integrity and detection costs.
+    """
+
+    outage_rate_effect: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="The vendor's own outage rate scales as exp(-effect x effort), effort 0..1.",
+    )
+    outage_duration_effect: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Its outages' durations scale as exp(-effect x effort), effort 0..1.",
+    )
+    effort_cost_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="Cost of full effort, in % of the period's fees (quadratic in effort).",
+    )
+    integrity: Probability = Field(
+        default=0.7, description="Scales the integrity cost of gaming, as a team's integrity."
+    )
+    integrity_cost_pct: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Cost of reporting every outage late, in % of the period's fees, for "
+        "integrity 1 (scales with integrity and intensity).",
+    )
+    risk_aversion: float = Field(
+        default=1.0, ge=0, le=10, description="Relative (CRRA) risk aversion over the fees."
+    )
+    audit_probability: Probability = Field(
+        default=0.25,
+        description="Chance per period that the customer checks the vendor's outage report "
+        "against its own tickets.",
+    )
+    audit_sample_size: int = Field(
+        default=5, ge=1, le=1000, description="Outage events such a check samples."
+    )
+    audit_recognition: Probability = Field(
+        default=0.8, description="Chance a sampled late-reported outage is recognised."
+    )
+    gaming_penalty_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="What a finding of late-reported outages costs, in % of the period's fees.",
+    )
+    contest_cost_per_incident: float = Field(
+        default=100.0,
+        ge=0,
+        le=1e6,
+        description="Cost to the vendor of disputing one attribution, in the scenario currency.",
+    )
+    contest_success: Probability = Field(
+        default=0.9,
+        description="Chance that disputing an attribution no outage of the vendor explains "
+        "overturns it (the customer's record then shows the incident's own cause).",
+    )
+
+
 class Subcontractor(StrictModel):
     """A vendor's own supplier; its outages reach services through the vendor."""
 
@@ -426,6 +496,10 @@ class Vendor(StrictModel):
     reporting: VendorReporting = Field(
         default_factory=VendorReporting, description="How the vendor reports its outages."
     )
+    behaviour: VendorBehaviour | None = Field(
+        default=None,
+        description="How the vendor adapts to its contract; none: its levers stay as given.",
+    )
 
     @model_validator(mode="after")
     def _one_availability_target(self) -> Vendor:
@@ -437,6 +511,10 @@ class Vendor(StrictModel):
                     f"sla_availability_target {self.sla_availability_target}; give the same "
                     "target in both (a share there, a percentage here)"
                 )
+        if self.behaviour is not None and self.contract is None:
+            raise ValueError(
+                "behaviour needs a contract: a vendor adapts to what its contract charges it"
+            )
         return self
 
 

@@ -21,6 +21,7 @@ shrinks the vendor's measured contribution.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,36 @@ def _overlap_hours(opened, until, services, intervals: pd.DataFrame) -> np.ndarr
         hi = np.minimum(until[rows, None], ends[None, :])
         hours[rows] = (np.maximum(hi - lo, np.timedelta64(0, "ns")) / HOUR).sum(axis=1)
     return hours
+
+
+def unsupported_attributions(log: EventLog, vendor_id: str, services: Sequence[str]) -> np.ndarray:
+    """Mark the incidents the log blames on a vendor that none of its outages overlapped.
+
+    Parameters
+    ----------
+    log : EventLog
+        Any event log.
+    vendor_id : str
+        The vendor.
+    services : sequence of str
+        Its dependent services.
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per row of ``log.incidents``.
+    """
+    flags = np.zeros(len(log.incidents), dtype=bool)
+    blamed = (log.incidents["root_cause"] == "vendor") & (log.incidents["vendor_id"] == vendor_id)
+    rows = np.flatnonzero(blamed.fillna(False).to_numpy(dtype=bool))
+    if len(rows):
+        measured = joint_failures(
+            replace(log, incidents=log.incidents.iloc[rows]), [(vendor_id, services)]
+        )
+        unsupported = set(measured.loc[~measured["supported"], "incident_id"])
+        ids = log.incidents["incident_id"].to_numpy(dtype=object)[rows]
+        flags[rows] = [i in unsupported for i in ids]
+    return flags
 
 
 def joint_failures(log: EventLog, vendor_services: Sequence[tuple[str, Sequence[str]]]):
