@@ -37,6 +37,7 @@ from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
 from toolkit.plans.measurement import period_tables
 from toolkit.plans.scoring import PlanScorer, TeamScores
+from toolkit.run.vendors import VendorAgents
 from toolkit.sim import World
 from toolkit.sim.streams import stream
 
@@ -61,6 +62,12 @@ class PlanRun:
         chance given what it sampled from (``detection_expected``, ``blame_expected``).
     ledger : AwardLedger
         The money side, for cash flows and liabilities.
+    vendor_behaviour : DataFrame
+        Per adapting vendor and period: its levers, fees, credits, bonuses, penalty share,
+        disputes and audits (:mod:`toolkit.run.vendors`); empty when no vendor adapts.
+    vendor_intensities : DataFrame or None
+        Every vendor's ``late_outage_start`` per period when some vendor adapts (for
+        :func:`toolkit.finance.vendor_credits.vendor_sla_table`); ``None``: the scenario's.
     """
 
     scenario: Scenario
@@ -71,6 +78,8 @@ class PlanRun:
     awards: pd.DataFrame
     behaviour: pd.DataFrame
     ledger: AwardLedger
+    vendor_behaviour: pd.DataFrame = field(default_factory=pd.DataFrame)
+    vendor_intensities: pd.DataFrame | None = None
 
 
 def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> EventLog:
@@ -174,6 +183,7 @@ class PlanLoop:
         )
         self.intensities: list[dict] = []
         self.records: list[dict] = []
+        self.vendors = VendorAgents(scenario, seed, self.adaptation, self.periods)
         # per team: the chance of a gaming and a misattribution finding per audit that the team
         # priced for the levers it holds
         self.perceived = dict.fromkeys(self.adaptation.agents, (0.0, 0.0))
@@ -196,12 +206,18 @@ class PlanLoop:
             awards,
             pd.DataFrame(self.records),
             self.ledger,
+            self.vendors.table(),
+            self.vendors.intensities() if self.vendors.active else None,
         )
 
-    def report(self, truth: EventLog, intensities: list[dict]) -> EventLog:
-        """Apply the teams' reporting levers to a (true or counterfactual) log."""
+    def report(self, truth: EventLog, intensities: list[dict], disputed: bool = True) -> EventLog:
+        """Apply the teams' reporting levers to a (true or counterfactual) log.
+
+        Then, unless ``disputed`` is False, the adapting vendors' disputes of attributions
+        their outages deny (:mod:`toolkit.run.vendors`): the record the plan scores.
+        """
         frame = pd.DataFrame(intensities, columns=["period", "team_id", *REPORTING_LEVERS])
-        return report(
+        record = report(
             truth,
             frame,
             self.periods,
@@ -209,11 +225,16 @@ class PlanLoop:
             sla_targets=self.sla_targets,
             vendor_links=self.vendor_links,
         )
+        if disputed and self.vendors.active:
+            record, _ = self.vendors.contested(record)
+        return record
 
     def _period(self, k: int) -> None:
         label = self.labels[k]
         agents = self.adaptation.agents
         self.world.begin_period({t: a.levers.world() for t, a in agents.items()})
+        if self.vendors.active:
+            self.world.set_vendor_factors(self.vendors.begin_period(label))
         self.intensities += [
             {"period": label, "team_id": t, **a.levers.reporting()} for t, a in agents.items()
         ]
@@ -252,6 +273,9 @@ class PlanLoop:
                     "blame_expected": expected.get(team_id, (np.nan, np.nan))[1],
                 }
             )
+        if self.vendors.active:
+            record = self.report(truth, self.intensities, disputed=False)
+            self.vendors.close_period(k, truth, record, revise=k + 1 < len(self.labels))
         if moves is not None:
             if self._at_stake(k + 1):
                 self._choose(k, moves, committed, truth)
