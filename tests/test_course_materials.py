@@ -356,6 +356,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "baseline_adjustment",
         "plan_review",
         "governance",
+        "vendor",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)
