@@ -391,6 +391,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "hris_reconciliation",
         "data_availability_sla",
         "finance",
+        "vendor",
     }
     for path in template_notebooks():
         declared = declared_parameters(path)

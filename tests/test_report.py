@@ -54,6 +54,7 @@ SECTIONS = (
     "Liability forecast",
     "Cost by business unit",
     "Fairness",
+    "Vendors",
 )
 THRESHOLD = 5.0  # the notebook's default gaming threshold
 
@@ -184,6 +185,25 @@ DESCRIBED = re.compile(
     r"value added EUR (?P<added>-?[\d,]+), extra awards EUR (?P<extra>-?[\d,]+); total awards "
     r"EUR (?P<awards>[\d,]+) \((?P<price>.*?)\), gaming index (?P<gaming>-?[\d.]+) points"
 )
+
+
+def test_the_vendor_section_and_the_batch_summary_read_the_batch_vendors(batch_dir, report_html):
+    from toolkit.cli.batch_commands import format_vendor_summary
+    from toolkit.report import vendor_results
+
+    vendors = pd.read_parquet(batch_dir / "vendors.parquet")
+    own = vendors[vendors["subcontractor_id"].isna()]
+    expected = own.groupby(["plan", "vendor_id"])["credit_true"].mean()
+    results = vendor_results(load_batch(batch_dir))
+    got = results[results["subcontractor_id"].isna()].set_index(["plan", "vendor_id"])
+    assert np.allclose(got.loc[expected.index, "credit_true"], expected)
+    assert set(got.index) == set(expected.index) and (got["attainment_true"] <= 100).all()
+    section = _section(report_html, "Vendors", "Definitions")
+    [header, *rows] = Tables(section).tables[0]
+    assert "credits forgone" in header and len(rows) == len(results)
+    assert {row[header.index("vendor")] for row in rows} == set(vendors["vendor_id"])
+    lines = format_vendor_summary(vendors).splitlines()
+    assert len(lines) == 1 + 1 + len(results) and "cloudco/dcpower" in "\n".join(lines)
 
 
 def test_the_recommendation_follows_the_ranking_of_the_tables(report_html):

@@ -141,28 +141,46 @@ class Adaptation:
             for team in scenario.organisation.teams
         }
 
-    def candidates(self, agent: TeamAgent) -> list[LeverSet]:
+    def candidates(
+        self,
+        agent,
+        names: tuple[str, ...] = ALL_LEVERS,
+        bounds: Mapping[str, tuple[float, float]] = BOUNDS,
+    ) -> list:
         """Return staying put followed by distinct moves of one lever or of two at once.
 
         Joint moves matter where levers complement each other: more reliability work pays
         only if the change pace it costs is made up, which no single step shows.
+
+        Parameters
+        ----------
+        agent : TeamAgent or VendorAgent
+            Anything with ``levers`` (with ``moved(name, delta)``) and its own ``rng``.
+        names, bounds : optional
+            The levers that may move and their ranges; a team's by default, a vendor's
+            (:mod:`toolkit.run.vendors`) by the same rule.
+
+        Returns
+        -------
+        list
+            Lever sets, the current one first.
         """
         rng, settings = agent.rng, self.settings
         found = [agent.levers]
         for _ in range(settings.candidates):
-            first = int(rng.random() * len(ALL_LEVERS))
-            move = self._step(agent.levers, ALL_LEVERS[first], rng)
+            first = int(rng.random() * len(names))
+            move = self._step(agent.levers, names[first], rng, bounds)
             if rng.random() < settings.joint_move_share:
-                second = (first + 1 + int(rng.random() * (len(ALL_LEVERS) - 1))) % len(ALL_LEVERS)
-                move = self._step(move, ALL_LEVERS[second], rng)
+                second = (first + 1 + int(rng.random() * (len(names) - 1))) % len(names)
+                move = self._step(move, names[second], rng, bounds)
             if move not in found:
                 found.append(move)
         return found
 
-    def _step(self, levers: LeverSet, lever: str, rng: random.Random) -> LeverSet:
+    def _step(self, levers, lever: str, rng: random.Random, bounds=BOUNDS):
         """Return ``levers`` with ``lever`` moved one step up or down (a coin toss)."""
         delta = self.settings.step if rng.random() < 0.5 else -self.settings.step
-        return levers.moved(lever, delta * (BOUNDS[lever][1] - BOUNDS[lever][0]))
+        return levers.moved(lever, delta * (bounds[lever][1] - bounds[lever][0]))
 
     def utility(
         self, agent: TeamAgent, levers: LeverSet, score_pct: float, audit: bool, stakes: Stakes
@@ -241,12 +259,12 @@ class Adaptation:
             self.settings.effort_cost_pct * total + self.settings.diligence_cost_pct * diligence**2
         ) / 100
 
-    def revises(self, agent: TeamAgent) -> bool:
+    def revises(self, agent) -> bool:
         """Draw whether the team revises its levers this period (it may stay out of inertia)."""
         return agent.rng.random() >= self.settings.inertia
 
-    def choose(self, agent: TeamAgent, options: list[LeverSet], utilities: list[float]) -> LeverSet:
-        """Pick among moves that beat staying (options[0]) by a logit rule."""
+    def choose(self, agent, options: list, utilities: list[float]):
+        """Pick among moves that beat staying (options[0]) by a logit rule (team or vendor)."""
         stay = utilities[0]
         better = [i for i, u in enumerate(utilities) if u > stay + 1e-9 * (1 + abs(stay))]
         if not better:

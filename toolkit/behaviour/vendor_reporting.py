@@ -18,6 +18,8 @@ lies after the first incident it caused on the service.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,8 @@ import pandas as pd
 from toolkit.behaviour.reporting import NS, _between, _Periods, _shift
 from toolkit.config.scenario import Scenario
 from toolkit.events import EventLog
-from toolkit.events.schema import positions
+from toolkit.events.schema import positions, text
+from toolkit.metrics.joint_failures import unsupported_attributions
 from toolkit.sim.streams import hash_ids, uniforms
 
 VENDOR_REPORTING_LEVERS = ("late_outage_start",)
@@ -125,3 +128,82 @@ def scenario_intensities(scenario: Scenario, periods: pd.DataFrame) -> pd.DataFr
         for v in scenario.organisation.vendors
     ]
     return pd.DataFrame(rows, columns=["period", "vendor_id", *VENDOR_REPORTING_LEVERS])
+
+
+def contest_attributions(
+    log: EventLog,
+    contests: pd.DataFrame,
+    periods: pd.DataFrame,
+    vendor_services: Mapping[str, Sequence[str]],
+    *,
+    seed: int,
+    success: Mapping[str, float],
+) -> tuple[EventLog, pd.DataFrame]:
+    """Return the record after the vendors have disputed attributions their outages deny.
+
+    A vendor that pays for the incidents blamed on it checks them against its outage records:
+    an incident the record attributes to it that none of its outages overlapped (see
+    :func:`toolkit.metrics.joint_failures.unsupported_attributions`) is disputed with the
+    vendor's ``contest`` intensity in the period it was opened, and a dispute overturns the
+    attribution with the vendor's ``success`` chance. An overturned incident shows its own
+    cause again: ``change`` if it names a change, else ``internal``, with no vendor. Decisions
+    are uniform draws hashed from (seed, incident id, purpose), so a candidate's copy of an
+    incident meets the same dispute as the record's, and a higher intensity only adds
+    disputes.
+
+    Parameters
+    ----------
+    log : EventLog
+        The record (the teams' reporting applied); not modified.
+    contests : DataFrame
+        Columns ``period``, ``vendor_id`` and ``contest`` in [0, 1]; missing rows mean 0.
+    periods : DataFrame
+        Columns ``label, start, end``.
+    vendor_services : mapping of str to sequence of str
+        Each contesting vendor's dependent services.
+    seed : int
+        Keys the draws.
+    success : mapping of str to float
+        Each vendor's chance that a dispute of an unsupported attribution succeeds.
+
+    Returns
+    -------
+    log : EventLog
+        The record with overturned attributions.
+    disputes : DataFrame
+        ``period, vendor_id, disputed, overturned``: the counts per vendor and period.
+    """
+    spans = _Periods(periods)
+    incidents = log.incidents
+    period = spans.locate(incidents["opened_at"].to_numpy(dtype=NS))
+    hashed = hash_ids(incidents["incident_id"].astype(str).to_numpy(dtype=object))
+    u_dispute = uniforms(hashed, seed, "contest")
+    u_success = uniforms(hashed, seed, "contest/success")
+    overturned = np.zeros(len(incidents), dtype=bool)
+    counts = []
+    for vendor_id, services in vendor_services.items():
+        mine = contests.loc[contests["vendor_id"] == vendor_id]
+        level = dict(zip(mine["period"], pd.to_numeric(mine["contest"]), strict=True))
+        intensity = np.array(
+            [level.get(spans.labels[p], 0.0) if p >= 0 else 0.0 for p in period], dtype=float
+        )
+        if not intensity.any():
+            continue
+        disputed = unsupported_attributions(log, vendor_id, services) & (u_dispute < intensity)
+        won = disputed & (u_success < success[vendor_id])
+        overturned |= won
+        for p in np.unique(period[disputed]):
+            at = period == p
+            counts.append(
+                (spans.labels[p], vendor_id, int((disputed & at).sum()), int((won & at).sum()))
+            )
+    disputes = pd.DataFrame(counts, columns=["period", "vendor_id", "disputed", "overturned"])
+    if not overturned.any():
+        return log, disputes
+    own = np.where(incidents["change_id"].notna().to_numpy(dtype=bool), "change", "internal")
+    causes = incidents["root_cause"].to_numpy(dtype=object).copy()
+    vendors = incidents["vendor_id"].to_numpy(dtype=object).copy()
+    causes[overturned] = own[overturned]
+    vendors[overturned] = None
+    record = incidents.assign(root_cause=text(causes), vendor_id=text(vendors))
+    return replace(log, incidents=record), disputes

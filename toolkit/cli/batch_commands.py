@@ -89,6 +89,10 @@ def _batch(args: argparse.Namespace) -> int:
         paired = pd.read_parquet(comparisons) if comparisons.is_file() else None
         print(format_batch_summary(summary, paired, result.reference))
         print(f"Summary per scenario and plan in {(directory / 'summary.parquet').as_posix()}")
+        vendors = directory / "vendors.parquet"
+        if vendors.is_file() and len(table := pd.read_parquet(vendors)):
+            print(format_vendor_summary(table))
+            print(f"Vendor SLA results per run in {vendors.as_posix()}")
     return 1 if result.failures else 0
 
 
@@ -142,6 +146,43 @@ def format_batch_summary(
         ["scenario", "_net", "plan"], ascending=[True, False, True], kind="stable"
     )
     return f"{heading}\n{order.drop(columns='_net').to_string(index=False)}"
+
+
+def format_vendor_summary(vendors: pd.DataFrame) -> str:
+    """Format the batch's per-vendor results for the terminal: means over seeds.
+
+    Parameters
+    ----------
+    vendors : DataFrame
+        The batch's ``vendors.parquet``
+        (:func:`toolkit.experiments.batch.vendor_results`).
+
+    Returns
+    -------
+    str
+        A heading and one line per scenario, plan and supplier: SLA misses and service credits
+        on the true log and on the vendors' own reports.
+    """
+    frame = vendors.assign(
+        supplier=vendors["vendor_id"].where(
+            vendors["subcontractor_id"].isna(),
+            vendors["vendor_id"] + "/" + vendors["subcontractor_id"].fillna(""),
+        )
+    )
+    means = (
+        frame.groupby(["scenario", "plan", "supplier"], sort=True)[
+            ["misses_true", "misses_reported", "credit_true", "credit_reported"]
+        ]
+        .mean()
+        .reset_index()
+    )
+    shown = means[["scenario", "plan", "supplier"]].copy()
+    shown["misses true"] = [f"{v:.1f}" for v in means["misses_true"]]
+    shown["misses reported"] = [f"{v:.1f}" for v in means["misses_reported"]]
+    shown["credits true"] = [_amount(v) for v in means["credit_true"]]
+    shown["credits reported"] = [_amount(v) for v in means["credit_reported"]]
+    heading = "Vendor SLA per supplier, means over seeds (misses: period-measures below target):"
+    return heading + "\n" + shown.to_string(index=False)
 
 
 def _amount(value: float) -> str:

@@ -309,6 +309,51 @@ class DataDelivery(StrictModel):
     )
 
 
+PenaltyRule = Literal["proportional", "primary_owner", "capped"]
+PRIMARY_SHARE = 0.5  # under primary_owner the vendor bears a penalty when its share exceeds this
+
+
+class PenaltySharing(StrictModel):
+    """How the penalty of an incident with vendor and internal contribution is shared.
+
+    A joint failure is an incident on a service of the vendor's that one of its outages
+    overlapped, or that the record attributes to it. Its contribution is the share of the
+    incident's open time the vendor's outage covered (see :mod:`toolkit.metrics.joint_failures`).
+    """
+
+    rule: PenaltyRule = Field(
+        description="proportional: each side pays its contribution; primary_owner: the larger "
+        "contributor (the vendor above half) pays all; capped: proportional, with the vendor's "
+        "total per SLA period capped at cap_pct of its fees, the rest falling to the customer."
+    )
+    penalty_per_incident: dict[Priority, Annotated[float, Field(ge=0, le=1e9)]] = Field(
+        description="Penalty a joint failure carries, in the scenario currency per incident, "
+        "per priority 1..4 (every priority needs one: none is valued at nothing by omission)."
+    )
+    cap_pct: Percent | None = Field(
+        default=None,
+        description="Under capped only: most the vendor pays in one SLA period, in % of its fees.",
+    )
+
+    @field_validator("penalty_per_incident")
+    @classmethod
+    def _every_priority(cls, value: dict) -> dict:
+        missing = [p for p in PRIORITIES if p not in value]
+        if missing:
+            raise ValueError(
+                f"no penalty for priorities {missing}; give one for each of {list(PRIORITIES)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _cap_with_capped_only(self) -> PenaltySharing:
+        if self.rule == "capped" and self.cap_pct is None:
+            raise ValueError("rule 'capped' needs cap_pct, the vendor's cap in % of its fees")
+        if self.rule != "capped" and self.cap_pct is not None:
+            raise ValueError(f"cap_pct applies to rule 'capped' only, not {self.rule!r}")
+        return self
+
+
 class VendorContract(SlaTerms):
     """A vendor's contract: SLA terms, credits and bonuses, gain-share and data deliveries."""
 
@@ -325,6 +370,11 @@ class VendorContract(SlaTerms):
     data_deliveries: list[DataDelivery] = Field(
         default_factory=list, description="Data the vendor must deliver and by when."
     )
+    penalty_sharing: PenaltySharing | None = Field(
+        default=None,
+        description="Penalty sharing on joint failures; none: the customer's plan alone decides "
+        "(an internal-only exclusion rule).",
+    )
 
 
 class VendorReporting(StrictModel):
@@ -334,6 +384,76 @@ class VendorReporting(StrictModel):
         default=0.0,
         description="Chance, per outage, that the vendor reports its start late (the clock "
         "starts when the customer chased it, not when the service fell over).",
+    )
+
+
+class VendorBehaviour(StrictModel):
+    """How a vendor responds to its contract between periods; absent: the vendor never adapts.
+
+    Like a team under a plan (``environment.behaviour.adaptation`` sets the step, candidates,
+    inertia and logit noise for both), the vendor weighs candidate levers (effort, reporting
+    late outage starts, contesting the customer's attributions) by what its contract would
+    charge it on its last period, against effort, integrity and detection costs.
+    """
+
+    outage_rate_effect: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="The vendor's own outage rate scales as exp(-effect x effort), effort 0..1.",
+    )
+    outage_duration_effect: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Its outages' durations scale as exp(-effect x effort), effort 0..1.",
+    )
+    effort_cost_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="Cost of full effort, in % of the period's fees (quadratic in effort).",
+    )
+    integrity: Probability = Field(
+        default=0.7, description="Scales the integrity cost of gaming, as a team's integrity."
+    )
+    integrity_cost_pct: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Cost of reporting every outage late, in % of the period's fees, for "
+        "integrity 1 (scales with integrity and intensity).",
+    )
+    risk_aversion: float = Field(
+        default=1.0, ge=0, le=10, description="Relative (CRRA) risk aversion over the fees."
+    )
+    audit_probability: Probability = Field(
+        default=0.25,
+        description="Chance per period that the customer checks the vendor's outage report "
+        "against its own tickets.",
+    )
+    audit_sample_size: int = Field(
+        default=5, ge=1, le=1000, description="Outage events such a check samples."
+    )
+    audit_recognition: Probability = Field(
+        default=0.8, description="Chance a sampled late-reported outage is recognised."
+    )
+    gaming_penalty_pct: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="What a finding of late-reported outages costs, in % of the period's fees.",
+    )
+    contest_cost_per_incident: float = Field(
+        default=100.0,
+        ge=0,
+        le=1e6,
+        description="Cost to the vendor of disputing one attribution, in the scenario currency.",
+    )
+    contest_success: Probability = Field(
+        default=0.9,
+        description="Chance that disputing an attribution no outage of the vendor explains "
+        "overturns it (the customer's record then shows the incident's own cause).",
     )
 
 
@@ -376,6 +496,10 @@ class Vendor(StrictModel):
     reporting: VendorReporting = Field(
         default_factory=VendorReporting, description="How the vendor reports its outages."
     )
+    behaviour: VendorBehaviour | None = Field(
+        default=None,
+        description="How the vendor adapts to its contract; none: its levers stay as given.",
+    )
 
     @model_validator(mode="after")
     def _one_availability_target(self) -> Vendor:
@@ -387,6 +511,10 @@ class Vendor(StrictModel):
                     f"sla_availability_target {self.sla_availability_target}; give the same "
                     "target in both (a share there, a percentage here)"
                 )
+        if self.behaviour is not None and self.contract is None:
+            raise ValueError(
+                "behaviour needs a contract: a vendor adapts to what its contract charges it"
+            )
         return self
 
 

@@ -48,8 +48,12 @@ from toolkit.report.tables import (
     plan_table,
     ranking_of,
 )
+from toolkit.report.vendors import vendor_note, vendor_results, vendor_table
 
 __all__ = [
+    "vendor_note",
+    "vendor_results",
+    "vendor_table",
     "Batch",
     "Recommendation",
     "ReportError",

@@ -38,6 +38,7 @@ from toolkit.plans.ledger import AwardLedger, Finding
 from toolkit.plans.measurement import period_tables
 from toolkit.plans.scoring import PlanScorer, TeamScores
 from toolkit.run.data_availability import DataAvailability
+from toolkit.run.vendors import VendorAgents
 from toolkit.sim import World
 from toolkit.sim.streams import stream
 
@@ -66,6 +67,12 @@ class PlanRun:
         Per plan period and team: whether its data was on time, and if not what the ledger
         booked and how it was trued up (:meth:`DataAvailability.table`); empty without
         data feeds the plan depends on.
+    vendor_behaviour : DataFrame
+        Per adapting vendor and period: its levers, fees, credits, bonuses, penalty share,
+        disputes and audits (:mod:`toolkit.run.vendors`); empty when no vendor adapts.
+    vendor_intensities : DataFrame or None
+        Every vendor's ``late_outage_start`` per period when some vendor adapts (for
+        :func:`toolkit.finance.vendor_credits.vendor_sla_table`); ``None``: the scenario's.
     """
 
     scenario: Scenario
@@ -77,6 +84,8 @@ class PlanRun:
     behaviour: pd.DataFrame
     ledger: AwardLedger
     data_availability: pd.DataFrame = field(default_factory=lambda: DataAvailability.empty())
+    vendor_behaviour: pd.DataFrame = field(default_factory=pd.DataFrame)
+    vendor_intensities: pd.DataFrame | None = None
 
 
 def _with_side_world(log: EventLog, side: EventLog, label: dict[str, str]) -> EventLog:
@@ -181,6 +190,7 @@ class PlanLoop:
         )
         self.intensities: list[dict] = []
         self.records: list[dict] = []
+        self.vendors = VendorAgents(scenario, seed, self.adaptation, self.periods)
         # per team: the chance of a gaming and a misattribution finding per audit that the team
         # priced for the levers it holds
         self.perceived = dict.fromkeys(self.adaptation.agents, (0.0, 0.0))
@@ -204,12 +214,18 @@ class PlanLoop:
             pd.DataFrame(self.records),
             self.ledger,
             self.availability.table(),
+            self.vendors.table(),
+            self.vendors.intensities() if self.vendors.active else None,
         )
 
-    def report(self, truth: EventLog, intensities: list[dict]) -> EventLog:
-        """Apply the teams' reporting levers to a (true or counterfactual) log."""
+    def report(self, truth: EventLog, intensities: list[dict], disputed: bool = True) -> EventLog:
+        """Apply the teams' reporting levers to a (true or counterfactual) log.
+
+        Then, unless ``disputed`` is False, the adapting vendors' disputes of attributions
+        their outages deny (:mod:`toolkit.run.vendors`): the record the plan scores.
+        """
         frame = pd.DataFrame(intensities, columns=["period", "team_id", *REPORTING_LEVERS])
-        return report(
+        record = report(
             truth,
             frame,
             self.periods,
@@ -217,11 +233,16 @@ class PlanLoop:
             sla_targets=self.sla_targets,
             vendor_links=self.vendor_links,
         )
+        if disputed and self.vendors.active:
+            record, _ = self.vendors.contested(record)
+        return record
 
     def _period(self, k: int) -> None:
         label = self.labels[k]
         agents = self.adaptation.agents
         self.world.begin_period({t: a.levers.world() for t, a in agents.items()})
+        if self.vendors.active:
+            self.world.set_vendor_factors(self.vendors.begin_period(label))
         self.intensities += [
             {"period": label, "team_id": t, **a.levers.reporting()} for t, a in agents.items()
         ]
@@ -263,6 +284,9 @@ class PlanLoop:
                     "blame_expected": expected.get(team_id, (np.nan, np.nan))[1],
                 }
             )
+        if self.vendors.active:
+            record = self.report(truth, self.intensities, disputed=False)
+            self.vendors.close_period(k, truth, record, revise=k + 1 < len(self.labels))
         if moves is not None:
             if self._at_stake(k + 1):
                 self._choose(k, moves, committed, truth)

@@ -247,6 +247,8 @@ class World:
         self.busy_hours = dict.fromkeys(self.queues, 0.0)
         self.outages: list[tuple] = []
         self._outage_count = 0
+        # per vendor: what its effort multiplies its own outage rate and durations by
+        self.vendor_factors = {v.id: (1.0, 1.0) for v in scenario.organisation.vendors}
 
         for service in scenario.organisation.services:
             self.env.process(self._incident_arrivals(service))
@@ -292,6 +294,16 @@ class World:
             self.change_multiplier[team_id] = change_pace(
                 effects, chosen.change_rate, chosen.reliability_effort, chosen.change_care
             )
+
+    def set_vendor_factors(self, factors: dict[str, tuple[float, float]]) -> None:
+        """Set, from now on, what vendors' effort multiplies their outage rate and durations by.
+
+        An outage of the vendor's own (not its subcontractors') is prevented with chance
+        1 − rate factor, decided by a draw hashed from the event (Poisson thinning: the rate
+        falls by the factor), and lasts the duration factor times its drawn length. At 1 and 1
+        nothing is drawn and the world is exactly as without vendor effort.
+        """
+        self.vendor_factors.update(factors)
 
     def _poisson_arrivals(
         self, clock: random.Random, intensity: Callable[[], float], growth: float, arrive
@@ -537,9 +549,18 @@ class World:
             s for s in self.scenario.organisation.services if vendor.id in s.vendor_dependencies
         ]
         sub_id = subcontractor.id if subcontractor else None
+        events = 0
         while True:
             yield self.env.timeout(rng.expovariate(rate))
             duration = rng.expovariate(1.0 / supplier.mean_outage_hours)
+            events += 1
+            if subcontractor is None:
+                rate_factor, duration_factor = self.vendor_factors[vendor.id]
+                if rate_factor < 1.0:
+                    key = np.array([f"{name}/{events}"], dtype=object)
+                    if uniforms(hash_ids(key), self.seed, "vendor-effort")[0] >= rate_factor:
+                        continue  # the vendor's effort prevented this outage (thinning)
+                duration *= duration_factor
             self._outage_count += 1
             for service in dependents:
                 self._record_outage("vendor", vendor.id, sub_id, service, duration)
