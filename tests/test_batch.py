@@ -114,7 +114,8 @@ def test_cli_batch_prints_its_stats_and_net_values(pooled, capsys):
     summary = pd.read_parquet(pooled.directory / "summary.parquet").set_index("plan")
     comparisons = pd.read_parquet(pooled.directory / "comparisons.parquet")
     net = comparisons[comparisons["metric"] == "net_value"].set_index("plan")
-    rows = [line.split() for line in out.splitlines() if line.startswith("   small")]
+    plan_table = out.split("Summary per scenario and plan in")[0]  # the vendor table follows
+    rows = [line.split() for line in plan_table.splitlines() if line.startswith("   small")]
     assert [row[1] for row in rows] == list(summary["net_value"].sort_values(ascending=False).index)
     for row in rows:  # scenario plan seeds net [low, high] gaming awards
         plan = row[1]
@@ -127,6 +128,16 @@ def test_cli_batch_prints_its_stats_and_net_values(pooled, capsys):
         assert " ".join(row[4:-2]) == interval
         assert row[-2] == f"{summary.loc[plan, 'gaming_index']:.1f}"
         assert row[-1] == f"{summary.loc[plan, 'total_awards']:,.0f}"
+    vendors = pd.read_parquet(pooled.directory / "vendors.parquet")
+    vendor_table = out.split("Vendor SLA per supplier")[1].split("Vendor SLA results per run")[0]
+    vendor_rows = [row for row in map(str.split, vendor_table.splitlines()) if row[:1] == ["small"]]
+    suppliers = vendors["vendor_id"].where(
+        vendors["subcontractor_id"].isna(), vendors["vendor_id"] + "/" + vendors["subcontractor_id"]
+    )
+    assert len(vendor_rows) == len(vendors.assign(s=suppliers).groupby(["plan", "s"]))
+    for _, plan, supplier, misses_true, *_ in vendor_rows:
+        runs = vendors[(vendors["plan"] == plan) & (suppliers == supplier)]
+        assert misses_true == f"{runs['misses_true'].mean():.1f}"
 
 
 def test_another_reference_plan_is_compared_with(pooled, tmp_path, capsys):
