@@ -21,7 +21,12 @@ from toolkit.plans import load_plan
 from toolkit.plans.ledger import AwardLedger
 from toolkit.report import availability_markdown, availability_summary, load_batch
 from toolkit.run import run_plan
-from toolkit.run.data_availability import COLUMNS, draw_deliveries, settling_close
+from toolkit.run.data_availability import (
+    COLUMNS,
+    clause_due_days,
+    draw_deliveries,
+    settling_close,
+)
 
 from .test_finance import make_plan, make_scenario
 from .test_ledger import GRANT, ONE_COHORT, labels, table
@@ -141,6 +146,61 @@ def test_scenario_without_feeds_keeps_its_fingerprint(small):
     scenario, _ = small
     assert with_feeds(scenario, feed()).fingerprint() != scenario.fingerprint()
     assert with_feeds(scenario).fingerprint() == scenario.fingerprint()
+
+
+# -- vendor feeds and data-sharing clauses ------------------------------------------------------
+# small's cloudco must deliver its outages complete 5 days after each SLA period and its
+# incidents 98 % complete by day 5; netlink only its SLA report, by day 10.
+
+
+@pytest.mark.parametrize(
+    ("supplier", "due"),
+    [
+        ({"vendor": "cloudco", "content": "outages"}, 5.0),
+        ({"vendor": "cloudco", "content": "incidents"}, None),  # 98 %: not whole by day 5
+        ({"vendor": "netlink", "content": "outages"}, None),  # no such clause
+        ({"vendor": "netlink", "content": "sla_report"}, 10.0),
+        (None, None),  # an internal feed
+    ],
+)
+def test_a_clause_binds_a_feed_only_when_its_delivery_is_complete(small, supplier, due):
+    scenario, _ = small
+    due_days = clause_due_days(with_feeds(scenario, feed(supplier=supplier)))
+    assert due_days == ({} if due is None else {"itsm": due})
+
+
+def test_a_complete_clause_caps_the_delay_on_the_same_draws():
+    spread = feed(delay={"median_days": 6, "sigma": 0.8}, missing_probability=0.1)
+    free = draw_deliveries([spread], labels(400), SEED)
+    bound = draw_deliveries([spread], labels(400), SEED, {"itsm": 4.0})
+    assert (bound["missing"] == free["missing"]).all()  # a clause moves when, not whether
+    delivered = ~free["missing"]
+    expected = np.minimum(free.loc[delivered, "delay_days"], 4.0)
+    np.testing.assert_allclose(bound.loc[delivered, "delay_days"], expected)
+    assert not bound.loc[delivered, "late"].any()  # due day 4 is within the 5-day deadline
+    assert free.loc[delivered, "late"].mean() > 0.3
+    assert (bound["clause_due_days"] == 4.0).all() and free["clause_due_days"].isna().all()
+
+
+def test_a_data_sharing_clause_makes_a_vendor_feed_on_time_in_a_run(small, late):
+    """With data 30 days late, a complete delivery due by the deadline makes every period
+    final at its close; the 98 % delivery leaves every period provisional, as with no clause."""
+    scenario, plan = small
+    complete = feed(supplier={"vendor": "cloudco", "content": "outages"})
+    partial = feed(supplier={"vendor": "cloudco", "content": "incidents"})
+    on_time = run_plan(with_feeds(scenario, complete), plan, SEED).data_availability
+    assert set(on_time["status"]) == {"on_time"}
+    assert (on_time["true_up"] == 0).all()
+    provisional = run_plan(with_feeds(scenario, partial), plan, SEED).data_availability
+    pd.testing.assert_frame_equal(provisional, late.data_availability)
+
+
+def test_a_feed_from_an_unknown_vendor_is_refused(tmp_path):
+    path = tmp_path / "supplier.yaml"
+    supplied = FEED_YAML + "    supplier: {vendor: cloudcoo, content: outages}\n"
+    path.write_text(Path(SMALL).read_text() + supplied)
+    with pytest.raises(ConfigError, match=r"data_feeds\[0\]\.supplier\.vendor: no vendor"):
+        load_scenario(path)
 
 
 # -- provisional scores and true-ups ------------------------------------------------------------

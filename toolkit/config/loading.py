@@ -147,6 +147,13 @@ def check_scenario_references(scenario: Scenario) -> list[Problem]:
     teams = {t.id for t in org.teams}
     units = {u.id for u in org.business_units}
     vendors = {v.id for v in org.vendors}
+    for i, feed in enumerate(scenario.data_feeds):
+        if feed.supplier is not None and feed.supplier.vendor not in vendors:
+            problems.append(
+                Problem(
+                    f"data_feeds[{i}].supplier.vendor", f"no vendor has id {feed.supplier.vendor!r}"
+                )
+            )
     for i, service in enumerate(org.services):
         where = f"organisation.services[{i}]"
         if service.owning_team not in teams:

@@ -964,13 +964,24 @@ class FeedDelay(StrictModel):
     )
 
 
+class FeedSupplier(StrictModel):
+    """The vendor a feed comes from, and which of its contract's deliveries carries it."""
+
+    vendor: Identifier = Field(description="Id of the vendor that delivers the feed.")
+    content: Literal["incidents", "outages", "changes", "sla_report"] = Field(
+        description="The contract's data delivery (``data_deliveries[].content``) it arrives in."
+    )
+
+
 class DataFeed(StrictModel):
     """A data source the plan's KPIs are computed from, with its processing deadline (SLA).
 
     A period's data for the KPIs listed arrives ``delay`` days after the period's end; the
     incentive run for the period is due ``deadline_days`` after its end. Data later than the
     deadline is late: the plan's ``late_data`` rule says how such a period is scored. With
-    ``missing_probability`` a period's delivery never comes.
+    ``missing_probability`` a period's delivery never comes. A feed a vendor supplies is bound
+    by its contract's data-sharing clause: a complete delivery due on a day arrives by then
+    (:func:`toolkit.run.data_availability.clause_due_days`).
     """
 
     id: Identifier
@@ -984,6 +995,10 @@ class DataFeed(StrictModel):
     delay: FeedDelay = Field(description="Delivery delay distribution, in days.")
     missing_probability: Probability = Field(
         default=0.0, description="Chance a period's delivery never arrives (per period)."
+    )
+    supplier: FeedSupplier | None = Field(
+        default=None,
+        description="The vendor delivering the feed under its contract; none: an internal feed.",
     )
 
     @field_validator("kpis")

@@ -28,7 +28,7 @@ from toolkit.course.wording import listing, money, share
 from toolkit.course.workbooks import BOLD, INPUT, _header, _notes, _widths, new_workbook
 from toolkit.plans import load_plan
 from toolkit.resources import shipped_scenario
-from toolkit.run.data_availability import draw_deliveries
+from toolkit.run.data_availability import clause_due_days, draw_deliveries
 from toolkit.run.loop import PlanRun, run_plan
 
 TOPIC = "7.6"
@@ -455,7 +455,8 @@ def sla_inputs(results_dir: str | Path = "") -> tuple[list[DataFeed], pd.DataFra
         seed = batch.seeds[0]
         rows = behaviour[(behaviour["scenario"] == name) & (behaviour["seed"] == seed)]
         labels = list(dict.fromkeys(rows["period"]))
-        return list(scenario.data_feeds), draw_deliveries(scenario.data_feeds, labels, seed)
+        due = clause_due_days(scenario)
+        return list(scenario.data_feeds), draw_deliveries(scenario.data_feeds, labels, seed, due)
     return example_feeds(), None
 
 

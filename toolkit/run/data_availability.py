@@ -22,6 +22,14 @@ a KPI the plan rewards, watches or gates. The rules, for a plan period ``k``:
    ``missing`` rule: ``last_known`` (the provisional value stands; under ``hold`` the last
    known value at settlement) or ``zero``.
 
+A feed a vendor supplies (``supplier``) is bound by the vendor contract's data-sharing clause
+(``data_deliveries`` of the same ``content``): a delivery due ``d`` days after the period's end
+with ``completeness_pct`` 100 brings the whole period by day ``d``, so the delay is
+``min(draw, d)``; an incomplete one (below 100 %) leaves records out, the period's data is whole
+only when the rest follows, and the delay stays the draw. Missing deliveries stay missing: the
+clause moves when data comes, not whether. Without a clause for its content the feed keeps its
+own delay.
+
 A period still unsettled at the horizon's end stays at what was booked. The measurement is not
 delayed: scores, baselines and the teams' adaptation read the final data as before; only the
 money waits. Without feeds that matter nothing here draws or changes anything.
@@ -36,12 +44,20 @@ from dataclasses import dataclass
 import pandas as pd
 
 from toolkit.config.plan import Plan
-from toolkit.config.scenario import DataFeed
+from toolkit.config.scenario import DataFeed, Scenario
 from toolkit.sim.streams import stream
 
 TARGET_SCORE = 100.0  # the last known value before any: the plan's target
 STATUSES = ("on_time", "provisional", "held", "missing")
-DELIVERY_COLUMNS = ["period", "feed", "deadline_days", "delay_days", "missing", "late"]
+DELIVERY_COLUMNS = [
+    "period",
+    "feed",
+    "deadline_days",
+    "clause_due_days",
+    "delay_days",
+    "missing",
+    "late",
+]
 COLUMNS = [
     "period",
     "team_id",
@@ -72,7 +88,38 @@ def feeds_used(feeds: Sequence[DataFeed], plan: Plan) -> list[DataFeed]:
     return [feed for feed in feeds if kpis.intersection(feed.kpis)]
 
 
-def draw_deliveries(feeds: Sequence[DataFeed], labels: Sequence[str], seed: int) -> pd.DataFrame:
+def clause_due_days(scenario: Scenario) -> dict[str, float]:
+    """Return, per vendor-supplied feed, the day its contract's complete delivery is due.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its ``data_feeds`` and its vendors' contracts.
+
+    Returns
+    -------
+    dict of str to float
+        Feed id to ``due_days_after_period_end`` of the supplier's delivery of the feed's
+        ``content`` when that delivery is complete (``completeness_pct`` 100); feeds without
+        such a clause are left out: an incomplete delivery does not make the period whole.
+    """
+    contracts = {v.id: v.contract for v in scenario.organisation.vendors if v.contract}
+    due = {}
+    for feed in scenario.data_feeds:
+        if feed.supplier is None or feed.supplier.vendor not in contracts:
+            continue
+        for delivery in contracts[feed.supplier.vendor].data_deliveries:
+            if delivery.content == feed.supplier.content and delivery.completeness_pct >= 100:
+                due[feed.id] = float(delivery.due_days_after_period_end)
+    return due
+
+
+def draw_deliveries(
+    feeds: Sequence[DataFeed],
+    labels: Sequence[str],
+    seed: int,
+    due_days: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """Draw when each feed delivers each period's data (rule 1).
 
     Parameters
@@ -83,32 +130,47 @@ def draw_deliveries(feeds: Sequence[DataFeed], labels: Sequence[str], seed: int)
         The periods' labels, in order.
     seed : int
         The run's seed.
+    due_days : mapping of str to float, optional
+        Per feed, the day a data-sharing clause brings its complete data by
+        (:func:`clause_due_days`); the delay is then at most that. The draws are the same with
+        or without a clause, so a clause's effect is seen on common random numbers.
 
     Returns
     -------
     DataFrame
-        One row per period and feed: ``period``, ``feed``, ``deadline_days``, ``delay_days``
-        (NaN when missing), ``missing`` and ``late`` (missing or after the deadline).
+        One row per period and feed: ``period``, ``feed``, ``deadline_days``,
+        ``clause_due_days`` (NaN without a clause), ``delay_days`` (NaN when missing),
+        ``missing`` and ``late`` (missing or after the deadline).
     """
+    due_days = due_days or {}
     rows = []
     for feed in feeds:
         rng = stream(seed, f"feeds/{feed.id}")
+        due = due_days.get(feed.id, math.inf)
         for label in labels:
             u_missing, z = rng.random(), rng.gauss(0.0, 1.0)
             missing = u_missing < feed.missing_probability
-            delay = math.nan if missing else feed.delay.median_days * math.exp(feed.delay.sigma * z)
+            drawn = feed.delay.median_days * math.exp(feed.delay.sigma * z)
+            delay = math.nan if missing else min(drawn, due)
             rows.append(
                 {
                     "period": str(label),
                     "feed": feed.id,
                     "deadline_days": float(feed.deadline_days),
+                    "clause_due_days": due if math.isfinite(due) else math.nan,
                     "delay_days": delay,
                     "missing": missing,
                     "late": missing or delay > feed.deadline_days,
                 }
             )
     return pd.DataFrame(rows, columns=DELIVERY_COLUMNS).astype(
-        {"period": "str", "feed": "str", "deadline_days": float, "delay_days": float}
+        {
+            "period": "str",
+            "feed": "str",
+            "deadline_days": float,
+            "clause_due_days": float,
+            "delay_days": float,
+        }
     )
 
 
@@ -150,17 +212,25 @@ class DataAvailability:
         The run's periods: ``label``, ``start``, ``end``.
     seed : int
         The run's seed.
+    due_days : mapping of str to float, optional
+        Per vendor-supplied feed, the day its data-sharing clause brings complete data by
+        (:func:`clause_due_days`).
     """
 
     def __init__(
-        self, feeds: Sequence[DataFeed], plan: Plan, periods: pd.DataFrame, seed: int
+        self,
+        feeds: Sequence[DataFeed],
+        plan: Plan,
+        periods: pd.DataFrame,
+        seed: int,
+        due_days: Mapping[str, float] | None = None,
     ) -> None:
         self.rule = plan.late_data
         self.start_after = plan.start_after_periods
         self.labels = [str(label) for label in periods["label"]]
         self.ends = list(periods["end"])
         self.feeds = feeds_used(feeds, plan)
-        self.deliveries = draw_deliveries(self.feeds, self.labels, seed)
+        self.deliveries = draw_deliveries(self.feeds, self.labels, seed, due_days)
         self._late = [self._lateness(k) for k in range(len(self.labels))]
         self._pending: list[_Period] = []
         self._last_known: dict[str, float] = {}

@@ -37,7 +37,7 @@ from toolkit.plans.attribution import SEP
 from toolkit.plans.ledger import AwardLedger, Finding
 from toolkit.plans.measurement import period_tables
 from toolkit.plans.scoring import PlanScorer, TeamScores
-from toolkit.run.data_availability import DataAvailability
+from toolkit.run.data_availability import DataAvailability, clause_due_days
 from toolkit.run.vendors import VendorAgents
 from toolkit.sim import World
 from toolkit.sim.streams import stream
@@ -170,7 +170,9 @@ class PlanLoop:
         services = self.world.event_log().services
         self.scorer = PlanScorer(plan, services, self.periods)
         self.ledger = AwardLedger(plan, scenario, self.labels, per_year)
-        self.availability = DataAvailability(scenario.data_feeds, plan, self.periods, seed)
+        self.availability = DataAvailability(
+            scenario.data_feeds, plan, self.periods, seed, clause_due_days(scenario)
+        )
         self.adaptation = Adaptation(scenario, plan, seed, per_year)
         self.discount = discount_per_period(
             scenario.environment.behaviour.adaptation.discount_per_year, per_year
