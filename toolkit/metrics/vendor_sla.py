@@ -220,8 +220,8 @@ def restorations(log: EventLog, vendor_id: str, incidents: pd.DataFrame) -> pd.D
         clock = begin.astype(np.int64)
         last = np.where(under_way, clock, np.iinfo(np.int64).min).argmax(axis=1)
         first = np.where(later, clock, np.iinfo(np.int64).max).argmin(axis=1)
-        pick = np.where(under_way.any(axis=1), last, first)
-        chosen[rows] = np.where(under_way.any(axis=1) | later.any(axis=1), spans[pick], -1)
+        best = np.where(under_way.any(axis=1), last, first)
+        chosen[rows] = np.where(under_way.any(axis=1) | later.any(axis=1), spans[best], -1)
     linked, row = chosen >= 0, np.maximum(chosen, 0)
 
     def pick(values: np.ndarray, missing) -> np.ndarray:
@@ -245,7 +245,7 @@ def _attributed(log: EventLog, party: SlaParty) -> pd.DataFrame:
 def measurable(log: EventLog, measure: str) -> bool:
     """Say whether ``log`` carries the data a measure needs.
 
-    Availability is always measured (a log without outages shows none). Resolution needs
+    Availability is always measured (a log without outages shows no downtime). Resolution needs
     outage records, since a vendor resolves an incident by restoring its outage; the shipped
     ingest formats export none. Response needs the vendor's own acknowledgement of each
     incident, the optional incidents column :data:`VENDOR_RESPONSE`: neither the simulated log
@@ -319,7 +319,7 @@ def _within_limit(log: EventLog, party: SlaParty, measure: str, terms: TimeTerms
     opened = rows["opened_at"].to_numpy(dtype=NS)
     if measure == "response":
         clock = opened
-        stop = rows[VENDOR_RESPONSE].to_numpy(dtype=NS)
+        stop = pd.to_datetime(rows[VENDOR_RESPONSE]).to_numpy(dtype=NS)
         running = np.isnat(stop) & rows["resolved_at"].isna().to_numpy()
     else:
         outage = restorations(log, party.vendor_id, rows)
