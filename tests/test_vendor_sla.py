@@ -23,7 +23,15 @@ from toolkit.finance.vendor_credits import (
     vendor_sla_table,
     vendor_summary,
 )
-from toolkit.metrics.vendor_sla import SlaParty, sla_parties, vendor_sla
+from toolkit.metrics.vendor_sla import (
+    VENDOR_RESPONSE,
+    SlaParty,
+    measurable,
+    restorations,
+    sla_parties,
+    unmeasured_note,
+    vendor_sla,
+)
 from toolkit.sim import World
 
 START, END = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-01")  # January and February
@@ -66,9 +74,16 @@ def outage(start, hours, *, service="S1", vendor="V1", sub=None, source="vendor"
     }
 
 
-def incident(opened, *, responded=None, resolved=None, priority=1, cause="vendor", hold=0.0):
+def incident(
+    opened, *, responded=None, resolved=None, priority=1, cause="vendor", hold=0.0, **extra
+):
     at = pd.Timestamp(opened)
-    return {
+    acknowledged = extra.pop("acknowledged", None)
+    assert not extra
+    if acknowledged is not None:  # the vendor's own acknowledgement (False: none), its feed
+        never = acknowledged is False
+        extra[VENDOR_RESPONSE] = pd.NaT if never else at + pd.Timedelta(hours=acknowledged)
+    return extra | {
         "service_id": "S1",
         "team_id": "T1",
         "opened_at": at,
@@ -95,6 +110,8 @@ def make_log(outages=(), incidents=(), start=START, end=END) -> EventLog:
             return empty_table(name)
         frame = pd.DataFrame(list(rows))
         frame.insert(0, id_column, [f"{prefix}{i}" for i in range(len(frame))])
+        if VENDOR_RESPONSE in frame:
+            frame[VENDOR_RESPONSE] = pd.to_datetime(frame[VENDOR_RESPONSE])
         return frame
 
     return EventLog(
@@ -178,34 +195,137 @@ def test_availability_pools_the_dependent_services():
     assert row(table, "2025-01")["measured"] == 2 * JANUARY_HOURS
 
 
-def test_response_and_resolution_count_in_time_incidents_of_the_vendor():
+def _resolution(target_hours, outages, incidents, end=END):
+    terms = contract(
+        resolution=TimeTerms(target_hours=target_hours, required_pct=90, credit_bands=BANDS)
+    )
+    log = make_log(outages, incidents, end=end)
+    return credits(vendor_sla(log, [party(terms)]), [party(terms)])
+
+
+def test_resolution_is_the_restoration_of_the_vendor_outage_not_the_ticket():
+    # Opened at t with its outage; the outage ends at t + 5 h; the internal team resolves the
+    # ticket 20 h later, 3 of them on hold. A 4-hour limit is missed, a 6-hour one met: the
+    # team's queue and its on-hold time do not count.
+    outages = [outage("2025-01-10 08:00", 5.0)]
+    incidents = [incident("2025-01-10 08:00", responded=2.0, resolved=20.0, hold=3.0)]
+    tight = row(_resolution({1: 4.0}, outages, incidents), "2025-01", "resolution")
+    loose = row(_resolution({1: 6.0}, outages, incidents), "2025-01", "resolution")
+    assert tight["measured"] == 1 and tight["attainment_pct"] == 0 and tight["credit"] > 0
+    assert loose["measured"] == 1 and loose["attainment_pct"] == 100 and loose["credit"] == 0
+    assert tight["measurable"] and loose["measurable"]
+
+
+def test_resolution_counts_only_incidents_an_outage_of_the_vendor_explains():
+    outages = [
+        outage("2025-01-05", 3.0),  # within 4 h
+        outage("2025-01-06", 2.0, sub="SUB1"),  # a subcontractor's: the vendor answers for it
+        outage("2025-01-07", 9.0),  # late
+        outage("2025-01-09", 9.0, vendor="V2"),  # another vendor's outage
+        outage("2025-02-28 19:00", 9.0),  # still going at the log's end, 5 h in: a miss
+        outage("2025-02-28 23:00", 9.0, service="S2"),  # 1 h in: not measured yet
+    ]
+    s2 = {**incident("2025-02-28 23:00"), "service_id": "S2"}
+    incidents = [
+        incident("2025-01-05", resolved=30.0),
+        incident("2025-01-06", resolved=30.0),
+        incident("2025-01-07", resolved=10.0),
+        incident("2025-01-08", resolved=1.0, priority=3),  # P3: no limit
+        incident("2025-01-09", resolved=1.0),  # blamed on V1, but only V2 was down: unsupported
+        incident("2025-01-10", resolved=1.0, cause="internal"),
+        incident("2025-02-28 19:00"),
+        s2,
+    ]
+    table = _resolution({1: 4.0}, outages, incidents)
+    jan, feb = row(table, "2025-01", "resolution"), row(table, "2025-02", "resolution")
+    assert jan["measured"] == 3 and jan["attainment_pct"] == pytest.approx(200 / 3)
+    assert feb["measured"] == 1 and feb["attainment_pct"] == 0
+
+
+def test_an_incident_is_linked_to_the_outage_under_way_or_the_first_to_start_after():
+    log = make_log(
+        [
+            outage("2025-01-05 00:00", 10.0),
+            outage("2025-01-05 02:00", 1.0, sub="SUB1"),  # began last, under way at 02:30
+            outage("2025-01-07 03:00", 2.0),  # dated after the ticket, while it was open
+            outage("2025-01-09 03:00", 2.0),  # after the ticket was resolved
+        ],
+        [
+            incident("2025-01-05 02:30", resolved=20.0),
+            incident("2025-01-07 01:00", resolved=10.0),
+            incident("2025-01-09 01:00", resolved=1.0),
+        ],
+    )
+    linked = restorations(log, "V1", log.incidents)
+    assert linked["outage_id"].iloc[:2].tolist() == ["OUT1", "OUT2"]
+    assert linked["outage_id"].isna().iloc[2] and pd.isna(linked["start"].iloc[2])
+    assert linked["end"].iloc[0] == pd.Timestamp("2025-01-05 03:00")
+    assert restorations(log, "V2", log.incidents)["outage_id"].isna().all()
+
+
+def test_a_late_reported_outage_start_shortens_the_reported_resolution():
+    # 5 h down, a 4.5 h limit: a miss on the truth. The vendor reports the start 20-60 % of the
+    # way in, so its report shows 2-4 h: a hit, from its clock, for the same ticket.
+    log = make_log([outage("2025-01-10 08:00", 5.0)], [incident("2025-01-10 08:00", resolved=9)])
+    terms = contract(resolution=TimeTerms(target_hours={1: 4.5}, required_pct=90))
+    true = row(vendor_sla(log, [party(terms)]), "2025-01", "resolution")
+    late = row(vendor_sla(_late(log, 1.0), [party(terms)]), "2025-01", "resolution")
+    assert true["attainment_pct"] == 0 and late["attainment_pct"] == 100
+    assert late["measured"] == true["measured"] == 1
+
+
+def test_response_needs_the_vendors_acknowledgement_and_is_unmeasured_without_it():
     terms = contract(
         response=TimeTerms(target_hours={1: 0.5}, required_pct=95, credit_bands=BANDS),
-        resolution=TimeTerms(target_hours={1: 4.0, 2: 8.0}, required_pct=90),
+        resolution=TimeTerms(target_hours={1: 4.0}, required_pct=90),
     )
-    log = make_log(
+    # The internal team responded late, which is not the vendor's response.
+    internal_only = make_log(incidents=[incident("2025-01-05", responded=3.0, resolved=5.0)])
+    table = credits(vendor_sla(internal_only, [party(terms)]), [party(terms)])
+    response = table[table["measure"] == "response"]
+    assert not measurable(internal_only, "response") and not response["measurable"].any()
+    assert response["attainment_pct"].isna().all() and (response["measured"] == 0).all()
+    assert response["credit"].sum() == 0 and response["bonus"].sum() == 0
+    # No outage records (an ingested export): resolution cannot be measured either.
+    assert not row(table, "2025-01", "resolution")["measurable"]
+    assert row(table, "2025-01")["measurable"]  # availability always is
+    fed = make_log(
         incidents=[
-            incident("2025-01-05", responded=0.25, resolved=3.0),
-            incident("2025-01-06", responded=0.4, resolved=6.0, hold=2.5),  # 3.5 h net
-            incident("2025-01-07", responded=1.0, resolved=5.0),  # both late
-            incident("2025-02-28 23:45"),  # open, limits not yet passed: not measured
-            incident("2025-01-08", responded=0.1, resolved=1.0, priority=3),  # P3: no limit
-            incident("2025-01-09", responded=9.0, resolved=9.0, cause="internal"),
-            incident("2025-01-10", resolved=2.0),  # no response time recorded: resolution only
+            incident("2025-01-05", responded=3.0, resolved=5.0, acknowledged=0.25),
+            incident("2025-01-06", responded=0.1, resolved=5.0, acknowledged=1.0),  # late
+            incident("2025-01-07", resolved=5.0, acknowledged=False),  # resolved, none recorded
+            incident("2025-01-08", priority=3, acknowledged=9.0),  # P3: no limit
+            incident("2025-02-28 23:45", acknowledged=False),  # open, limit not yet passed
         ]
     )
-    table = credits(vendor_sla(log, [party(terms)]), [party(terms)])
-    response, resolution = row(table, "2025-01", "response"), row(table, "2025-01", "resolution")
-    assert response["measured"] == 3 and response["attainment_pct"] == pytest.approx(200 / 3)
-    assert resolution["measured"] == 4 and resolution["attainment_pct"] == pytest.approx(75.0)
-    assert response["credit_pct"] == 15  # a 28-point shortfall reaches the top band
-    feb = row(table, "2025-02", "response")
+    table = credits(vendor_sla(fed, [party(terms)]), [party(terms)])
+    jan, feb = row(table, "2025-01", "response"), row(table, "2025-02", "response")
+    assert jan["measurable"] and jan["measured"] == 2 and jan["attainment_pct"] == 50
+    assert jan["credit_pct"] == 15  # a 45-point shortfall reaches the top band
     assert feb["measured"] == 0 and np.isnan(feb["attainment_pct"]) and feb["credit"] == 0
+
+
+def test_the_note_names_each_unmeasured_measure_and_the_missing_data():
+    terms = contract(
+        response=TimeTerms(target_hours={1: 0.5}, required_pct=95),
+        resolution=TimeTerms(target_hours={1: 4.0}, required_pct=90),
+    )
+    bare = make_log(incidents=[incident("2025-01-05", resolved=5.0)])
+    note = unmeasured_note(vendor_sla(bare, [party(terms)]))
+    assert note.startswith("Not measured") and "response of V1" in note
+    assert "resolution of V1" in note and "availability" not in note
+    fed = make_log([outage("2025-01-05", 1.0)], [incident("2025-01-05", acknowledged=0.1)])
+    assert unmeasured_note(vendor_sla(fed, [party(terms)])) == ""
 
 
 def test_an_unanswered_incident_past_its_limit_is_a_miss():
     terms = contract(response=TimeTerms(target_hours={1: 0.5}, required_pct=95))
-    log = make_log(incidents=[incident("2025-01-05"), incident("2025-01-06", responded=0.1)])
+    log = make_log(
+        incidents=[
+            incident("2025-01-05", acknowledged=False),
+            incident("2025-01-06", acknowledged=0.1),
+        ]
+    )
     response = row(vendor_sla(log, [party(terms)]), "2025-01", "response")
     assert response["measured"] == 2 and response["attainment_pct"] == 50
 
@@ -217,7 +337,7 @@ def test_the_credit_cap_scales_every_measure_of_the_period():
     )
     log = make_log(
         [outage("2025-01-10", 10.0)],  # 98.66 %: a 1.24-point shortfall, 15 %
-        [incident("2025-01-10", responded=2.0, resolved=10.0)],  # 0 % on time: 15 %
+        [incident("2025-01-10", resolved=10.0, acknowledged=2.0)],  # 0 % on time: 15 %
     )
     table = credits(vendor_sla(log, [party(terms)]), [party(terms)])
     january = table[table["period"] == "2025-01"]
@@ -333,6 +453,11 @@ def test_a_run_table_has_every_party_period_and_measure(small_scenario, truth):
         "availability",
         "response",
     }
+    # The simulated log has no vendor acknowledgement: response is listed but not measured.
+    response = table["measure"] == "response"
+    assert not table.loc[response, "measurable_true"].any()
+    assert table.loc[response, "attainment_true"].isna().all()
+    assert table.loc[~response, "measurable_true"].all()
     # Lever off: the vendor's report of its outages is the truth.
     for column in ("attainment", "credit", "bonus"):
         pd.testing.assert_series_equal(
@@ -349,11 +474,17 @@ def test_a_gaming_vendor_pays_fewer_credits_than_it_owes(small_scenario, truth):
     availability = table[table["measure"] == "availability"]
     assert (availability["attainment_reported"] >= availability["attainment_true"] - 1e-9).all()
     assert (availability["attainment_reported"] > availability["attainment_true"]).any()
-    # The teams' incident record is the vendor's too: response and resolution are unchanged.
-    others = table[table["measure"] != "availability"]
+    # Resolution runs on the vendor's clock, so a late start flatters it too, never the reverse.
+    resolution = table[(table["measure"] == "resolution") & table["attainment_true"].notna()]
+    assert (resolution["attainment_reported"] >= resolution["attainment_true"]).all()
+    assert (resolution["attainment_reported"] > resolution["attainment_true"]).any()
     pd.testing.assert_series_equal(
-        others["attainment_true"], others["attainment_reported"], check_names=False
+        resolution["measured_true"], resolution["measured_reported"], check_names=False
     )
+    # Response has no vendor acknowledgement in either view: unmeasured, uncredited in both.
+    response = table[table["measure"] == "response"]
+    assert not response[["measurable_true", "measurable_reported"]].any().any()
+    assert response[["credit_true", "credit_reported"]].sum().sum() == 0
 
 
 def test_a_batch_writes_the_vendor_tables(tmp_path):
@@ -379,3 +510,4 @@ def test_a_batch_writes_the_vendor_tables(tmp_path):
     assert len(vendors) == 3 and set(vendors["plan"]) == {"no_incentive"}
     summary = vendor_summary(table)
     assert vendors["credit_true"].sum() == pytest.approx(summary["credit_true"].sum())
+    assert "response of cloudco, netlink" in unmeasured_note(table, "measurable_true")

@@ -359,12 +359,13 @@ class VendorContract(SlaTerms):
 
     response: TimeTerms | None = Field(
         default=None,
-        description="Response SLA on incidents attributed to the vendor (opening to first work).",
+        description="Response SLA on incidents attributed to the vendor (opening to the "
+        "vendor's acknowledgement; unmeasured on logs without one, the simulated log included).",
     )
     resolution: TimeTerms | None = Field(
         default=None,
-        description="Resolution SLA on incidents attributed to the vendor (opening to "
-        "resolution, less on-hold time).",
+        description="Resolution SLA on incidents attributed to the vendor (start to end of the "
+        "vendor outage that explains the incident: the restoration of its cause).",
     )
     gain_share: GainShare | None = Field(default=None, description="Gain-share on savings.")
     data_deliveries: list[DataDelivery] = Field(

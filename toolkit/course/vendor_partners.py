@@ -24,6 +24,7 @@ from toolkit.course.wording import listing, money
 from toolkit.finance import payout_timing, subcontractors, vendor_alignment
 from toolkit.finance.vendor_credits import vendor_sla_table
 from toolkit.governance import Governance
+from toolkit.metrics.vendor_sla import unmeasured_note
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanRun, run_plan
 
@@ -111,8 +112,9 @@ def introduction(example: VendorRun, plan: str) -> str:
         f"Scenario `{example.scenario.name}` under plan `{plan}`, seed {example.seed}: "
         f"{len(vendors)} vendor(s) ({listing([v.id for v in vendors])}) and "
         f"{len(subs)} subcontractor(s) ({listing(subs) if subs else 'none'}), each measured "
-        f"per SLA period on the run's true and reported logs ({len(example.sla)} rows)."
-    )
+        f"per SLA period on the run's true and reported logs ({len(example.sla)} rows). "
+        + unmeasured_note(example.sla, "measurable_true")
+    ).strip()
 
 
 # -- 6.1 internal cycles against vendor SLA periods ----------------------------------------------

@@ -153,7 +153,9 @@ def vendor_sla_table(
     DataFrame
         One row per party, SLA period and measure: ``vendor_id, subcontractor_id, period,
         start, end, measure, target_pct, fee``, then ``attainment_true,
-        attainment_reported`` (in %), ``measured_true, measured_reported``, ``credit_true,
+        attainment_reported`` (in %), ``measured_true, measured_reported``,
+        ``measurable_true, measurable_reported`` (whether the view carries the data the
+        measure needs: response never does on a simulated log), ``credit_true,
         credit_reported``, ``bonus_true, bonus_reported`` (money) and ``capped_true,
         capped_reported``.
     """
@@ -167,7 +169,7 @@ def vendor_sla_table(
         for view, log in (("true", truth), ("reported", vendor_view))
     }
     fixed = [*KEYS, "start", "end", "target_pct", "fee"]
-    varying = {"attainment_pct": "attainment", "measured": "measured"}
+    varying = {"attainment_pct": "attainment", "measured": "measured", "measurable": "measurable"}
     varying |= {"credit": "credit", "bonus": "bonus", "capped": "capped"}
     table = views["true"][fixed].copy()
     for view, frame in views.items():

@@ -13,6 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from toolkit.finance.vendor_credits import vendor_summary
+from toolkit.metrics.vendor_sla import unmeasured_note
 from toolkit.report.data import Batch
 from toolkit.report.tables import _styled
 
@@ -119,7 +120,11 @@ def vendor_table(batch: Batch) -> Styler:
 
 
 def vendor_note(batch: Batch) -> str:
-    """Say, from the numbers, how far the vendors' reported credits fall short of the true ones."""
+    """Say, from the numbers, how far the vendors' reported credits fall short of the true ones.
+
+    It also names the measures the logs could not compute (response without the vendor's
+    acknowledgements), which therefore charge no credit.
+    """
     table = vendor_results(batch)
     if table.empty:
         return "The batch's scenarios have no vendors, so no vendor is measured."
@@ -140,4 +145,5 @@ def vendor_note(batch: Batch) -> str:
         )
     else:
         text += " No vendor's report hides a credit: the reported figures can be paid on."
-    return text
+    unmeasured = unmeasured_note(batch.run_table("vendor_sla"), "measurable_true")
+    return f"{text} {unmeasured}" if unmeasured else text
