@@ -73,30 +73,31 @@ def checklists_from_batch(results_dir: str | Path, plan: str = "") -> Checklists
     return None if found is None else build_checklists(*found)
 
 
-def _heading(doc: Document, found: Checklists | None) -> None:
+def _opening(title: str, purpose: str, found: Checklists | None) -> Document:
+    """Return a document with its title, purpose and disclaimer, and what it was built for."""
+    doc = Document(title)
+    doc.paragraph(f"{purpose} {DISCLAIMER}")
     if found is None:
         doc.blanks(["Plan", "Scenario (organisation)", "Plan takes effect on"])
-        return
+        return doc
     s = found.settings
+    uncovered = f"No rules cover {', '.join(s['uncovered'])}: ask a lawyer there. "
     doc.paragraph(
         f"Plan {s['plan']} on scenario {s['scenario']}, taking effect {s['plan_start']}. "
-        + (
-            f"No rules cover {', '.join(s['uncovered'])}: ask a lawyer there. "
-            if s["uncovered"]
-            else ""
-        )
+        + (uncovered if s["uncovered"] else "")
     )
+    return doc
 
 
 def sign_off_document(found: Checklists | None) -> Document:
     """Return the legal sign-off checklist: blank, or filled from a plan's checklists."""
-    doc = Document("Legal sign-off of discretionary clauses (course topics 8.1 and 8.2)")
-    doc.paragraph(
+    doc = _opening(
+        "Legal sign-off of discretionary clauses (course topics 8.1 and 8.2)",
         "Every clause of an incentive plan that lets the employer decide, reduce or take back "
         "pay is reviewed in each country the plan pays in, against that country's standard for "
-        "such clauses, before the plan is announced. " + DISCLAIMER
+        "such clauses, before the plan is announced.",
+        found,
     )
-    _heading(doc, found)
     doc.heading("Clauses and review points")
     if found is None:
         kinds = pd.DataFrame(list(CLAUSES.items()), columns=["review", "covers"])
@@ -137,14 +138,13 @@ def sign_off_document(found: Checklists | None) -> Document:
 
 def works_council_document(found: Checklists | None) -> Document:
     """Return the works-council consultation brief: blank, or filled from the checklists."""
-    doc = Document("Works-council consultation brief (course topic 8.4)")
-    doc.paragraph(
+    doc = _opening(
+        "Works-council consultation brief (course topic 8.4)",
         "Introducing or changing variable pay needs, country by country, the employee "
         "representatives' co-determination, consent, agreement, consultation or information "
-        "before the plan takes effect; consultation must start at least the lead time before. "
-        + DISCLAIMER
+        "before the plan takes effect; consultation must start at least the lead time before.",
+        found,
     )
-    _heading(doc, found)
     doc.heading("Duties and the day to start")
     if found is None:
         duties = rules_frame("works_council")[["jurisdiction", "value", *CITED]]
@@ -191,13 +191,13 @@ def works_council_document(found: Checklists | None) -> Document:
 
 def tax_document(found: Checklists | None) -> Document:
     """Return the tax classification table: blank, or filled from the checklists."""
-    doc = Document("Tax and social-security classification of the award (course topic 8.3)")
-    doc.paragraph(
+    doc = _opening(
+        "Tax and social-security classification of the award (course topic 8.3)",
         "How each country taxes a cash incentive award, on which event (grant, vesting or "
         "payment) and whether social-security contributions are due, capped or not. Payroll "
-        "confirms each row before the first payment. " + DISCLAIMER
+        "confirms each row before the first payment.",
+        found,
     )
-    _heading(doc, found)
     doc.heading("Classification")
     if found is None:
         tax = rules_frame("tax_timing")[["jurisdiction", "record_kind", "value", "starts", *CITED]]
