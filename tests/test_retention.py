@@ -316,26 +316,3 @@ def rt_tables():
     from toolkit.cli.compliance_commands import RETENTION_TABLES
 
     return RETENTION_TABLES
-
-
-def test_a_rule_kind_with_text_values_joins_the_same_files(tmp_path, monkeypatch):
-    from toolkit.compliance import jurisdictions
-
-    kind = jurisdictions.RuleKind(("cash_lti",), ("",), ("",), duration=False)
-    monkeypatch.setitem(jurisdictions.RULE_KINDS, "tax_classification", kind)
-    folder = _copy_rules(tmp_path)
-    row = ["DE", "tax_classification", "cash_lti", "employment income, taxed when paid", "",
-           "", "§ 19 EStG", "https://www.gesetze-im-internet.de/estg/__19.html", "unchecked",
-           "in_force", ""]  # fmt: skip
-    with open(folder / "DE.csv", "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerow(row)
-    (rule,) = load_rules(folder, kind="tax_classification")
-    assert rule.value == "employment income, taxed when paid" and rule.months is None
-    assert len(load_rules(folder, kind="retention_minimum")) == len(
-        load_rules(kind="retention_minimum")
-    )
-    row[3] = ""
-    with open(folder / "NL.csv", "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerow(["NL", *row[1:]])
-    with pytest.raises(ConfigError, match="NL.csv: line 9.value: must not be empty"):
-        load_rules(folder)

@@ -59,6 +59,7 @@ RecordKind = Literal[tuple(RECORD_KINDS)]  # type: ignore[valid-type]
 Starts = Literal[STARTS]  # type: ignore[valid-type]
 FREQUENCY = {"month": "M", "quarter": "Q", "year": "Y"}
 DAYS_PER_YEAR = 365.25
+RETENTION_KINDS = ("retention_minimum", "retention_maximum")
 FINDING_COLUMNS = (
     "record_kind", "jurisdiction", "period", "period_end", "needed_by", "people_affected",
     "person_ids", "kept_until", "needed_until", "shortfall_days", "shortfall_years", "rule_from",
@@ -464,7 +465,7 @@ def retention_check(
         "need_years_at_most": plan.performance_period_years + deferral + lookback,
         "countries": sorted(people),
     }
-    used = [r for r in rules if r.jurisdiction in people]
+    used = [r for r in rules if r.jurisdiction in people and r.rule_kind in RETENTION_KINDS]
     return RetentionCheck(
         needs=needs,
         too_early=_frame(findings, FINDING_COLUMNS),

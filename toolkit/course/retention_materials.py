@@ -17,6 +17,7 @@ import pandas as pd
 
 from toolkit.compliance.jurisdictions import DISCLAIMER, RECORD_KINDS, load_rules
 from toolkit.compliance.retention import (
+    RETENTION_KINDS,
     RetentionCheck,
     calendar_summary,
     load_policy,
@@ -47,7 +48,7 @@ def _dates(frame: pd.DataFrame) -> pd.DataFrame:
 
 def statutory_table() -> pd.DataFrame:
     """Return every shipped retention rule without its address, for a document's table."""
-    table = rules_table(load_rules())
+    table = rules_table([r for r in load_rules() if r.rule_kind in RETENTION_KINDS])
     return table.drop(columns=["url"]).rename(columns={"years": "years (0: no period)"})
 
 

@@ -7,11 +7,41 @@ Every country has a file ``<code>.csv`` (ISO 3166-1 alpha-2: ``DE``, ``NL``, ``P
 enforcement_status, note``
 
 - ``rule_kind`` says what the row rules (:data:`RULE_KINDS`); each kind says which
-  ``record_kind``, ``value``, ``unit`` and ``starts`` it accepts. Retention has two kinds:
-  ``retention_minimum`` (keep at least) and ``retention_maximum`` (delete by, where
-  data-protection law or its authority names a period). Other kinds (tax classification,
-  works-council duties, review points) are added to :data:`RULE_KINDS` with their own
-  checks, in the same files.
+  ``record_kind``, ``value``, ``unit`` and ``starts`` it accepts (a column a kind does not
+  use must be empty). The kinds:
+
+  ``retention_minimum`` / ``retention_maximum``
+      Keep at least / delete by (where data-protection law or its authority names a
+      period). ``record_kind`` one of :data:`RECORD_KINDS`; ``value`` a period in ``unit``
+      (``years`` or ``months``) counted from ``starts`` (:data:`STARTS`).
+  ``tax_timing``
+      How a payment is classified for income tax and when it is taxed. ``record_kind`` is
+      the payment type (:data:`PAYMENT_KINDS`, e.g. ``cash_lti``); ``value`` the
+      classification (:data:`TAX_CLASSES`; the local legal term is in ``note``); ``starts``
+      the event that triggers the tax (:data:`TAXED_AT`: ``grant``, ``vest`` or
+      ``payment``); ``unit`` empty.
+  ``social_security``
+      Whether social-security contributions are due on that payment and whether they are
+      capped (:data:`CONTRIBUTIONS`); ``starts`` when they fall due (:data:`TAXED_AT`);
+      ``unit`` empty.
+  ``works_council``
+      The duty towards a works council or other employee representatives before a
+      variable pay plan is introduced or changed (``record_kind`` ``variable_pay``,
+      :data:`CHANGES`); ``value`` the kind of duty (:data:`DUTIES`, strongest first:
+      ``co_determination``, ``consent``, ``agreement``, ``consultation``,
+      ``information``, ``none``); ``unit`` and ``starts`` empty.
+  ``works_council_lead_time``
+      How long before the plan starts that procedure has to begin, as a duration:
+      ``value`` a whole number of ``unit`` (:data:`LEAD_UNITS`: ``days``, ``weeks``,
+      ``months``); ``starts`` empty. A statutory period is ``in_force``; a period only
+      practice suggests (e.g. to reach an agreement or an arbitration ruling in time) is
+      ``guidance``; ``none`` means no procedure and ``value`` 0.
+  ``discretion_review``
+      The local review points of a kind of discretionary clause (``record_kind`` one of
+      :data:`CLAUSES`: ``discretion`` for unilateral determinations and adjustments,
+      ``forfeiture`` for malus, gates, bad-leaver and other loss of unpaid awards,
+      ``clawback`` for recovery of paid ones); ``value`` names the standard a court
+      applies, in words; ``unit`` and ``starts`` empty.
 - ``last_checked`` is the date someone last compared the row with its source, or
   ``unchecked``: a row nobody has checked says so rather than borrowing a date.
 - ``enforcement_status`` is kept apart from the rule: ``in_force``, ``pending`` (enacted, not
@@ -73,6 +103,19 @@ STARTS = (
 UNITS = ("years", "months")
 ENFORCEMENT = ("in_force", "pending", "guidance", "none")
 UNCHECKED = "unchecked"
+PAYMENT_KINDS = {"cash_lti": "cash long-term incentive award paid through payroll"}
+TAX_CLASSES = ("employment_income", "capital_income", "not_taxable")
+TAXED_AT = ("grant", "vest", "payment")  # the event that makes the payment taxable
+CONTRIBUTIONS = ("due_uncapped", "due_capped", "due_partly_capped", "not_due", "depends")
+CHANGES = {"variable_pay": "introducing or changing a variable (incentive) pay plan"}
+DUTIES = ("co_determination", "consent", "agreement", "consultation", "information", "none")
+LEAD_UNITS = ("days", "weeks", "months")
+CLAUSES = {
+    "discretion": "unilateral determinations: targets, adjustments, pools, caps, scoring rules",
+    "forfeiture": "loss of unpaid awards: malus, gates, counter-metric cuts, leaver rules",
+    "clawback": "recovery of awards already paid",
+}
+EMPTY = ("",)  # a column the kind does not use
 
 
 @dataclass(frozen=True)
@@ -82,22 +125,36 @@ class RuleKind:
     Attributes
     ----------
     record_kind, unit, starts : tuple of str
-        The values each column may take (empty: the column is free text, or unused).
+        The values each column may take (empty tuple: free text; :data:`EMPTY`: unused, so
+        the cell must be empty).
     duration : bool
-        ``value`` is a period in ``unit`` (parsed into :attr:`Rule.months`); otherwise it is
-        kept as written (a classification, a lead time in words) and must not be empty.
+        ``value`` is a period in ``unit`` (parsed into :attr:`Rule.months`, or
+        :attr:`Rule.days` for days and weeks); otherwise it is kept as written and must not
+        be empty.
+    values : tuple of str
+        The values ``value`` may take when it is not a duration (empty: free text).
     """
 
     record_kind: tuple[str, ...]
     unit: tuple[str, ...]
     starts: tuple[str, ...]
     duration: bool
+    values: tuple[str, ...] = ()
 
 
 RETENTION = RuleKind(tuple(RECORD_KINDS), UNITS, STARTS, duration=True)
-# rule kind -> what it accepts; other kinds (tax classification, works-council duties, review
-# points) are added here with their own record kinds and units, in the same files
-RULE_KINDS: dict[str, RuleKind] = {"retention_minimum": RETENTION, "retention_maximum": RETENTION}
+PAYMENTS = tuple(PAYMENT_KINDS)
+# rule kind -> what it accepts
+RULE_KINDS: dict[str, RuleKind] = {
+    "retention_minimum": RETENTION,
+    "retention_maximum": RETENTION,
+    "tax_timing": RuleKind(PAYMENTS, EMPTY, TAXED_AT, duration=False, values=TAX_CLASSES),
+    "social_security": RuleKind(PAYMENTS, EMPTY, TAXED_AT, duration=False, values=CONTRIBUTIONS),
+    "works_council": RuleKind(tuple(CHANGES), EMPTY, EMPTY, duration=False, values=DUTIES),
+    "works_council_lead_time": RuleKind(tuple(CHANGES), LEAD_UNITS, EMPTY, duration=True),
+    "discretion_review": RuleKind(tuple(CLAUSES), EMPTY, EMPTY, duration=False),
+}
+MAX_LEAD = {"days": 730, "weeks": 104, "months": 24}  # two years: longer is a typo
 CODE = re.compile(r"^[A-Z]{2}$")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 ALIASES = {"UK": "GB"}  # a common name that is not the ISO 3166-1 code
@@ -114,9 +171,10 @@ class Rule:
     value : str
         The value as written in the file.
     months : int or None
-        For a duration rule, the period in months (a value in years is converted).
+        For a duration in years or months, the period in months (years are converted).
     starts : str
-        What the period is counted from (:data:`STARTS`).
+        What the period is counted from (:data:`STARTS`), or when a payment is taxed
+        (:data:`TAXED_AT`); empty for kinds that do not use it.
     source, url : str
         Statute and section (or authority), and where to read it.
     last_checked : datetime.date or None
@@ -125,6 +183,10 @@ class Rule:
         :data:`ENFORCEMENT`.
     note : str
         What else a reader must know (exceptions, related periods).
+    unit : str
+        The unit of a duration as written (``years``, ``months``, ``weeks``, ``days``).
+    days : int or None
+        For a duration in weeks or days, the period in days.
     """
 
     jurisdiction: str
@@ -138,6 +200,8 @@ class Rule:
     last_checked: dt.date | None
     enforcement_status: str
     note: str
+    unit: str = ""
+    days: int | None = None
 
     @property
     def years(self) -> float:
@@ -231,6 +295,18 @@ def _months(value: str, unit: str, where: str, problems: list[Problem]) -> int:
     return round(months)
 
 
+def _lead(value: str, unit: str, where: str, problems: list[Problem]) -> int:
+    """Return a lead time as a whole number of its unit, from 0 to two years."""
+    top = MAX_LEAD.get(unit, 0)
+    if not value.isdigit() or int(value) > top:
+        problems.append(
+            Problem(where, f"must be a whole number of {unit or 'units'} from 0 to {top} "
+                    f"(got {value!r})")
+        )  # fmt: skip
+        return 0
+    return int(value)
+
+
 def _rule(row: dict[str, str], line: int, code: str, problems: list[Problem]) -> Rule:
     where = f"line {line}"
     if row["jurisdiction"] != code:
@@ -246,28 +322,49 @@ def _rule(row: dict[str, str], line: int, code: str, problems: list[Problem]) ->
         )
         accepts = RuleKind((), (), (), duration=False)
     for field in ("record_kind", "unit", "starts"):
-        if getattr(accepts, field):
-            _choice(row[field], getattr(accepts, field), f"{where}.{field}", problems)
+        allowed = getattr(accepts, field)
+        if allowed == EMPTY:
+            if row[field]:
+                problems.append(
+                    Problem(f"{where}.{field}", f"must be empty for {kind} (got {row[field]!r})")
+                )
+        elif allowed:
+            _choice(row[field], allowed, f"{where}.{field}", problems)
     _choice(row["enforcement_status"], ENFORCEMENT, f"{where}.enforcement_status", problems)
     for field in ("source", "url"):
         if not row[field].strip():
             problems.append(Problem(f"{where}.{field}", "must not be empty: every rule is cited"))
     if row["url"].strip() and not row["url"].startswith("https://"):
         problems.append(Problem(f"{where}.url", f"must start with https:// (got {row['url']!r})"))
-    months = None
-    if accepts.duration:
-        months = _months(row["value"], row["unit"], f"{where}.value", problems)
-    elif not row["value"].strip():
+    months = days = None
+    value, unit = row["value"].strip(), row["unit"]
+    if accepts.duration and accepts.unit == LEAD_UNITS:
+        amount = _lead(value, unit, f"{where}.value", problems)
+        if unit == "months":
+            months = amount
+        else:
+            days = amount * 7 if unit == "weeks" else amount
+    elif accepts.duration:
+        months = _months(value, unit, f"{where}.value", problems)
+    elif not value:
         problems.append(Problem(f"{where}.value", "must not be empty"))
-    if row["enforcement_status"] == "none" and months:
+    elif accepts.values:
+        _choice(value, accepts.values, f"{where}.value", problems)
+    none = row["enforcement_status"] == "none"
+    if none and (months or days):
         problems.append(
             Problem(f"{where}.value", "must be 0 when enforcement_status is none (no period)")
         )
+    if "none" in accepts.values and value and (value == "none") != none:
+        problems.append(
+            Problem(f"{where}.enforcement_status", "must be none exactly when value is none "
+                    f"(got {row['enforcement_status']!r} for value {value!r})")
+        )  # fmt: skip
     return Rule(
         jurisdiction=code,
         rule_kind=kind,
         record_kind=row["record_kind"],
-        value=row["value"].strip(),
+        value=value,
         months=months,
         starts=row["starts"],
         source=row["source"].strip(),
@@ -275,6 +372,8 @@ def _rule(row: dict[str, str], line: int, code: str, problems: list[Problem]) ->
         last_checked=_checked(row["last_checked"], f"{where}.last_checked", problems),
         enforcement_status=row["enforcement_status"],
         note=row["note"].strip(),
+        unit=unit,
+        days=days,
     )
 
 
