@@ -1,13 +1,15 @@
 """``lti compliance``: a plan and its pay checked against the rules of its people's countries.
 
 Each action keeps its own functions (``_retention`` and ``_add_retention`` for ``lti compliance
-retention``, ``_pay_gap`` and ``_add_pay_gap`` for ``lti compliance pay-gap``), so actions are
-added without touching one another. Not legal advice.
+retention``, ``_pay_gap`` and ``_add_pay_gap`` for ``lti compliance pay-gap``, ``_checklist`` and
+``_add_checklist`` for ``lti compliance checklist``), so actions are added without touching one
+another. Not legal advice.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -17,13 +19,16 @@ from toolkit.cli.common import UserError, scenario_argument, seed, whole_number
 RETENTION_TABLES = ("too_early", "summary", "calendar", "conflicts", "rules")
 
 
-def _retention(args: argparse.Namespace) -> int:
+def _plan_inputs(args: argparse.Namespace, command: str, identity: dict | None = None):
+    """Load scenario, plan, rules and policy, and check ``--out`` before any work starts.
+
+    Returns the scenario, plan, countries, rules, policy and output directory.
+    """
     from toolkit.compliance import retention
     from toolkit.compliance.jurisdictions import load_jurisdictions, load_rules
     from toolkit.config import load_scenario
     from toolkit.plans import load_plan
-    from toolkit.run.manifest import file_sha256, write_manifest
-    from toolkit.run.outputs import check_output_dir, staged_directory
+    from toolkit.run.outputs import check_output_dir
 
     scenario = load_scenario(args.scenario)
     plan = load_plan(args.plan, scenario=scenario)
@@ -31,11 +36,62 @@ def _retention(args: argparse.Namespace) -> int:
     rules = load_rules()
     policy = retention.load_policy(args.policy, countries) if args.policy else None
     inputs = [args.scenario] + ([args.policy] if args.policy else [])
-    identity = {
+    known = {
         "scenario.fingerprint": scenario.fingerprint(),
         "plan.fingerprint": plan.fingerprint(),
+        **{key: make(plan, scenario) for key, make in (identity or {}).items()},
     }
-    out = check_output_dir(args.out, "compliance retention", identity, args.force, inputs)
+    out = check_output_dir(args.out, f"compliance {command}", known, args.force, inputs)
+    return scenario, plan, countries, rules, policy, out
+
+
+def _write_tables(staging: Path, tables: dict[str, pd.DataFrame]) -> list[Path]:
+    """Write each table as Parquet and CSV; return the files written."""
+    outputs = []
+    for name, table in tables.items():
+        for suffix, write in ((".parquet", table.to_parquet), (".csv", table.to_csv)):
+            write(staging / f"{name}{suffix}", index=False)
+            outputs.append(staging / f"{name}{suffix}")
+    return outputs
+
+
+def _record(command: str, args: argparse.Namespace, scenario, plan, settings: dict) -> dict:
+    """Return the manifest record of a plan check: inputs with fingerprints, settings."""
+    from toolkit.compliance.jurisdictions import DISCLAIMER
+    from toolkit.run.manifest import file_sha256
+
+    return {
+        "command": f"compliance {command}",
+        "scenario": {"path": str(args.scenario), "fingerprint": scenario.fingerprint()},
+        "plan": {"name": plan.name, "fingerprint": plan.fingerprint()},
+        "policy": None
+        if args.policy is None
+        else {"path": str(args.policy), "sha256": file_sha256(args.policy)},
+        "settings": settings,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments every check of a plan takes."""
+    parser.add_argument("--scenario", required=True, type=scenario_argument, help="the scenario")
+    parser.add_argument("--plan", required=True, help="the plan (name or file)")
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help="the organisation's retention policy (YAML); default: the statutory minimum",
+    )
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--force", action="store_true", help="replace what --out holds")
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from toolkit.compliance import retention
+    from toolkit.run.manifest import write_manifest
+    from toolkit.run.outputs import staged_directory
+
+    scenario, plan, countries, rules, policy, out = _plan_inputs(args, "retention")
     try:
         check = retention.retention_check(plan, scenario, policy, rules, countries)
     except ValueError as exc:
@@ -43,25 +99,11 @@ def _retention(args: argparse.Namespace) -> int:
     found = (check.too_early, check.summary(), check.calendar, check.conflicts)
     tables = dict(zip(RETENTION_TABLES, (*found, retention.rules_table(check.rules)), strict=True))
     with staged_directory(out) as staging:
-        outputs = []
-        for name, table in tables.items():
-            for suffix, write in ((".parquet", table.to_parquet), (".csv", table.to_csv)):
-                write(staging / f"{name}{suffix}", index=False)
-                outputs.append(staging / f"{name}{suffix}")
+        outputs = _write_tables(staging, tables)
         report = staging / "retention.md"
         report.write_text(retention.retention_markdown(check), encoding="utf-8")
         outputs.append(report)
-        record = {
-            "command": "compliance retention",
-            "scenario": {"path": str(args.scenario), "fingerprint": scenario.fingerprint()},
-            "plan": {"name": plan.name, "fingerprint": plan.fingerprint()},
-            "policy": None
-            if args.policy is None
-            else {"path": str(args.policy), "sha256": file_sha256(args.policy)},
-            "settings": check.settings,
-            "disclaimer": retention.DISCLAIMER,
-        }
-        write_manifest(staging, record, outputs)
+        write_manifest(staging, _record("retention", args, scenario, plan, check.settings), outputs)
     summary = tables["summary"]
     if summary.empty:
         line = "No record would be deleted before the awards and the law stop needing it"
@@ -84,16 +126,7 @@ def _add_retention(actions: argparse._SubParsersAction) -> None:
         "would be deleted too early and write the retention calendar (not legal advice)"
     )
     parser = actions.add_parser("retention", help=text.split(";")[0], description=text)
-    parser.add_argument("--scenario", required=True, type=scenario_argument, help="the scenario")
-    parser.add_argument("--plan", required=True, help="the plan (name or file)")
-    parser.add_argument(
-        "--policy",
-        type=Path,
-        default=None,
-        help="the organisation's retention policy (YAML); default: the statutory minimum",
-    )
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--force", action="store_true", help="replace what --out holds")
+    _plan_arguments(parser)
     parser.set_defaults(handler=_retention)
 
 
@@ -357,6 +390,66 @@ def _add_pay_gap(actions: argparse._SubParsersAction) -> None:
     gap.set_defaults(handler=_pay_gap)
 
 
+CHECKLIST_MD = "checklist.md"
+CHECKLIST_HTML = "checklist.html"
+
+
+def _checklist(args: argparse.Namespace) -> int:
+    from toolkit.compliance import checklists
+    from toolkit.run.manifest import write_manifest
+    from toolkit.run.outputs import staged_directory
+
+    def start(plan, scenario) -> str:
+        return (args.start or checklists.plan_start(plan, scenario)).isoformat()
+
+    scenario, plan, countries, rules, policy, out = _plan_inputs(
+        args, "checklist", {"settings.plan_start": start}
+    )
+    found = checklists.build_checklists(scenario, plan, rules, args.start, policy, countries)
+    with staged_directory(out) as staging:
+        outputs = _write_tables(staging, found.tables())
+        for name, text in ((CHECKLIST_MD, checklists.checklists_markdown(found)),
+                           (CHECKLIST_HTML, checklists.checklists_html(found))):  # fmt: skip
+            (staging / name).write_text(text, encoding="utf-8")
+            outputs.append(staging / name)
+        write_manifest(staging, _record("checklist", args, scenario, plan, found.settings), outputs)
+    uncovered = found.settings["uncovered"]
+    gaps = f"; no rules for {', '.join(uncovered)} (listed as uncovered)" if uncovered else ""
+    print(
+        f"{len(found.legal_sign_off)} sign-off row(s) for {found.settings['clauses']} "
+        f"discretionary clause(s) in {len(found.works_council)} country(ies){gaps}; written to "
+        f"{out}. Not legal advice."
+    )
+    return 0
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD (got {text!r})") from None
+
+
+def _add_checklist(actions: argparse._SubParsersAction) -> None:
+    text = (
+        "build the review checklists of a plan for the countries of the scenario's people: "
+        "legal sign-off of every discretionary clause beside each country's review point, the "
+        "works-council procedure with the day consultation must start, the tax and "
+        "social-security classification of the award, and the retention calendar; writes CSV "
+        "and Parquet of each table, checklist.md, checklist.html and a manifest (not legal "
+        "advice)"
+    )
+    parser = actions.add_parser("checklist", help=text.split(":")[0], description=text)
+    _plan_arguments(parser)
+    parser.add_argument(
+        "--start",
+        type=_day,
+        default=None,
+        help="the day the plan takes effect (default: the first day of its first scored period)",
+    )
+    parser.set_defaults(handler=_checklist)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``compliance`` and its actions to the ``lti`` parser."""
     compliance = commands.add_parser(
@@ -370,3 +463,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = compliance.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add_retention(actions)
     _add_pay_gap(actions)
+    _add_checklist(actions)

@@ -508,7 +508,8 @@ def _date(value: object) -> str:
     return "" if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
-def _md_table(frame: pd.DataFrame) -> list[str]:
+def markdown_table(frame: pd.DataFrame) -> list[str]:
+    """Return a table as Markdown lines (dates as ISO days, ``|`` in cells as ``/``)."""
     if frame.empty:
         return ["(none)"]
     shown = frame.astype(object).map(lambda v: _date(v) if isinstance(v, pd.Timestamp) else v)
@@ -552,11 +553,11 @@ def retention_markdown(check: RetentionCheck) -> str:
     if summary.empty:
         lines.append("Nothing: every record is kept as long as the awards and the law need it.")
     else:
-        lines += _md_table(summary)
+        lines += markdown_table(summary)
     lines += ["", "## Needed beyond a data-protection maximum", ""]
-    lines += _md_table(check.conflicts.drop_duplicates(["record_kind", "jurisdiction"]))
+    lines += markdown_table(check.conflicts.drop_duplicates(["record_kind", "jurisdiction"]))
     lines += ["", "## Rules used", ""]
-    lines += _md_table(rules_table(check.rules).drop(columns=["url"]))
+    lines += markdown_table(rules_table(check.rules).drop(columns=["url"]))
     lines += ["", f"Sources with their addresses: `rules.csv`. {DISCLAIMER}", ""]
     return "\n".join(lines)
 
