@@ -1,12 +1,17 @@
 """Module 8, legal, regulatory and labour compliance: the notebook's tables, paragraphs and checks.
 
 The notebook ``notebooks/modules/08_compliance.ipynb`` reviews one plan on one scenario the way
-a compliance officer would before it is adopted: the archive calendar of the plan's documents
-and decisions in every country its people work in (8.5, :mod:`toolkit.compliance.retention`),
-and the equal-pay impact of the plan and of a client's pay data (8.6,
-:mod:`toolkit.compliance.pay_gap`). This module keeps the notebook free of logic: a table per
-result, a paragraph written from its numbers, and a checker per exercise. The jurisdiction
-rules are dated, cited data, not legal advice; every paragraph built on them says so.
+a compliance officer would before it is adopted, reading the plan's review checklists
+(:func:`toolkit.compliance.checklists.build_checklists`): the rules of every country where its
+award holders work, by enforcement status and whether anyone checked them (8.1); the clauses a
+court may review and the sign-offs they need (8.2); how each country taxes the award and in
+which years the first cohort becomes taxable (8.3); the works-council procedures and the last
+day each can start (8.4); the archive calendar of the plan's documents and decisions (8.5,
+:mod:`toolkit.compliance.retention`); and the equal-pay impact of the plans and of a client's
+pay data (8.6, :mod:`toolkit.compliance.pay_gap`). This module keeps the notebook free of
+logic: a table per result, a paragraph written from its numbers, and a checker per exercise.
+The jurisdiction rules are dated, cited data, not legal advice; every paragraph built on them
+says so.
 """
 
 from __future__ import annotations
@@ -19,7 +24,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from toolkit.compliance.jurisdictions import DISCLAIMER, RECORD_KINDS
+from toolkit.compliance.checklists import (
+    Checklists,
+    build_checklists,
+    discretionary_clauses,
+    rules_frame,
+)
+from toolkit.compliance.jurisdictions import (
+    DISCLAIMER,
+    ENFORCEMENT,
+    RECORD_KINDS,
+    RULE_KINDS,
+    UNCHECKED,
+    Rule,
+    canonical_code,
+)
 from toolkit.compliance.pay_conventions import MEN, WOMEN, PayGapConventions
 from toolkit.compliance.pay_gap import (
     ARTICLES,
@@ -31,10 +50,12 @@ from toolkit.compliance.pay_gap import (
     VARIABLE_MEDIAN_GAP,
 )
 from toolkit.compliance.pay_gap_plans import plan_pay_gaps, run_pay_gaps
-from toolkit.compliance.retention import RetentionCheck
+from toolkit.compliance.retention import FREQUENCY, RetentionCheck
+from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
 from toolkit.course.exercises import Check, failed, passed
-from toolkit.course.wording import interval_words, listing, number
+from toolkit.course.wording import interval_words, listing, number, share
+from toolkit.plans.loading import PERIODS_PER_YEAR
 
 # 8.5: the records that are the plan's communications and decisions
 ARCHIVED = ("incentive_plan", "audit_log")
@@ -42,9 +63,9 @@ ARCHIVED = ("incentive_plan", "audit_log")
 # tenure (years; pay rises with tenure), and the women's base and variable pay as a share of
 # men's at equal tenure (the part no criterion explains)
 ROSTER = {
-    "analyst": (8, 8, 0.0, 1.0, 1.0),
-    "engineer": (10, 10, 8.0, 1.0, 1.0),
-    "developer": (10, 10, 0.0, 0.95, 0.5),
+    "analyst": (15, 15, 0.0, 1.0, 1.0),
+    "engineer": (15, 15, 8.0, 1.0, 1.0),
+    "developer": (15, 15, 0.0, 0.92, 0.4),
     "lead": (1, 6, 0.0, 1.0, 1.0),
 }
 ROSTER_BASE = {"analyst": 42_000.0, "engineer": 60_000.0, "developer": 58_000.0, "lead": 90_000.0}
@@ -57,6 +78,448 @@ GAPS = {
     MEDIAN_GAP: "median pay gap",
     VARIABLE_MEDIAN_GAP: "median variable-pay gap",
 }
+
+
+# -- 8.1 local labour law review -----------------------------------------------------------------
+def applicable_rules(checklists: Checklists, rules: Sequence[Rule] | None = None) -> pd.DataFrame:
+    """Return every jurisdiction rule of the countries where the plan has award holders.
+
+    Parameters
+    ----------
+    checklists : Checklists
+        The plan's review checklists (:func:`toolkit.compliance.checklists.build_checklists`).
+    rules : sequence of Rule, optional
+        The rules (the shipped ones by default).
+
+    Returns
+    -------
+    DataFrame
+        :func:`toolkit.compliance.checklists.rules_frame` of every rule kind, for those
+        countries: what counsel in each country reviews.
+    """
+    countries = checklists.countries
+    paid = set(countries.loc[countries["award_holders"] > 0, "jurisdiction"])
+    frame = pd.concat([rules_frame(kind, rules) for kind in RULE_KINDS], ignore_index=True)
+    return frame[frame["jurisdiction"].isin(paid)].reset_index(drop=True)
+
+
+def review_table(checklists: Checklists, applicable: pd.DataFrame) -> pd.DataFrame:
+    """Return per country its people and how many of its rules are law, guidance or unchecked.
+
+    Parameters
+    ----------
+    checklists : Checklists
+        The plan's review checklists.
+    applicable : DataFrame
+        :func:`applicable_rules`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by country: ``name``, ``headcount``, ``award_holders``, ``coverage``, then the
+        rules counted by ``enforcement_status`` and ``unchecked`` (never compared with their
+        source).
+    """
+    countries = checklists.countries.set_index("jurisdiction")
+    table = countries[["name", "headcount", "award_holders", "coverage"]].copy()
+    status = pd.crosstab(applicable["jurisdiction"], applicable["enforcement_status"])
+    table = table.join(status.reindex(columns=list(ENFORCEMENT), fill_value=0))
+    unchecked = applicable["last_checked"] == UNCHECKED
+    table["unchecked"] = unchecked.groupby(applicable["jurisdiction"]).sum()
+    return table.fillna(0).astype({c: int for c in [*ENFORCEMENT, "unchecked"]})
+
+
+def interpret_review(table: pd.DataFrame, applicable: pd.DataFrame) -> str:
+    """Say whose law applies to the plan, and how much of it is law, guidance or unchecked."""
+    paid = table[table["award_holders"] > 0]
+    uncovered = table[table["coverage"] != "covered"]
+    guidance = applicable[applicable["enforcement_status"] == "guidance"]
+    unchecked = int((applicable["last_checked"] == UNCHECKED).sum())
+    worst = paid["unchecked"].idxmax() if len(paid) else None
+    gaps = (
+        f" No rules cover {listing(list(uncovered.index))}: a lawyer there starts from nothing."
+        if len(uncovered)
+        else ""
+    )
+    return (
+        f"The plan pays {int(paid['award_holders'].sum())} award holders in "
+        f"{listing(list(paid.index))}, so {len(applicable)} rules of those countries apply.{gaps} "
+        f"{len(guidance)} of them are guidance (a period practice or an authority suggests, "
+        f"not statute: {listing(sorted(set(guidance['rule_kind'])))}), and {unchecked} have "
+        f"never been compared with their source, most in {worst} "
+        f"({int(paid.loc[worst, 'unchecked'])}). Counsel in each country confirms these rows "
+        f"before the plan is signed. {DISCLAIMER}"
+    )
+
+
+def check_guidance(answer: Sequence[Sequence[str]], applicable: pd.DataFrame) -> Check:
+    """Check the learner's list of applicable rules that are guidance rather than law.
+
+    Parameters
+    ----------
+    answer : sequence of (country, rule kind, record kind)
+        The rules named.
+    applicable : DataFrame
+        :func:`applicable_rules`, marked against.
+
+    Returns
+    -------
+    Check
+        Met when the answer names exactly the applicable rules whose enforcement status is
+        ``guidance``.
+    """
+    try:
+        given = {tuple(str(part) for part in item) for item in answer}
+    except TypeError:
+        given = set()
+    if any(len(item) != 3 for item in given) or (answer and not given):
+        return failed(
+            "8.1",
+            "Each rule is named by three parts: (country, rule kind, record kind).",
+            'E.g. ("DE", "retention_minimum", "payroll").',
+        )
+    keys = applicable[["jurisdiction", "rule_kind", "record_kind"]].itertuples(index=False)
+    status = dict(zip(map(tuple, keys), applicable["enforcement_status"], strict=True))
+    unknown = sorted(given - set(status))
+    if unknown:
+        return failed(
+            "8.1",
+            f"{len(unknown)} of the rules named do not apply to this plan's people "
+            f"({listing([' '.join(u) for u in unknown][:3])}).",
+            "Only the countries with award holders count; spell kinds as in the table.",
+        )
+    guidance = {key for key, value in status.items() if value == "guidance"}
+    law = sorted(given - guidance)
+    if law:
+        return failed(
+            "8.1",
+            f"{listing([' '.join(k) for k in law])}: enforcement status "
+            f"{listing(sorted({status[k] for k in law}))}, not guidance.",
+            "Read enforcement_status, not the rule's value.",
+        )
+    if guidance - given:
+        return failed(
+            "8.1",
+            f"{len(guidance - given)} applicable rule(s) that are guidance are missing.",
+            "Filter the applicable rules by enforcement_status.",
+        )
+    return passed(
+        "8.1",
+        f"The {len(guidance)} applicable rules that are guidance, not law, are named: counsel "
+        "decides whether to follow them.",
+    )
+
+
+# -- 8.2 legal sign-off on discretionary clauses -------------------------------------------------
+def clause_table(checklists: Checklists) -> pd.DataFrame:
+    """Return each discretionary clause of the plan once: its review kind, detail, sign-offs."""
+    rows = checklists.legal_sign_off
+    grouped = rows.groupby(["clause", "review", "detail"], sort=False)
+    table = grouped.agg(
+        countries=("jurisdiction", lambda c: ", ".join(c)),
+        unsigned=("signed_on", lambda s: int((s == "").sum())),
+    )
+    return table.reset_index().set_index("clause")
+
+
+def review_points(checklists: Checklists) -> pd.DataFrame:
+    """Return the standard a court applies to each kind of clause, per country."""
+    rows = checklists.legal_sign_off.drop_duplicates(["review", "jurisdiction"])
+    return rows.pivot(index="review", columns="jurisdiction", values="review_point")
+
+
+def interpret_sign_off(checklists: Checklists) -> str:
+    """Say how many clauses need sign-off, of which kind, and how many signatures are missing."""
+    table = clause_table(checklists)
+    kinds = table["review"].value_counts()
+    by_kind = listing([f"{n} {kind}" for kind, n in kinds.items()])
+    forfeit = list(table.index[table["review"] == "forfeiture"])
+    rows = checklists.legal_sign_off
+    unchecked = rows.drop_duplicates(["review", "jurisdiction"])
+    unchecked = unchecked[unchecked["last_checked"] == UNCHECKED]
+    return (
+        f"Plan {checklists.settings['plan']} has {len(table)} clauses a court may review "
+        f"({by_kind}); each needs the sign-off of counsel in "
+        f"{rows['jurisdiction'].nunique()} countries, {len(rows)} signatures, "
+        f"{int((rows['signed_on'] == '').sum())} still missing. The forfeiture clauses "
+        f"({listing(forfeit)}) take away awards not yet paid: each country's forfeiture "
+        "review point applies to them. "
+        f"{len(unchecked)} of the review points behind them were never compared with their "
+        f"source. {DISCLAIMER}"
+    )
+
+
+def check_forfeiture_clauses(answer: Sequence[str], plan: Plan) -> Check:
+    """Check the learner's list of a plan's clauses that forfeit unpaid awards.
+
+    Parameters
+    ----------
+    answer : sequence of str
+        Clause names as :func:`toolkit.compliance.checklists.discretionary_clauses` names them
+        (``malus``, ``gates[0]``, ...).
+    plan : Plan
+        The plan whose clauses are meant.
+
+    Returns
+    -------
+    Check
+        Met when the answer names exactly the plan's clauses reviewed as ``forfeiture``.
+    """
+    clauses = discretionary_clauses(plan).set_index("clause")["review"]
+    given = {str(a) for a in answer}
+    unknown = sorted(given - set(clauses.index))
+    if unknown:
+        return failed(
+            "8.2",
+            f"Plan {plan.name} has no clause {listing(unknown)}.",
+            "Name clauses by the plan's fields: counter_metrics[0], gates[0], malus, ...",
+        )
+    forfeit = set(clauses.index[clauses == "forfeiture"])
+    other = sorted(given - forfeit)
+    if other:
+        return failed(
+            "8.2",
+            f"{listing(other)} of {plan.name} do(es) not take away unpaid awards.",
+            "A clause that cuts, withholds or voids an award not yet paid is forfeiture.",
+        )
+    if forfeit - given:
+        return failed(
+            "8.2",
+            f"{len(forfeit - given)} forfeiture clause(s) of {plan.name} are missing.",
+            "Read each clause's effect: does it cut, hold back or void an award before it is paid?",
+        )
+    return passed(
+        "8.2",
+        f"The {len(forfeit)} forfeiture clauses of {plan.name} are named: "
+        f"{listing(sorted(forfeit))}.",
+    )
+
+
+# -- 8.3 tax classification across countries -----------------------------------------------------
+def _first_cohort_events(plan: Plan, scenario: Scenario) -> list[tuple[str, int, float]]:
+    """Return the first cohort's grant, vest and payment events: (event, year, share)."""
+    per_year = PERIODS_PER_YEAR[scenario.horizon.period]
+    first = pd.Period(pd.Timestamp(scenario.horizon.start), freq=FREQUENCY[scenario.horizon.period])
+    grant = plan.start_after_periods
+    window = plan.performance_period_years * per_year
+    length = per_year if plan.vesting.schedule == "graded" else window
+    ends = [start + length - 1 for start in range(grant, grant + window, length)]
+    deferred = plan.vesting.deferral_share
+    later = plan.vesting.deferral_years * per_year
+
+    def year(k: int) -> int:
+        return int((first + k).end_time.year)
+
+    events = [("grant", year(grant), 1.0)]
+    for end in ends:
+        events.append(("vest", year(end), 1 / len(ends)))
+        events.append(("payment", year(end), (1 - deferred) / len(ends)))
+        if deferred > 0:
+            events.append(("payment", year(end + later), deferred / len(ends)))
+    return events
+
+
+def tax_calendar(checklists: Checklists, plan: Plan, scenario: Scenario) -> pd.DataFrame:
+    """Return, per country and year, the share of the first cohort's award taxed and levied.
+
+    Parameters
+    ----------
+    checklists : Checklists
+        The plan's review checklists (each country's taxable event).
+    plan, scenario : Plan, Scenario
+        The plan's grant, vesting and deferral on the scenario's horizon.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``jurisdiction`` and ``year``: ``income_tax`` and ``contributions``, the
+        share of the cohort's award (1 = all of it) that becomes taxable, or on which
+        contributions fall due, in that year.
+    """
+    events = pd.DataFrame(_first_cohort_events(plan, scenario), columns=["event", "year", "share"])
+    rows = []
+    for row in checklists.tax_classification.itertuples(index=False):
+        for column, trigger in (
+            ("income_tax", row.taxed_at),
+            ("contributions", row.contributions_at),
+        ):
+            chosen = events[events["event"] == trigger]
+            for item in chosen.itertuples(index=False):
+                rows.append((row.jurisdiction, item.year, column, item.share))
+    frame = pd.DataFrame(rows, columns=["jurisdiction", "year", "column", "share"])
+    table = frame.pivot_table(
+        index=["jurisdiction", "year"], columns="column", values="share", aggfunc="sum"
+    )
+    return table.reindex(columns=["income_tax", "contributions"]).fillna(0.0)
+
+
+def interpret_tax(checklists: Checklists, calendar: pd.DataFrame) -> str:
+    """Say how each country classifies the award and in which years it is taxed."""
+    tax = checklists.tax_classification
+    parts = []
+    for (taxed, levied), group in tax.groupby(["taxed_at", "contributions_at"], sort=False):
+        countries = list(group["jurisdiction"])
+        years = calendar.loc[countries[0], "income_tax"]
+        years = years[years > 0]
+        spread = listing([f"{share(v, 0)} in {y}" for y, v in years.items()])
+        parts.append(
+            f"{listing(countries)} tax{'es' if len(countries) == 1 else ''} the award as "
+            f"{listing(sorted(set(group['classification'])))} at {taxed} ({spread} of the "
+            f"first cohort); contributions "
+            f"({listing(sorted(set(group['social_security'])))}) fall due at {levied}"
+        )
+    years = calendar.groupby(level="jurisdiction")["income_tax"].apply(lambda s: (s > 0).sum())
+    note = (
+        f" The cohort is taxed over up to {int(years.max())} tax years, each part withheld at "
+        "its year's rates and reported in its year's returns."
+        if years.max() > 1
+        else ""
+    )
+    return "; ".join(parts) + "." + note + f" {DISCLAIMER}"
+
+
+def check_early_taxation(answer: Sequence[str], rules: Sequence[Rule] | None = None) -> Check:
+    """Check the learner's list of countries that tax or levy a cash award before it is paid.
+
+    Parameters
+    ----------
+    answer : sequence of str
+        Country codes.
+    rules : sequence of Rule, optional
+        The rules marked against (the shipped ones by default).
+
+    Returns
+    -------
+    Check
+        Met when the answer names exactly the countries of the rules files whose income tax
+        or social-security contributions fall due at grant or vesting rather than payment.
+    """
+    frame = pd.concat([rules_frame(kind, rules) for kind in ("tax_timing", "social_security")])
+    known = set(frame["jurisdiction"])
+    given = {canonical_code(str(a).upper()) for a in answer}
+    unknown = sorted(given - known)
+    if unknown:
+        return failed(
+            "8.3",
+            f"The rules cover no {listing(unknown)}; they cover {listing(sorted(known))}.",
+            "Use the countries' ISO codes (GB for the United Kingdom).",
+        )
+    early = set(frame.loc[frame["starts"] != "payment", "jurisdiction"])
+    wrong = sorted(given - early)
+    if wrong:
+        return failed(
+            "8.3",
+            f"{listing(wrong)}: income tax and contributions only when the award is paid.",
+            "Read taxed_at and contributions_at of every country, not only the plan's.",
+        )
+    if early - given:
+        return failed(
+            "8.3",
+            f"{len(early - given)} country that taxes or levies before payment is missing.",
+            "Contributions count as well as income tax.",
+        )
+    return passed(
+        "8.3",
+        f"{listing(sorted(early))} tax or levy the award before it is paid: a deferred share "
+        "is taxed while it can still be lost to malus.",
+    )
+
+
+# -- 8.4 works councils --------------------------------------------------------------------------
+def consultation_table(checklists: Checklists) -> pd.DataFrame:
+    """Return per country the duty, its lead time and the day the procedure must start."""
+    frame = checklists.works_council.set_index("jurisdiction")
+    table = frame[["award_holders", "duty", "lead_time", "lead_time_unit", "plan_start",
+                   "start_consultation_by", "enforcement_status",
+                   "lead_time_enforcement_status"]].copy()  # fmt: skip
+    return table.rename(columns={"lead_time_enforcement_status": "lead_time_status"})
+
+
+def interpret_consultation(table: pd.DataFrame) -> str:
+    """Say which countries need a procedure, of what kind, and when each must start."""
+    needed = table[table["duty"] != "none"]
+    if needed.empty:
+        return (
+            f"No country of the plan's people has employee representatives to consult. {DISCLAIMER}"
+        )
+    first = needed["start_consultation_by"].idxmin()
+    start = needed["plan_start"].iloc[0]
+    months = (start - needed.loc[first, "start_consultation_by"]).days / 30.44
+    duties = listing([f"{duty} in {c}" for c, duty in needed["duty"].items()])
+    guidance = list(needed.index[needed["lead_time_status"] == "guidance"])
+    soft = (
+        f" The lead times of {listing(guidance)} are guidance, not statute: time to reach an "
+        "agreement, or a ruling, before the start."
+        if guidance
+        else ""
+    )
+    return (
+        f"Before the plan starts on {start.date().isoformat()} the employee representatives "
+        f"must be involved: {duties}. The first procedure to start is in {first}, by "
+        f"{needed.loc[first, 'start_consultation_by'].date().isoformat()}, about "
+        f"{months:.0f} months ahead.{soft} Co-determination, consent and agreement mean the "
+        "representatives must agree before the plan applies; consultation and information "
+        f"only that they are heard or told. {DISCLAIMER}"
+    )
+
+
+def check_consultation_dates(
+    answer: Mapping[str, str], scenario: Scenario, plan: Plan, start: str
+) -> Check:
+    """Check the learner's latest start days of the procedures for a change taking effect later.
+
+    Parameters
+    ----------
+    answer : mapping
+        Country → the latest day its procedure may start (``"YYYY-MM-DD"``).
+    scenario, plan : Scenario, Plan
+        Whose people and countries.
+    start : str
+        The day the change takes effect (``"YYYY-MM-DD"``).
+
+    Returns
+    -------
+    Check
+        Met when every country with a procedure has its latest start day and no other country
+        is named.
+    """
+    table = consultation_table(build_checklists(scenario, plan, start=start))
+    due = table.loc[table["duty"] != "none", "start_consultation_by"]
+    extra = sorted(set(answer) - set(due.index))
+    if extra:
+        return failed(
+            "8.4",
+            f"{listing(extra)}: no procedure is due there for this plan's people.",
+            "Name only the countries with a duty other than none.",
+        )
+    late, early, missing = [], [], []
+    for country, latest in due.items():
+        given = _day(answer.get(country))
+        if given is None:
+            missing.append(country)
+        elif given > latest.date():
+            late.append(country)
+        elif given < latest.date():
+            early.append(country)
+    if missing:
+        return failed("8.4", f"No day (YYYY-MM-DD) for {listing(missing)}.", "Give every country.")
+    if late:
+        return failed(
+            "8.4",
+            f"In {listing(late)} the procedure would start too late for a change on {start}.",
+            "Count the lead time back from the day the change takes effect.",
+        )
+    if early:
+        return failed(
+            "8.4",
+            f"In time everywhere, but {listing(early)} start(s) earlier than the latest day.",
+            "Months are counted back in calendar months, weeks and days in days.",
+        )
+    return passed(
+        "8.4",
+        f"Every procedure ({listing(list(due.index))}) starts on the last day that leaves its "
+        f"lead time before {start}.",
+    )
 
 
 # -- 8.5 archiving for statutory periods ---------------------------------------------------------
