@@ -1,4 +1,4 @@
-"""Module 8's helpers: its paragraphs follow the numbers; its checkers judge both ways.
+"""Module 8's notebook runs whole; its paragraphs follow the numbers; its checkers judge both ways.
 
 The checklists themselves are tested with :mod:`toolkit.compliance.checklists`; here what the
 module makes of them: the rules under review (8.1), the clauses to sign (8.2), the tax calendar
@@ -10,6 +10,8 @@ the archive calendar against dates worked out by hand from the jurisdiction file
 
 import dataclasses
 
+import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,9 +23,30 @@ from toolkit.compliance.pay_people import validate_people
 from toolkit.compliance.retention import retention_check
 from toolkit.config import load_scenario
 from toolkit.course import compliance_review as m8
+from toolkit.course.catalogue import module
 from toolkit.plans import load_plan
 
 from .conftest import SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def executed(course):
+    root, _ = course
+    return nbformat.read(root / "modules" / f"{module(8).stem}.ipynb", as_version=4)
+
+
+def test_every_topic_section_shows_a_result_a_paragraph_and_its_check(executed):
+    from toolkit.course.sections import section_problems
+
+    assert section_problems(executed, module(8)) == []
+    checks = [
+        output["data"]["text/markdown"]
+        for cell in executed["cells"]
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if "Exercise check" in output.get("data", {}).get("text/markdown", "")
+    ]
+    assert len(checks) == 6 and all("Not yet" in text for text in checks)
 
 
 @pytest.fixture(scope="module")
@@ -386,3 +409,21 @@ def test_the_plan_gap_paragraph_names_the_plan_that_widens_the_gap_most():
     assert "is a: 0.5 points over 2 seeds, not distinguishable" in m8.interpret_plan_gaps(
         gaps, "no_incentive"
     )
+
+
+def test_the_plan_gaps_of_the_notebook_s_batch(course):
+    root, _ = course
+    batch = root / "runs" / module(8).stem / "batch"
+    world = load_scenario(SCENARIOS / "small.yaml")
+    gaps = m8.batch_pay_gaps(batch, world, PayGapConventions(), "no_incentive")
+    fixed = gaps.set_index("plan").loc["no_incentive"]
+    assert fixed["gender_pay_gap_vs_reference"] == 0 and fixed["share_women_receiving"] == 0
+    # fixed pay is base salary alone: its gap is the scenario's, by hand
+    women = [p.base_salary for t in world.organisation.teams for p in t.people
+             if p.gender == "female"]  # fmt: skip
+    men = [p.base_salary for t in world.organisation.teams for p in t.people if p.gender == "male"]
+    assert fixed["gender_pay_gap"] == pytest.approx(
+        100 * (np.mean(men) - np.mean(women)) / np.mean(men)
+    )
+    table = m8.plan_gap_table(gaps)
+    assert "balanced_guarded" in table.index and "mean pay gap (%)" in table.columns
