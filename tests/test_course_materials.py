@@ -388,6 +388,7 @@ def test_every_template_notebook_keeps_the_parameter_contract():
         "plan_review",
         "governance",
         "retention_calendar",
+        "compliance",
         "hris_reconciliation",
         "data_availability_sla",
         "finance",

@@ -133,7 +133,7 @@ def rules_frame(kind: str, rules: Sequence[Rule] | None = None) -> pd.DataFrame:
     DataFrame
         ``jurisdiction, rule_kind, record_kind, value, unit, starts, source, url,
         last_checked, enforcement_status, note`` (``last_checked`` an ISO date or
-        ``unchecked``).
+        ``unchecked``) and ``disclaimer``.
 
     Raises
     ------

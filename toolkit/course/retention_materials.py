@@ -25,6 +25,8 @@ from toolkit.compliance.retention import (
     rules_table,
 )
 from toolkit.config import ConfigError
+from toolkit.config.plan import Plan
+from toolkit.config.scenario import Scenario
 from toolkit.course.documents import (
     BLANK,
     Document,
@@ -37,7 +39,7 @@ from toolkit.course.documents import (
 TITLE = "Retention calendar (course topics 7.2 and 8.5)"
 
 
-def _dates(frame: pd.DataFrame) -> pd.DataFrame:
+def iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the frame with timestamps as ISO dates (blank when missing)."""
     shown = frame.copy()
     for column in shown.columns:
@@ -50,6 +52,39 @@ def statutory_table() -> pd.DataFrame:
     """Return every shipped retention rule without its address, for a document's table."""
     table = rules_table([r for r in load_rules() if r.rule_kind in RETENTION_KINDS])
     return table.drop(columns=["url"]).rename(columns={"years": "years (0: no period)"})
+
+
+def batch_plan(results_dir: str | Path, plan: str = "") -> tuple[Scenario, Plan] | None:
+    """Return a batch's scenario (as it ran) and one of its plans, or None without a batch.
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        A batch directory, or ``""`` for the blank materials.
+    plan : str
+        A plan the batch holds (by name); ``""`` takes its first plan besides the reference.
+
+    Returns
+    -------
+    tuple or None
+        The scenario and the plan.
+
+    Raises
+    ------
+    MaterialsError
+        If the batch's scenario file is gone or changed, or the plan is unknown.
+    """
+    batch = batch_of(results_dir)
+    if batch is None:
+        return None
+    name = plan or default_plan(results_dir)
+    scenario = batch.scenario_model(batch.scenarios[0])
+    if scenario is None:
+        raise MaterialsError(
+            f"{batch.directory}: cannot read scenario {batch.scenarios[0]!r} as the batch ran it "
+            "(its file is gone or changed)"
+        )
+    return scenario, batch.plan_model(name) or resolve_plan(name)
 
 
 def check_from_batch(
@@ -77,17 +112,10 @@ def check_from_batch(
         If the batch's scenario file is gone or changed, the plan is unknown or the policy is
         refused (its reasons given).
     """
-    batch = batch_of(results_dir)
-    if batch is None:
+    found = batch_plan(results_dir, plan)
+    if found is None:
         return None
-    name = plan or default_plan(results_dir)
-    scenario = batch.scenario_model(batch.scenarios[0])
-    if scenario is None:
-        raise MaterialsError(
-            f"{batch.directory}: cannot read scenario {batch.scenarios[0]!r} as the batch ran it "
-            "(its file is gone or changed)"
-        )
-    model = batch.plan_model(name) or resolve_plan(name)
+    scenario, model = found
     try:
         own = load_policy(policy) if str(policy) else None
     except ConfigError as error:
@@ -150,14 +178,14 @@ def calendar_document(check: RetentionCheck | None) -> Document:
             "its records may be deleted (after the statutory minimum and the plan's need), and "
             "the day the policy deletes the last period's records."
         )
-        doc.table(_dates(calendar_summary(check)))
+        doc.table(iso_dates(calendar_summary(check)))
     doc.heading("Deleted too early")
     if check is None:
         doc.blanks(["Record kind and country", "People affected", "Kept until", "Needed until"])
     elif check.too_early.empty:
         doc.paragraph("Nothing: the policy keeps every record as long as awards and law need.")
     else:
-        doc.table(_dates(check.summary()))
+        doc.table(iso_dates(check.summary()))
     doc.heading("Needed beyond a data-protection maximum")
     if check is None:
         doc.blanks(["Record kind and country", "Maximum and its source", "How it is resolved"])
@@ -169,7 +197,7 @@ def calendar_document(check: RetentionCheck | None) -> Document:
             "For a person who leaves at the end of the period. Keep only what the award needs "
             "(contract, award letters), pseudonymised where possible, and record why."
         )
-        doc.table(_dates(first))
+        doc.table(iso_dates(first))
     doc.heading("Statutory periods")
     doc.paragraph(
         "From the toolkit's jurisdiction files (toolkit/compliance/jurisdictions/, where each "
