@@ -307,6 +307,8 @@ def test_the_archive_check_judges_both_ways(archive):
     assert not check.met and "audit_log in NL would be kept past" in check.why
     check = m8.check_archive_dates({"DE": BY_HAND["DE"]}, archive)
     assert not check.met and "No date" in check.why and "in PL" in check.why
+    check = m8.check_archive_dates({**BY_HAND, "NL": "2034-01-01"}, archive)
+    assert not check.met and "No date" in check.why and "in NL" in check.why
     broken = {**BY_HAND, "PL": {**BY_HAND["PL"], "audit_log": "soon"}}
     check = m8.check_archive_dates(broken, archive)
     assert not check.met and "audit_log in PL" in check.why
@@ -409,6 +411,9 @@ def test_the_plan_gap_paragraph_names_the_plan_that_widens_the_gap_most():
     assert "is a: 0.5 points over 2 seeds, not distinguishable" in m8.interpret_plan_gaps(
         gaps, "no_incentive"
     )
+    gaps = _plan_gaps({"a": (-0.5, -1.0, -0.2), "c": (-1.0, -2.0, 0.0)})
+    text = m8.interpret_plan_gaps(gaps, "no_incentive")
+    assert "No plan moves it towards men; the one that moves it least towards women is a" in text
 
 
 def test_the_plan_gaps_of_the_notebook_s_batch(course):

@@ -659,7 +659,8 @@ def check_archive_dates(answer: Mapping[str, Mapping[str, str]], calendar: pd.Da
     """
     early, late, missing = [], [], []
     for row in calendar.itertuples():
-        given = _day(answer.get(row.jurisdiction, {}).get(row.record_kind))
+        kinds = answer.get(row.jurisdiction, {})
+        given = _day(kinds.get(row.record_kind)) if isinstance(kinds, Mapping) else None
         name = f"{row.record_kind} in {row.jurisdiction}"
         if given is None:
             missing.append(name)
@@ -749,9 +750,14 @@ def interpret_plan_gaps(gaps: pd.DataFrame, reference: str) -> str:
     base = gaps.loc[gaps["plan"] == reference, MEAN_GAP].iloc[0]
     direction = "men" if base > 0 else "women"
     words = interval_words(worst[f"{change}_low"], worst[f"{change}_high"])
+    lead = (
+        "The plan that moves it most towards men is"
+        if worst[change] > 0
+        else "No plan moves it towards men; the one that moves it least towards women is"
+    )
     return (
         f"Under {reference} the mean pay gap is {number(base, 1)} % "
-        f"({direction} are paid more on average). The plan that moves it most towards men is "
+        f"({direction} are paid more on average). {lead} "
         f"{worst['plan']}: {number(worst[change], 1)} points over {int(worst['seeds'])} seeds, "
         f"{words}. A positive change widens a gap in men's favour (or narrows one in women's); "
         f"a plan designer reads it beside the plan's net value before adopting the plan."
