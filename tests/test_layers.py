@@ -75,7 +75,9 @@ def test_no_package_imports_a_higher_one_beyond_the_known_exceptions():
     assert KNOWN - upward == set(), "a known exception is gone: remove it from KNOWN"
 
 
-@pytest.mark.parametrize("source", ["from toolkit.run import run_scenario\n", "import toolkit.cli\n"])
+@pytest.mark.parametrize(
+    "source", ["from toolkit.run import run_scenario\n", "import toolkit.cli\n"]
+)
 def test_an_upward_import_is_seen(tmp_path, source):
     module = tmp_path / "probe.py"
     module.write_text(source, encoding="utf-8")
