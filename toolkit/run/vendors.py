@@ -41,6 +41,7 @@ import pandas as pd
 from toolkit.behaviour.adaptation import Adaptation, certainty_equivalent
 from toolkit.behaviour.detection import finding_probability
 from toolkit.behaviour.vendor_reporting import (
+    DISPUTE_COLUMNS,
     contest_attributions,
     report_vendor_outages,
 )
@@ -191,10 +192,54 @@ class VendorAgents:
         """Return the record after the vendors' disputes so far, and the dispute counts."""
         contests = self.contests()
         if not self.active or not (contests["contest"] > 0).any():
-            return log, pd.DataFrame(columns=["period", "vendor_id", "disputed", "overturned"])
+            return log, pd.DataFrame(columns=list(DISPUTE_COLUMNS))
         return contest_attributions(
             log, contests, self.periods, self.services, seed=self.seed, success=self.success
         )
+
+    def overturn_chance(self, vendor_id: str) -> float:
+        """Return the chance that the vendor's joint review overturns an unsupported claim.
+
+        Only a vendor whose contract shares penalties reviews the customer's attributions
+        jointly, so only there does an overturned attribution become a finding against the
+        team (:meth:`findings`): the vendor's ``contest`` intensity now times its
+        ``contest_success``. Without such a clause (or behaviour) the chance is 0.
+        """
+        agent = self.agents.get(vendor_id)
+        if agent is None or getattr(agent.party.terms, "penalty_sharing", None) is None:
+            return 0.0
+        return agent.levers.contest * agent.behaviour.contest_success
+
+    def findings(self, disputes: pd.DataFrame, label: str, teams) -> dict[str, int]:
+        """Return, per team, its attributions overturned in period ``label`` under a clause.
+
+        Parameters
+        ----------
+        disputes : DataFrame
+            From :meth:`contested` (``period, vendor_id, team_id, disputed, overturned``).
+        label : str
+            The period whose incidents count (by opening).
+        teams : iterable of str
+            The real teams; candidates' labels are left out.
+
+        Returns
+        -------
+        dict of str to int
+            Teams with at least one attribution overturned by a vendor whose contract shares
+            penalties, and how many.
+        """
+        if disputes.empty:
+            return {}
+        shared = [
+            t for t, a in self.agents.items() if getattr(a.party.terms, "penalty_sharing", None)
+        ]
+        mine = disputes.loc[
+            (disputes["period"] == label)
+            & disputes["vendor_id"].isin(shared)
+            & disputes["team_id"].isin(list(teams))
+            & (disputes["overturned"] > 0)
+        ]
+        return {t: int(n) for t, n in mine.groupby("team_id")["overturned"].sum().items()}
 
     def _charges(self, agent: VendorAgent, levers: VendorLevers, truth, record, label):
         """Return (fees, credits, bonuses, penalty share, disputes, overturned, events, late).
