@@ -61,7 +61,8 @@ class PlanRun:
         Per team and period: every lever, the reported and true score, audits and findings,
         ``overturned`` (its attributions of the period that a vendor whose contract shares
         penalties disputed and overturned: each period with one is a
-        ``misattribution_detected`` finding once the plan runs), the chance of a finding per audit the team priced for its levers
+        ``misattribution_detected`` finding once the plan runs), the chance of a finding per
+        audit the team priced for its levers
         (``detection_perceived``, ``blame_perceived``) and, when audited, the audit's exact
         chance given what it sampled from (``detection_expected``, ``blame_expected``).
     ledger : AwardLedger
