@@ -27,6 +27,15 @@ priced with the auditors' sampling model (:func:`toolkit.behaviour.detection.
 finding_probability`) over the period's outage events, and the customer's check is drawn each
 period: found, it costs ``gaming_penalty_pct`` of the period's fees. Risk aversion is CRRA
 over the period's fees (:func:`toolkit.behaviour.adaptation.certainty_equivalent`).
+
+Disputes reach the teams. Under a ``penalty_sharing`` clause the vendor pays for what it is
+blamed for, and the clause's joint review decides its disputes: an attribution it overturns is
+a ``misattribution_detected`` finding against the team whose incident it was
+(:meth:`VendorAgents.findings`, booked by :class:`toolkit.run.loop.PlanLoop`), and each team
+prices that chance from the vendors' current ``contest`` (:meth:`VendorAgents.overturn_chance`,
+:meth:`toolkit.behaviour.adaptation.Adaptation.overturned`). Without a clause (an internal-only
+exclusion rule) an overturned attribution only corrects the record. :func:`vendor_tables`
+returns what a run writes about its vendors.
 """
 
 from __future__ import annotations
