@@ -202,8 +202,10 @@ class Adaptation:
         award = score_pct / 100.0 * stakes.period_value
         p_audit = 1.0 if audit else stakes.audit.probability
         find, blame = self.detection(levers, stakes.audit)
-        p_gaming = p_audit * find
-        p_blame = 1 - (1 - p_audit * blame) * (1 - self.overturned(levers, stakes.audit))
+        p_gaming, p_blame = p_audit * find, p_audit * blame
+        overturned = self.overturned(levers, stakes.audit)
+        if overturned > 0:  # found by the audit or in the vendor's review, independently
+            p_blame = 1 - (1 - p_blame) * (1 - overturned)
         expected_loss = p_gaming * stakes.at_risk_gaming + p_blame * stakes.at_risk_misattribution
         p_loss = min(1.0, p_gaming + p_blame)
         loss = expected_loss / p_loss if p_loss > 0 else 0.0
