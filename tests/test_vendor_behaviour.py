@@ -136,6 +136,20 @@ def test_the_vendor_follows_its_utility_by_the_logit_rule(monkeypatch, sign):
         assert effort[-1] >= 0.8
 
 
+def test_the_contract_prices_the_choice_cheap_effort_is_bought_dear_effort_is_not():
+    """Effort that saves credits and costs nothing is raised; at 100 % of fees it is not."""
+
+    def effort(cost_pct: float) -> float:
+        data = _adaptation(_data({"effort_cost_pct": cost_pct}), inertia=0.0)
+        return float(
+            np.mean([_run(data, seed=s)[1].vendor_behaviour["effort"].mean() for s in (1, 2)])
+        )
+
+    cheap, dear = effort(0.0), effort(100.0)
+    assert cheap > dear
+    assert cheap > 0.2
+
+
 def test_inertia_one_keeps_every_lever_where_it_started():
     data = _adaptation(_data(), inertia=1.0)
     data["organisation"]["vendors"][0]["reporting"] = {"late_outage_start": 0.4}
