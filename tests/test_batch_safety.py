@@ -302,6 +302,8 @@ def test_tables_appear_whole_or_not_at_all(one_run, tmp_path, monkeypatch):
         "comparisons.parquet",
         "ranking.parquet",
         "vendors.parquet",
+        "vendor_behaviour.parquet",
+        "penalty_split.parquet",
         "batch.json",
     }
     for name, digest in manifest["outputs"].items():

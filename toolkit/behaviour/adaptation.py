@@ -9,7 +9,10 @@ The award is the candidate's score times what a period's score is worth in the t
 grants; the penalty is malus and clawback on what is at stake, weighed by the chance that an
 audit (random, or requested by a counter-metric) finds the gaming. That chance is the audit's
 own sampling model (:mod:`toolkit.behaviour.detection`) applied to the tickets and changes the
-team expects to have, judged from its last period. The certainty equivalent
+team expects to have, judged from its last period. A misattribution is also found when a vendor
+whose contract shares penalties overturns the claim in their joint review
+(:meth:`Adaptation.overturned`); under an internal-only exclusion rule nobody but the auditor
+checks it. The certainty equivalent
 uses constant relative risk aversion over the period's pay. Teams choose by a logit rule among
 the moves that beat staying, and sometimes do not revise at all (inertia: such a team does not
 even look at its options); with nothing to gain
@@ -71,6 +74,13 @@ class AuditExposure:
         :func:`~toolkit.behaviour.detection.eligible_counts` of the team's last period.
     changes : float
         The team's changes of its last period, of every type.
+    overturn : float
+        Per incident the team could misattribute (internal and change causes of its last
+        period), the chance that a vendor whose contract shares penalties disputes the claim
+        and overturns it in their joint review, which makes it a misattribution finding:
+        averaged over those incidents, each with its service's vendors (as
+        :mod:`toolkit.behaviour.reporting` picks one) at their current ``contest`` times
+        ``contest_success``. 0 without such vendors.
     """
 
     probability: float
@@ -79,6 +89,7 @@ class AuditExposure:
     root_cause_audit: bool
     eligible: Mapping[str, float]
     changes: float
+    overturn: float = 0.0
 
 
 NO_EXPOSURE = AuditExposure(
@@ -192,6 +203,9 @@ class Adaptation:
         p_audit = 1.0 if audit else stakes.audit.probability
         find, blame = self.detection(levers, stakes.audit)
         p_gaming, p_blame = p_audit * find, p_audit * blame
+        overturned = self.overturned(levers, stakes.audit)
+        if overturned > 0:  # found by the audit or in the vendor's review, independently
+            p_blame = 1 - (1 - p_blame) * (1 - overturned)
         expected_loss = p_gaming * stakes.at_risk_gaming + p_blame * stakes.at_risk_misattribution
         p_loss = min(1.0, p_gaming + p_blame)
         loss = expected_loss / p_loss if p_loss > 0 else 0.0
@@ -239,6 +253,32 @@ class Adaptation:
         recorded = population - eligible["underreporting"] * levers["underreporting"]
         blamed = eligible["misattribution"] * levers["misattribution"]
         return gaming, finding_probability(recorded, blamed, n, r)
+
+    @staticmethod
+    def overturned(levers: LeverSet, audit: AuditExposure) -> float:
+        """Return the chance that a vendor's joint review overturns one of the team's claims.
+
+        Under a penalty-sharing clause the vendor pays for what it is blamed for, so it checks
+        the blame against its outage records; each misattributed incident is overturned with
+        ``audit.overturn``, independently, and one overturned is enough for a finding. The
+        team expects to misattribute its eligible incidents at the candidate's intensity.
+
+        Parameters
+        ----------
+        levers : LeverSet
+            The levers priced.
+        audit : AuditExposure
+            The team's last period and the vendors' dispute chance.
+
+        Returns
+        -------
+        float
+            Chance of at least one overturned attribution in a period.
+        """
+        blamed = audit.eligible.get("misattribution", 0.0) * levers["misattribution"]
+        if audit.overturn <= 0 or blamed <= 0:
+            return 0.0
+        return 1 - (1 - audit.overturn) ** blamed
 
     def effort(self, levers: LeverSet) -> float:
         """Return the cost of the operational levers, as a share of the team's pay.

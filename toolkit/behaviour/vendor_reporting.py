@@ -36,6 +36,7 @@ VENDOR_REPORTING_LEVERS = ("late_outage_start",)
 # enough that the customer's own first ticket (at the true start) still contradicts it.
 LATE_START_SHARE = (0.2, 0.6)
 ONE_HOUR = np.timedelta64(1, "h")
+DISPUTE_COLUMNS = ("period", "vendor_id", "team_id", "disputed", "overturned")
 
 
 def _events(outages: pd.DataFrame) -> np.ndarray:
@@ -171,7 +172,8 @@ def contest_attributions(
     log : EventLog
         The record with overturned attributions.
     disputes : DataFrame
-        ``period, vendor_id, disputed, overturned``: the counts per vendor and period.
+        ``period, vendor_id, team_id, disputed, overturned``: the counts per vendor, period
+        and team (the incident's ``team_id`` in ``log``: a candidate's label stays its own).
     """
     spans = _Periods(periods)
     incidents = log.incidents
@@ -179,6 +181,7 @@ def contest_attributions(
     hashed = hash_ids(incidents["incident_id"].astype(str).to_numpy(dtype=object))
     u_dispute = uniforms(hashed, seed, "contest")
     u_success = uniforms(hashed, seed, "contest/success")
+    teams = incidents["team_id"].astype(str).to_numpy(dtype=object)
     overturned = np.zeros(len(incidents), dtype=bool)
     counts = []
     for vendor_id, services in vendor_services.items():
@@ -192,12 +195,14 @@ def contest_attributions(
         disputed = unsupported_attributions(log, vendor_id, services) & (u_dispute < intensity)
         won = disputed & (u_success < success[vendor_id])
         overturned |= won
-        for p in np.unique(period[disputed]):
-            at = period == p
+        rows = pd.DataFrame(
+            {"period": period, "team_id": teams, "disputed": disputed, "overturned": won}
+        ).loc[disputed]
+        for (p, team), group in rows.groupby(["period", "team_id"], sort=True):
             counts.append(
-                (spans.labels[p], vendor_id, int((disputed & at).sum()), int((won & at).sum()))
+                (spans.labels[p], vendor_id, team, len(group), int(group["overturned"].sum()))
             )
-    disputes = pd.DataFrame(counts, columns=["period", "vendor_id", "disputed", "overturned"])
+    disputes = pd.DataFrame(counts, columns=list(DISPUTE_COLUMNS))
     if not overturned.any():
         return log, disputes
     own = np.where(incidents["change_id"].notna().to_numpy(dtype=bool), "change", "internal")

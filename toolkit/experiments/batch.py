@@ -57,13 +57,14 @@ from toolkit.experiments.inputs import (
     seed_list,
     worker_count,
 )
-from toolkit.finance.vendor_credits import vendor_sla_table, vendor_summary
+from toolkit.finance.vendor_credits import vendor_summary
 from toolkit.metrics.business_impact import business_impact
 from toolkit.plans import load_plan
 from toolkit.run.loop import PlanLoop
 from toolkit.run.manifest import file_sha256
 from toolkit.run.outputs import MANIFEST, path_id, write_json
 from toolkit.run.summary import kpis_both_views, summarise
+from toolkit.run.vendors import vendor_tables
 
 HEADLINE = (
     "gaming_index",
@@ -96,8 +97,12 @@ RUN_TABLES = (
     "cashflows.parquet",
     "business_impact.parquet",
     "vendor_sla.parquet",
+    "vendor_behaviour.parquet",
+    "penalty_split.parquet",
     "data_availability.parquet",
 )
+# per-run tables the batch also stacks into one of the same name, keyed by scenario, plan, seed
+STACKED = ("vendor_behaviour.parquet", "penalty_split.parquet")
 RUN_FILES = (MANIFEST, *RUN_TABLES)
 VERSIONED = ("numpy", "pandas", "simpy", "pydantic", "statsmodels", "pyarrow")
 
@@ -182,7 +187,7 @@ def _write_run(staging: Path, run, kpis: pd.DataFrame) -> dict[str, str]:
         "business_impact.parquet": business_impact(
             run.truth, run.scenario.business_impact, run.scenario.horizon.period
         ),
-        "vendor_sla.parquet": vendor_sla_table(run.scenario, run.truth, run.reported, run.seed),
+        **{f"{name}.parquet": table for name, table in vendor_tables(run).items()},
         "data_availability.parquet": run.data_availability,
     }
     for name, table in tables.items():
@@ -399,6 +404,8 @@ def run_batch(
                         staging / "ranking.parquet", index=False
                     )
                 vendor_results(out, runs).to_parquet(staging / "vendors.parquet", index=False)
+                for name in STACKED:
+                    stacked_runs(out, runs, name).to_parquet(staging / name, index=False)
             write_json(staging / RECORD, {"stats": stats, "failures": failures})
 
         run_manifests = {
@@ -428,10 +435,8 @@ def vendor_results(out: Path, runs: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    out : Path
-        The batch directory.
-    runs : DataFrame
-        The batch's runs (``scenario, plan, seed, directory``).
+    out, runs
+        The batch directory and its runs, as for :func:`stacked_runs`.
 
     Returns
     -------
@@ -439,12 +444,39 @@ def vendor_results(out: Path, runs: pd.DataFrame) -> pd.DataFrame:
         ``scenario, plan, seed`` then the columns of
         :func:`toolkit.finance.vendor_credits.vendor_summary`.
     """
-    parts = [
-        vendor_summary(pd.read_parquet(out / run.directory / "vendor_sla.parquet")).assign(
-            scenario=run.scenario, plan=run.plan, seed=run.seed
-        )
-        for run in runs.itertuples()
-    ]
+    return stacked_runs(out, runs, "vendor_sla.parquet", vendor_summary)
+
+
+def stacked_runs(
+    out: Path,
+    runs: pd.DataFrame,
+    name: str,
+    transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Return one per-run table of every run of a batch, stacked with its run's keys.
+
+    Parameters
+    ----------
+    out : Path
+        The batch directory.
+    runs : DataFrame
+        The batch's runs (``scenario, plan, seed, directory``).
+    name : str
+        The file in each run directory, e.g. ``penalty_split.parquet``.
+    transform : callable, optional
+        Applied to each run's table before stacking (e.g. a summary).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario, plan, seed`` then the table's columns; no rows when no run has any.
+    """
+    parts = []
+    for run in runs.itertuples():
+        table = pd.read_parquet(out / run.directory / name)
+        table = transform(table) if transform else table
+        parts.append(table.assign(scenario=run.scenario, plan=run.plan, seed=run.seed))
+    parts = [p for p in parts if len(p)] or parts[:1]
     if not parts:
         return pd.DataFrame(columns=["scenario", "plan", "seed"])
     table = pd.concat(parts, ignore_index=True)

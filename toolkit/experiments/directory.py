@@ -36,6 +36,8 @@ TABLES = (
     "comparisons.parquet",
     "ranking.parquet",
     "vendors.parquet",
+    "vendor_behaviour.parquet",
+    "penalty_split.parquet",
 )
 RECORD = "batch.json"
 PUBLISHED = (*TABLES, RECORD)

@@ -15,7 +15,10 @@ and ``P`` the incident's penalty:
 
 Without a clause the customer's plan alone decides what a vendor-attributed incident costs
 the team (an exclusion rule removes it from the team's measures) and it costs the vendor
-nothing: an internal-only exclusion rule. The split is computed on the truth (what each side
+nothing: an internal-only exclusion rule. With a clause an unsupported attribution costs the
+vendor its whole penalty, so an adapting vendor disputes it, and an attribution overturned in
+the clause's joint review is a misattribution finding against the team (see
+:mod:`toolkit.run.vendors`). The split is computed on the truth (what each side
 really contributed) and on the record as the vendor sees it (the customer's attributions, the
 vendor's own outage report), side by side, like the vendor SLA table.
 """

@@ -28,7 +28,8 @@ from toolkit.behaviour.detection import eligible_counts, finding_probability
 from toolkit.behaviour.expectation import ScoreExpectation
 from toolkit.behaviour.horizon import Horizon, discount_per_period, look_ahead
 from toolkit.behaviour.levers import ALL_LEVERS, LeverSet
-from toolkit.behaviour.reporting import REPORTING_LEVERS, report
+from toolkit.behaviour.reporting import MISATTRIBUTED_CAUSES, REPORTING_LEVERS, report
+from toolkit.behaviour.vendor_reporting import DISPUTE_COLUMNS
 from toolkit.config.plan import Plan
 from toolkit.config.scenario import Scenario
 from toolkit.events import EventLog
@@ -58,7 +59,10 @@ class PlanRun:
         Per person and cohort: granted, vested, deferred, forfeited, malus, clawed back, paid.
     behaviour : DataFrame
         Per team and period: every lever, the reported and true score, audits and findings,
-        the chance of a finding per audit the team priced for its levers
+        ``overturned`` (its attributions of the period that a vendor whose contract shares
+        penalties disputed and overturned: each period with one is a
+        ``misattribution_detected`` finding once the plan runs), the chance of a finding per
+        audit the team priced for its levers
         (``detection_perceived``, ``blame_perceived``) and, when audited, the audit's exact
         chance given what it sampled from (``detection_expected``, ``blame_expected``).
     ledger : AwardLedger
@@ -226,6 +230,12 @@ class PlanLoop:
         Then, unless ``disputed`` is False, the adapting vendors' disputes of attributions
         their outages deny (:mod:`toolkit.run.vendors`): the record the plan scores.
         """
+        return self._disputed_report(truth, intensities, disputed)[0]
+
+    def _disputed_report(
+        self, truth: EventLog, intensities: list[dict], disputed: bool = True
+    ) -> tuple[EventLog, pd.DataFrame]:
+        """Return :meth:`report`'s record and the vendors' disputes in it (per team)."""
         frame = pd.DataFrame(intensities, columns=["period", "team_id", *REPORTING_LEVERS])
         record = report(
             truth,
@@ -236,8 +246,8 @@ class PlanLoop:
             vendor_links=self.vendor_links,
         )
         if disputed and self.vendors.active:
-            record, _ = self.vendors.contested(record)
-        return record
+            return self.vendors.contested(record)
+        return record, pd.DataFrame(columns=list(DISPUTE_COLUMNS))
 
     def _period(self, k: int) -> None:
         label = self.labels[k]
@@ -254,7 +264,7 @@ class PlanLoop:
         since = self.world.edges[k - 2] if k >= 2 else 0.0
         truth = self.world.event_log(since=since)
         moves = self._draft(k, truth) if self._may_move(k + 1) else None
-        reported, committed = self._score(k, truth, moves)
+        reported, committed, disputes = self._score(k, truth, moves)
         teams = committed.teams.set_index("team_id")
         scores = teams.loc[teams.index.isin(list(agents))]
         true_labels = list(self.true_label.values())
@@ -263,6 +273,9 @@ class PlanLoop:
             metrics = committed.metrics
             self.expectation.record(metrics.loc[metrics["team_id"].isin(list(agents))])
         findings, audited, expected = self._audit(k, truth, reported, scores)
+        overturned = self.vendors.findings(disputes, label, agents)
+        if k >= self.start_after:
+            findings += [Finding(t, "misattribution_detected") for t in sorted(overturned)]
         final = scores["score_pct"].to_dict()
         value = {team: self.ledger.period_value(team, k) for team in final}
         booked, true_ups = self.availability.close(k, final, value)
@@ -280,6 +293,7 @@ class PlanLoop:
                     "true_score_pct": float(true_scores.get(team_id, 0.0)),
                     "audited": team_id in audited,
                     "findings": ",".join(sorted(set(found.get(team_id, [])))),
+                    "overturned": overturned.get(team_id, 0),
                     "detection_perceived": self.perceived[team_id][0],
                     "blame_perceived": self.perceived[team_id][1],
                     "detection_expected": expected.get(team_id, (np.nan, np.nan))[0],
@@ -295,8 +309,12 @@ class PlanLoop:
             else:
                 moves.take_back()
 
-    def _score(self, k: int, truth: EventLog, moves: Moves | None) -> tuple[EventLog, TeamScores]:
-        """Report period ``k`` and score it in one measurement; return the reported log and scores.
+    def _score(
+        self, k: int, truth: EventLog, moves: Moves | None
+    ) -> tuple[EventLog, TeamScores, pd.DataFrame]:
+        """Report period ``k`` and score it in one measurement.
+
+        Returns the reported log, the scores and the vendors' disputes in the record.
 
         The measurement holds the record, the candidates' rows next to it and, as a side world
         of its own, the truth (before the plan starts every score is 0, so the truth is left
@@ -304,10 +322,12 @@ class PlanLoop:
         rows too, under their labels; audits read only the audited team's rows.
         """
         if moves is None or moves.log is None:
-            reported = self.report(truth, self.intensities)
+            reported, disputes = self._disputed_report(truth, self.intensities)
             team_of = {}
         else:
-            reported = self.report(moves.log, self.intensities + moves.intensities)
+            reported, disputes = self._disputed_report(
+                moves.log, self.intensities + moves.intensities
+            )
             team_of = dict(moves.team_of)
         measured, worlds = reported, {}
         if k >= self.start_after:
@@ -318,7 +338,8 @@ class PlanLoop:
             measured = _with_side_world(reported, truth, self.true_label)
             team_of.update(self.true_team)
             worlds = dict.fromkeys(self.true_team, TRUE_WORLD)
-        return reported, self.scorer.commit(measured, k, team_of=team_of, worlds=worlds)
+        scores = self.scorer.commit(measured, k, team_of=team_of, worlds=worlds)
+        return reported, scores, disputes
 
     def _may_move(self, k: int) -> bool:
         """Tell whether teams may revise their levers before period ``k`` (if it is at stake)."""
@@ -397,6 +418,7 @@ class PlanLoop:
         by_team = dict(tuple(incidents.groupby("team_id", observed=True, sort=False)))
         change_counts = changes["team_id"].value_counts()
         empty = incidents.iloc[:0]
+        overturn = self._overturn_chances(by_team)
         return {
             team_id: AuditExposure(
                 probability=audit.probability_per_period,
@@ -405,9 +427,33 @@ class PlanLoop:
                 root_cause_audit=audit.root_cause_audit,
                 eligible=eligible_counts(by_team.get(team_id, empty)),
                 changes=float(change_counts.get(team_id, 0)),
+                overturn=overturn.get(team_id, 0.0),
             )
             for team_id in self.adaptation.agents
         }
+
+    def _overturn_chances(self, by_team: dict[str, pd.DataFrame]) -> dict[str, float]:
+        """Return per team the chance a misattribution of its is overturned as a finding.
+
+        Each incident it could misattribute (internal or change cause) is blamed on one of its
+        service's vendors, picked evenly; that vendor overturns the claim with
+        :meth:`~toolkit.run.vendors.VendorAgents.overturn_chance`. The team averages that over
+        its last period's such incidents.
+        """
+        chance = {
+            service: float(
+                np.mean([self.vendors.overturn_chance(v) for v in vendors]) if vendors else 0.0
+            )
+            for service, vendors in self.vendor_links.items()
+        }
+        if not any(chance.values()):
+            return {}
+        out = {}
+        for team_id, rows in by_team.items():
+            eligible = rows.loc[rows["root_cause"].isin(MISATTRIBUTED_CAUSES).to_numpy(dtype=bool)]
+            if len(eligible):
+                out[team_id] = float(eligible["service_id"].map(chance).fillna(0.0).mean())
+        return out
 
     def _draft(self, k: int, truth: EventLog) -> Moves | None:
         """Draw who revises and their candidate moves, and build the counterfactual rows.

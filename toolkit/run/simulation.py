@@ -14,6 +14,7 @@ from toolkit.run.loop import PlanLoop, PlanRun
 from toolkit.run.manifest import file_sha256, write_manifest
 from toolkit.run.outputs import check_output_dir, staged_directory, write_json
 from toolkit.run.summary import kpis_both_views, summarise
+from toolkit.run.vendors import vendor_tables
 
 DEFAULT_PLAN = "no_incentive"
 
@@ -134,6 +135,7 @@ def run_scenario(
             "behaviour": run.behaviour,
             "cashflows": run.ledger.cashflows(),
             "data_availability": run.data_availability,
+            **vendor_tables(run),
         }
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)

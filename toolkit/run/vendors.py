@@ -27,6 +27,15 @@ priced with the auditors' sampling model (:func:`toolkit.behaviour.detection.
 finding_probability`) over the period's outage events, and the customer's check is drawn each
 period: found, it costs ``gaming_penalty_pct`` of the period's fees. Risk aversion is CRRA
 over the period's fees (:func:`toolkit.behaviour.adaptation.certainty_equivalent`).
+
+Disputes reach the teams. Under a ``penalty_sharing`` clause the vendor pays for what it is
+blamed for, and the clause's joint review decides its disputes: an attribution it overturns is
+a ``misattribution_detected`` finding against the team whose incident it was
+(:meth:`VendorAgents.findings`, booked by :class:`toolkit.run.loop.PlanLoop`), and each team
+prices that chance from the vendors' current ``contest`` (:meth:`VendorAgents.overturn_chance`,
+:meth:`toolkit.behaviour.adaptation.Adaptation.overturned`). Without a clause (an internal-only
+exclusion rule) an overturned attribution only corrects the record. :func:`vendor_tables`
+returns what a run writes about its vendors.
 """
 
 from __future__ import annotations
@@ -41,14 +50,15 @@ import pandas as pd
 from toolkit.behaviour.adaptation import Adaptation, certainty_equivalent
 from toolkit.behaviour.detection import finding_probability
 from toolkit.behaviour.vendor_reporting import (
+    DISPUTE_COLUMNS,
     contest_attributions,
     report_vendor_outages,
 )
 from toolkit.config.scenario import Scenario, Vendor, VendorBehaviour
 from toolkit.events import EventLog
 from toolkit.events.periods import NS
-from toolkit.finance.penalty_sharing import split_log
-from toolkit.finance.vendor_credits import credits
+from toolkit.finance.penalty_sharing import penalty_split_table, split_log
+from toolkit.finance.vendor_credits import credits, vendor_sla_table
 from toolkit.metrics.vendor_sla import SlaParty, sla_parties, vendor_sla
 from toolkit.sim.streams import stream
 
@@ -69,6 +79,11 @@ RECORD_COLUMNS = (
     "audited",
     "found",
     "gaming_penalty",
+    "dispute_cost",
+    "effort_cost",
+    "integrity_cost",
+    "p_found",
+    "utility",
 )
 
 
@@ -191,10 +206,54 @@ class VendorAgents:
         """Return the record after the vendors' disputes so far, and the dispute counts."""
         contests = self.contests()
         if not self.active or not (contests["contest"] > 0).any():
-            return log, pd.DataFrame(columns=["period", "vendor_id", "disputed", "overturned"])
+            return log, pd.DataFrame(columns=list(DISPUTE_COLUMNS))
         return contest_attributions(
             log, contests, self.periods, self.services, seed=self.seed, success=self.success
         )
+
+    def overturn_chance(self, vendor_id: str) -> float:
+        """Return the chance that the vendor's joint review overturns an unsupported claim.
+
+        Only a vendor whose contract shares penalties reviews the customer's attributions
+        jointly, so only there does an overturned attribution become a finding against the
+        team (:meth:`findings`): the vendor's ``contest`` intensity now times its
+        ``contest_success``. Without such a clause (or behaviour) the chance is 0.
+        """
+        agent = self.agents.get(vendor_id)
+        if agent is None or getattr(agent.party.terms, "penalty_sharing", None) is None:
+            return 0.0
+        return agent.levers.contest * agent.behaviour.contest_success
+
+    def findings(self, disputes: pd.DataFrame, label: str, teams) -> dict[str, int]:
+        """Return, per team, its attributions overturned in period ``label`` under a clause.
+
+        Parameters
+        ----------
+        disputes : DataFrame
+            From :meth:`contested` (``period, vendor_id, team_id, disputed, overturned``).
+        label : str
+            The period whose incidents count (by opening).
+        teams : iterable of str
+            The real teams; candidates' labels are left out.
+
+        Returns
+        -------
+        dict of str to int
+            Teams with at least one attribution overturned by a vendor whose contract shares
+            penalties, and how many.
+        """
+        if disputes.empty:
+            return {}
+        shared = [
+            t for t, a in self.agents.items() if getattr(a.party.terms, "penalty_sharing", None)
+        ]
+        mine = disputes.loc[
+            (disputes["period"] == label)
+            & disputes["vendor_id"].isin(shared)
+            & disputes["team_id"].isin(list(teams))
+            & (disputes["overturned"] > 0)
+        ]
+        return {t: int(n) for t, n in mine.groupby("team_id")["overturned"].sum().items()}
 
     def _charges(self, agent: VendorAgent, levers: VendorLevers, truth, record, label):
         """Return (fees, credits, bonuses, penalty share, disputes, overturned, events, late).
@@ -244,23 +303,35 @@ class VendorAgents:
         late = int(true_starts[mine["start"] != true_starts].nunique())
         return fees, credit, bonus, penalty, disputed, overturned, events, late
 
-    def _utility(self, agent: VendorAgent, levers: VendorLevers, truth, record, label) -> float:
-        """Return a candidate's utility in money for one period."""
+    @staticmethod
+    def _parts(agent: VendorAgent, levers: VendorLevers, charges: tuple) -> dict[str, float]:
+        """Return the parts of a candidate's utility from its :meth:`_charges`."""
         b = agent.behaviour
-        fees, credit, bonus, penalty, disputed, _, events, _ = self._charges(
-            agent, levers, truth, record, label
-        )
-        cost = credit - bonus + penalty + disputed * b.contest_cost_per_incident
+        fees, credit, bonus, penalty, disputed, _, events, _ = charges
+        dispute_cost = disputed * b.contest_cost_per_incident
         find = finding_probability(
             events, events * levers.late_outage_start, b.audit_sample_size, b.audit_recognition
         )
         p_found = b.audit_probability * find
         loss = b.gaming_penalty_pct / 100 * fees
         wealth = max(fees, 1.0)
-        value = certainty_equivalent(wealth, -cost, loss, p_found, b.risk_aversion)
+        value = certainty_equivalent(
+            wealth, -(credit - bonus + penalty + dispute_cost), loss, p_found, b.risk_aversion
+        )
         effort = b.effort_cost_pct / 100 * fees * levers.effort**2
         integrity = b.integrity * b.integrity_cost_pct / 100 * fees * levers.late_outage_start
-        return value - effort - integrity
+        return {
+            "dispute_cost": dispute_cost,
+            "effort_cost": effort,
+            "integrity_cost": integrity,
+            "p_found": p_found,
+            "utility": value - effort - integrity,
+        }
+
+    def _utility(self, agent: VendorAgent, levers: VendorLevers, truth, record, label) -> float:
+        """Return a candidate's utility in money for one period."""
+        charges = self._charges(agent, levers, truth, record, label)
+        return self._parts(agent, levers, charges)["utility"]
 
     def close_period(self, k: int, truth: EventLog, record: EventLog, revise: bool) -> None:
         """Record what each vendor's contract charged it in period ``k``, then let it revise.
@@ -279,9 +350,8 @@ class VendorAgents:
         record_k = replace(record_k, outages=truth_k.outages)
         for vendor_id, agent in self.agents.items():
             b = agent.behaviour
-            fees, credit, bonus, penalty, disputed, overturned, events, late = self._charges(
-                agent, agent.levers, truth_k, record_k, label
-            )
+            charges = self._charges(agent, agent.levers, truth_k, record_k, label)
+            fees, credit, bonus, penalty, disputed, overturned, events, late = charges
             audited = agent.rng.random() < b.audit_probability
             u_found = agent.rng.random()
             found = audited and u_found < finding_probability(
@@ -303,6 +373,7 @@ class VendorAgents:
                     "audited": audited,
                     "found": found,
                     "gaming_penalty": b.gaming_penalty_pct / 100 * fees if found else 0.0,
+                    **self._parts(agent, agent.levers, charges),
                 }
             )
             if revise and self.adaptation.revises(agent):
@@ -311,5 +382,42 @@ class VendorAgents:
                 agent.levers = self.adaptation.choose(agent, options, utilities)
 
     def table(self) -> pd.DataFrame:
-        """Return the vendors' behaviour per incentive period (empty when none adapts)."""
+        """Return the vendors' behaviour per incentive period (empty when none adapts).
+
+        Returns
+        -------
+        DataFrame
+            One row per adapting vendor and incentive period: ``period, vendor_id``, the
+            levers it held (``effort, late_outage_start, contest``), what its contract charged
+            it on the period (``fees, credit, bonus, vendor_penalty``: money), its disputes
+            (``disputed, overturned``), its outage events and those reported late, the
+            customer's check (``audited, found, gaming_penalty``) and the parts of its
+            utility at those levers (``dispute_cost, effort_cost, integrity_cost``: money;
+            ``p_found``, the chance of a finding it priced; ``utility``, money).
+        """
         return pd.DataFrame(self.records, columns=list(RECORD_COLUMNS))
+
+
+def vendor_tables(run) -> dict[str, pd.DataFrame]:
+    """Return a run's vendor tables, each written as ``<name>.parquet`` in its directory.
+
+    Parameters
+    ----------
+    run : PlanRun
+        A finished run (:class:`toolkit.run.loop.PlanRun`).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``vendor_sla`` (:func:`toolkit.finance.vendor_credits.vendor_sla_table`),
+        ``vendor_behaviour`` (:meth:`VendorAgents.table`: no rows when no vendor adapts) and
+        ``penalty_split`` (:func:`toolkit.finance.penalty_sharing.penalty_split_table`: no
+        rows when no contract shares penalties), all with the vendors' reporting levers as
+        they chose them period by period.
+    """
+    args = (run.scenario, run.truth, run.reported, run.seed, run.vendor_intensities)
+    return {
+        "vendor_sla": vendor_sla_table(*args),
+        "vendor_behaviour": run.vendor_behaviour,
+        "penalty_split": penalty_split_table(*args),
+    }
