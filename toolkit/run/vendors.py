@@ -378,7 +378,11 @@ class VendorAgents:
             )
             if revise and self.adaptation.revises(agent):
                 options = self.adaptation.candidates(agent, VENDOR_LEVERS, VENDOR_BOUNDS)
-                utilities = [self._utility(agent, o, truth_k, record_k, label) for o in options]
+                # staying put comes first and was priced above: its charges are the period's
+                staying = self._parts(agent, agent.levers, charges)["utility"]
+                utilities = [staying] + [
+                    self._utility(agent, o, truth_k, record_k, label) for o in options[1:]
+                ]
                 agent.levers = self.adaptation.choose(agent, options, utilities)
 
     def table(self) -> pd.DataFrame:
