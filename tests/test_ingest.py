@@ -10,6 +10,7 @@ from toolkit.config import ConfigError
 from toolkit.events import EventLog
 from toolkit.ingest import FORMATS, MAPPINGS_DIR, IngestError, ingest, load_mapping
 from toolkit.metrics import compute_kpis
+from toolkit.metrics.vendor_sla import measurable
 from toolkit.run.manifest import write_manifest
 
 from .conftest import ROOT
@@ -330,6 +331,8 @@ def test_cli_ingest_writes_log_quarantine_report_and_manifest(tmp_path, capsys):
     ]
     log = EventLog.read_parquet(out / "reported")
     assert len(log.incidents) == 3 and log.meta["view"] == "reported"
+    assert log.meta["tables"] == ["incidents"]  # read back: no outages, so no availability
+    assert not measurable(log, "availability")
     assert len(pd.read_parquet(out / "quarantine.parquet")) == 5
     report = json.loads((out / "ingest_report.json").read_text())
     assert report["rows_in"] == 8

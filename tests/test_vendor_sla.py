@@ -1,5 +1,7 @@
 """Vendor SLA attainment and credits on hand-built logs, the vendor's reporting lever, runs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -286,9 +288,9 @@ def test_response_needs_the_vendors_acknowledgement_and_is_unmeasured_without_it
     assert not measurable(internal_only, "response") and not response["measurable"].any()
     assert response["attainment_pct"].isna().all() and (response["measured"] == 0).all()
     assert response["credit"].sum() == 0 and response["bonus"].sum() == 0
-    # No outage records (an ingested export): resolution cannot be measured either.
+    # No outage in the log: resolution cannot be measured either; availability is, as 100 %.
     assert not row(table, "2025-01", "resolution")["measurable"]
-    assert row(table, "2025-01")["measurable"]  # availability always is
+    assert row(table, "2025-01")["measurable"]
     fed = make_log(
         incidents=[
             incident("2025-01-05", responded=3.0, resolved=5.0, acknowledged=0.25),
@@ -303,6 +305,23 @@ def test_response_needs_the_vendors_acknowledgement_and_is_unmeasured_without_it
     assert jan["measurable"] and jan["measured"] == 2 and jan["attainment_pct"] == 50
     assert jan["credit_pct"] == 15  # a 45-point shortfall reaches the top band
     assert feb["measured"] == 0 and np.isnan(feb["attainment_pct"]) and feb["credit"] == 0
+
+
+def test_an_export_without_outage_records_does_not_measure_availability():
+    """An ingested export names its tables; without outages it shows no downtime, which must
+    not read as 100 % and earn the bonus a month without outages earns (see the first test)."""
+    simulated = make_log(incidents=[incident("2025-01-05", resolved=5.0)])
+    exported = replace(simulated, meta={"source": "ingest", "tables": ["incidents"]})
+    assert measurable(simulated, "availability") and not measurable(exported, "availability")
+    table = credits(vendor_sla(exported, [party()]), [party()])
+    availability = table[table["measure"] == "availability"]
+    assert not availability["measurable"].any() and availability["attainment_pct"].isna().all()
+    assert (availability["measured"] == 0).all()
+    assert availability["credit"].sum() == 0 and availability["bonus"].sum() == 0
+    assert (availability["fee"] > 0).all()  # the fees are still owed
+    assert "availability of V1 (the log's source exports no outage records)" in unmeasured_note(
+        table
+    )
 
 
 def test_the_note_names_each_unmeasured_measure_and_the_missing_data():

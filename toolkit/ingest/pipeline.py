@@ -318,6 +318,7 @@ def ingest(
     _derive(records, spec, end)
     incidents = _canonical("incidents", records.get("incidents"))
     changes = _canonical("changes", records.get("changes"))
+    tables = [t for t in ("incidents", "changes") if t in assigned]
     log = EventLog(
         incidents=incidents,
         changes=changes,
@@ -325,11 +326,12 @@ def ingest(
         services=_services(incidents, changes),
         start=start,
         end=end,
-        meta={"view": "reported", "source": "ingest", "format": spec.name},
+        # the tables the export holds: an export has no outage records, so what needs them
+        # (a vendor's availability) is not measurable rather than perfect
+        meta={"view": "reported", "source": "ingest", "format": spec.name, "tables": tables},
     )
     quarantine = _quarantine(results, assigned)
     report = _report(spec, mapping_path, results, assigned, log)
-    tables = [t for t in ("incidents", "changes") if t in assigned]
     return Ingested(log, quarantine, report, sources, tables)
 
 

@@ -49,6 +49,7 @@ DEFAULT_SLA_PERIOD = "month"  # a vendor without a contract is measured monthly,
 VENDOR_RESPONSE = "vendor_responded_at"  # optional incidents column: the vendor's acknowledgement
 LATEST = np.datetime64("2262-04-11", "ns")  # the end of an outage still going on
 MISSING_DATA = {  # what a log lacks when a measure cannot be computed on it (see measurable)
+    "availability": "the log's source exports no outage records",
     "response": "the log has no vendor acknowledgement of the incidents",
     "resolution": "the log has no outage records",
 }
@@ -151,6 +152,8 @@ def _outages_of(log: EventLog, party: SlaParty) -> pd.DataFrame:
 def _availability(log: EventLog, party: SlaParty, bounds: pd.DataFrame) -> tuple:
     """Return (attainment %, service-hours measured) per period of ``bounds``."""
     hours = bounds["hours"].to_numpy(dtype=float) * len(party.services)
+    if not measurable(log, "availability"):
+        return np.full(len(bounds), np.nan), np.zeros(len(bounds))
     if not party.services:
         return np.full(len(bounds), np.nan), hours
     outages_only = EventLog(
@@ -245,7 +248,10 @@ def _attributed(log: EventLog, party: SlaParty) -> pd.DataFrame:
 def measurable(log: EventLog, measure: str) -> bool:
     """Say whether ``log`` carries the data a measure needs.
 
-    Availability is always measured (a log without outages shows no downtime). Resolution needs
+    Availability is measured on any log whose source records outages: one without an outage
+    in it shows no downtime; an ingested export, whose ``meta["tables"]`` names the tables it
+    holds and never ``outages``, cannot show any, so it does not measure availability (rather
+    than reading 100 % and earning a bonus). Resolution needs
     outage records, since a vendor resolves an incident by restoring its outage; the shipped
     ingest formats export none. Response needs the vendor's own acknowledgement of each
     incident, the optional incidents column :data:`VENDOR_RESPONSE`: neither the simulated log
@@ -268,7 +274,7 @@ def measurable(log: EventLog, measure: str) -> bool:
         return VENDOR_RESPONSE in log.incidents.columns
     if measure == "resolution":
         return not log.outages.empty
-    return True
+    return "outages" in log.meta.get("tables", ("outages",))
 
 
 def unmeasured_note(sla: pd.DataFrame, column: str = "measurable") -> str:
