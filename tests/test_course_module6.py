@@ -73,6 +73,22 @@ def test_data_clause_due_by_the_statement_date(example):
     assert not m6.check_data_clause(example.scenario, {"outages": 0}, 7).met
 
 
+def test_a_clause_brings_data_on_time_only_when_complete_and_due_by_the_statements(example):
+    effect = m6.clause_effect(example.scenario, 7).set_index(["vendor_id", "content"])
+    own, bound = effect["on_time_own_pace_pct"], effect["on_time_clause_pct"]
+    assert (bound >= own).all()  # the same draws, bound or not
+    unbound = effect["due_days"].isna()  # cloudco's 98 % incidents, netlink's missing extracts
+    assert unbound[("cloudco", "incidents")] and unbound[("netlink", "outages")]
+    assert (bound[unbound] == own[unbound]).all()
+    assert bound[("cloudco", "outages")] >= 95 > own[("cloudco", "outages")]  # due day 5
+    assert bound[("cloudco", "sla_report")] == own[("cloudco", "sla_report")]  # due day 10 > 7
+    proposal = m6.clause_effect(example.scenario, 7, {c: 5 for c in m6.FEEDS.values()})
+    assert (proposal["on_time_clause_pct"] >= 95).all()
+    text = m6.interpret_clause_effect(proposal, 7)
+    assert f"{proposal['on_time_clause_pct'].mean():.0f} %" in text and "No complete" not in text
+    assert "cloudco's incidents" in m6.interpret_clause_effect(effect.reset_index(), 7)
+
+
 def test_payout_check_wants_one_settlement_per_quarter_after_the_report(example):
     assert not m6.check_payout_schedule(example, "contract", 1).met  # three dates a quarter
     assert not m6.check_payout_schedule(example, "aligned", 0).met  # before the report

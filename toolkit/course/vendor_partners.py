@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from toolkit.config.loading import load_scenario
-from toolkit.config.scenario import Scenario
+from toolkit.config.scenario import DataFeed, Scenario
+from toolkit.course import data_availability as da
 from toolkit.course.exercises import Check, failed, passed
 from toolkit.course.performance_metrics import scenario_path
 from toolkit.course.wording import listing, money
@@ -26,6 +27,7 @@ from toolkit.finance.vendor_credits import vendor_sla_table
 from toolkit.governance import Governance
 from toolkit.metrics.vendor_sla import unmeasured_note
 from toolkit.plans import load_plan
+from toolkit.run.data_availability import clause_due_days, draw_deliveries
 from toolkit.run.loop import PlanRun, run_plan
 
 ALIGNMENT_GOAL_PCT = 60.0  # 6.1: share of vendor-outage hours credited in the team's period
@@ -417,6 +419,102 @@ def interpret_deliveries(table: pd.DataFrame, statement_days: int) -> str:
         text += (
             f" Provisional or missing: {listing(reasons)}; these scores are provisional until the "
             "data arrives and are trued up later."
+        )
+    return text
+
+
+VENDOR_PACE = "vendor-report"  # 6.3: the example feed whose delay is a vendor's own pace
+
+
+def clause_effect(
+    scenario: Scenario,
+    statement_days: int,
+    due_days: dict[str, int] | None = None,
+    periods: int = 40,
+    seeds: Sequence[int] = range(5),
+) -> pd.DataFrame:
+    """Draw when each vendor-fed measure's data arrives, at the vendor's pace and under a clause.
+
+    Each vendor delivers each content (:data:`FEEDS`) as a feed with a ``supplier``, at the
+    pace of the example vendor report (:data:`toolkit.course.data_availability.EXAMPLE_FEEDS`,
+    median 9 days) and due for the statements ``statement_days`` after the period. The same
+    draws are read twice: with no clause, and bound by the contracts' (or the proposed)
+    deliveries as a run binds them (:func:`toolkit.run.data_availability.clause_due_days`).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The vendors and their contracts.
+    statement_days : int
+        Days after a period that its statements are computed: each feed's deadline.
+    due_days : dict, optional
+        A proposed clause: days due per content for every vendor, complete; by default the
+        contracts' own deliveries.
+    periods : int
+        Periods drawn per seed.
+    seeds : sequence of int
+        Seeds; each gives a run's draws.
+
+    Returns
+    -------
+    DataFrame
+        One row per vendor and measure: ``vendor_id, measure, content``, ``due_days`` (the
+        complete delivery's due day, missing without one), ``on_time_own_pace_pct`` and
+        ``on_time_clause_pct``: the share of periods whose data is in by the statement date.
+    """
+    pace = next(spec for spec in da.EXAMPLE_FEEDS if spec["id"] == VENDOR_PACE)
+    feeds, keys = [], []
+    for vendor in scenario.organisation.vendors:
+        for measure, content in FEEDS.items():
+            feed = {
+                **pace,
+                "id": f"{vendor.id}-{content}",
+                "deadline_days": statement_days,
+                "supplier": {"vendor": vendor.id, "content": content},
+            }
+            feeds.append(DataFeed.model_validate(feed))
+            keys.append((vendor.id, measure, content, feed["id"]))
+    if due_days is None:
+        due = clause_due_days(scenario.model_copy(update={"data_feeds": feeds}))
+    else:
+        due = {key[3]: float(due_days[key[2]]) for key in keys if key[2] in due_days}
+    labels = [f"P{k}" for k in range(periods)]
+    own = pd.concat([draw_deliveries(feeds, labels, seed) for seed in seeds])
+    bound = pd.concat([draw_deliveries(feeds, labels, seed, due) for seed in seeds])
+    rows = [
+        (
+            vendor_id,
+            measure,
+            content,
+            due.get(feed_id),
+            100 * (~own.loc[own["feed"] == feed_id, "late"]).mean(),
+            100 * (~bound.loc[bound["feed"] == feed_id, "late"]).mean(),
+        )
+        for vendor_id, measure, content, feed_id in keys
+    ]
+    columns = ["vendor_id", "measure", "content", "due_days"]
+    return pd.DataFrame(rows, columns=[*columns, "on_time_own_pace_pct", "on_time_clause_pct"])
+
+
+def interpret_clause_effect(table: pd.DataFrame, statement_days: int) -> str:
+    """Say how much of the vendor-fed data the clauses bring in by the statement date."""
+    if table.empty:
+        return "The scenario has no vendors: no score waits for a vendor's data."
+    own, bound = table["on_time_own_pace_pct"].mean(), table["on_time_clause_pct"].mean()
+    text = (
+        f"At their own pace the vendors' data is in by day {statement_days} for {own:.0f} % of "
+        f"the measure-periods; bound by the clauses, {bound:.0f} %. The rest is scored as the "
+        "plan's late-data rule says (provisionally, or held) and trued up when it arrives."
+    )
+    unbound = table[table["due_days"].isna()]
+    if len(unbound):
+        names = [f"{r.vendor_id}'s {r.content}" for r in unbound.itertuples()]
+        text += f" No complete delivery binds {listing(names)}: a clause there would help most."
+    late = table[table["due_days"] > statement_days]
+    if len(late):
+        text += (
+            f" {len(late)} clause(s) fall due after day {statement_days}: data they bring by "
+            "their due day is still late for the statements, so they change nothing on time."
         )
     return text
 
