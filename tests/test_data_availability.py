@@ -169,6 +169,20 @@ def test_a_clause_binds_a_feed_only_when_its_delivery_is_complete(small, supplie
     assert due_days == ({} if due is None else {"itsm": due})
 
 
+def test_of_two_complete_deliveries_the_earlier_binds(small):
+    scenario, _ = small
+    cloudco, *others = scenario.organisation.vendors
+    deliveries = cloudco.contract.data_deliveries
+    early = {"id": "outage-extract-2", "due_days_after_period_end": 3}
+    second = deliveries[1].model_copy(update=early)
+    contract = cloudco.contract.model_copy(update={"data_deliveries": [*deliveries, second]})
+    vendors = [cloudco.model_copy(update={"contract": contract}), *others]
+    organisation = scenario.organisation.model_copy(update={"vendors": vendors})
+    changed = scenario.model_copy(update={"organisation": organisation})
+    supplier = {"vendor": "cloudco", "content": "outages"}
+    assert clause_due_days(with_feeds(changed, feed(supplier=supplier))) == {"itsm": 3.0}
+
+
 def test_a_complete_clause_caps_the_delay_on_the_same_draws():
     spread = feed(delay={"median_days": 6, "sigma": 0.8}, missing_probability=0.1)
     free = draw_deliveries([spread], labels(400), SEED)

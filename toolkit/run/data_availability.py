@@ -100,17 +100,22 @@ def clause_due_days(scenario: Scenario) -> dict[str, float]:
     -------
     dict of str to float
         Feed id to ``due_days_after_period_end`` of the supplier's delivery of the feed's
-        ``content`` when that delivery is complete (``completeness_pct`` 100); feeds without
-        such a clause are left out: an incomplete delivery does not make the period whole.
+        ``content`` when that delivery is complete (``completeness_pct`` 100; the earliest, if
+        several are); feeds without such a clause are left out: an incomplete delivery does
+        not make the period whole.
     """
     contracts = {v.id: v.contract for v in scenario.organisation.vendors if v.contract}
     due = {}
     for feed in scenario.data_feeds:
         if feed.supplier is None or feed.supplier.vendor not in contracts:
             continue
-        for delivery in contracts[feed.supplier.vendor].data_deliveries:
-            if delivery.content == feed.supplier.content and delivery.completeness_pct >= 100:
-                due[feed.id] = float(delivery.due_days_after_period_end)
+        days = [
+            float(d.due_days_after_period_end)
+            for d in contracts[feed.supplier.vendor].data_deliveries
+            if d.content == feed.supplier.content and d.completeness_pct >= 100
+        ]
+        if days:  # of two complete deliveries of the content, the first brings the data
+            due[feed.id] = min(days)
     return due
 
 
